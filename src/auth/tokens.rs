@@ -1,0 +1,178 @@
+//! Access tokens (JWT, HS256) and the opaque random tokens used for refresh and invitations.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::Role;
+use crate::error::AppError;
+
+pub const ISSUER: &str = "aftercare";
+pub const AUDIENCE: &str = "aftercare-api";
+pub const ACCESS_TYPE: &str = "access";
+/// Clock skew tolerated between replicas, in seconds.
+const LEEWAY_SECS: u64 = 5;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub typ: String,
+    pub role: Role,
+    pub clinic: String,
+}
+
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub access_ttl: Duration,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], access_ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            access_ttl,
+        }
+    }
+
+    pub fn issue(&self, user_id: &str, role: Role, clinic_id: &str, now: DateTime<Utc>) -> String {
+        let iat = now.timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user_id.into(),
+            exp: iat + self.access_ttl.as_secs() as i64,
+            iat,
+            nbf: iat,
+            typ: ACCESS_TYPE.into(),
+            role,
+            clinic: clinic_id.into(),
+        };
+        self.sign(&claims)
+    }
+
+    /// Signs any claims with this key (tests use it to forge tokens with bad claims).
+    pub fn sign(&self, claims: &Claims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 signing of plain claims cannot fail")
+    }
+
+    /// Checks signature, algorithm, issuer, audience, expiry, not-before, issued-at and type.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, AppError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AppError::Unauthorized)?;
+        let claims = data.claims;
+        let issued_in_future = claims.iat > now.timestamp() + LEEWAY_SECS as i64;
+        if claims.typ != ACCESS_TYPE || issued_in_future {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(claims)
+    }
+}
+
+/// 256 random bits, URL-safe: refresh tokens, invitation tokens, ephemeral secrets.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database stores of an opaque token: its SHA-256, never the token itself.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(&[7u8; 32], Duration::from_secs(900))
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let now = Utc::now();
+        let token = keys().issue("u1", Role::Clinician, "c1", now);
+        let claims = keys().verify(&token, now).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.role, claims.clinic.as_str()),
+            ("u1", Role::Clinician, "c1")
+        );
+        assert_eq!(claims.exp - claims.iat, 900);
+    }
+
+    #[test]
+    fn bad_tokens_are_refused() {
+        let now = Utc::now();
+        let good = keys().issue("u1", Role::Admin, "c1", now);
+        let other_key = TokenKeys::new(&[8u8; 32], Duration::from_secs(900));
+        assert!(other_key.verify(&good, now).is_err(), "wrong key");
+
+        let mut claims = keys().verify(&good, now).unwrap();
+        claims.typ = "refresh".into();
+        assert!(
+            keys().verify(&keys().sign(&claims), now).is_err(),
+            "wrong type"
+        );
+
+        let mut claims = keys().verify(&good, now).unwrap();
+        claims.exp = now.timestamp() - 60;
+        assert!(
+            keys().verify(&keys().sign(&claims), now).is_err(),
+            "expired"
+        );
+
+        let mut claims = keys().verify(&good, now).unwrap();
+        claims.nbf = now.timestamp() + 3600;
+        assert!(
+            keys().verify(&keys().sign(&claims), now).is_err(),
+            "not yet valid"
+        );
+
+        let mut claims = keys().verify(&good, now).unwrap();
+        claims.aud = "someone-else".into();
+        assert!(
+            keys().verify(&keys().sign(&claims), now).is_err(),
+            "wrong audience"
+        );
+
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            good.split('.').nth(1).unwrap()
+        );
+        assert!(keys().verify(&unsigned, now).is_err(), "alg none");
+    }
+
+    #[test]
+    fn opaque_tokens_are_random_and_hashed() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), token_hash(&b));
+    }
+}

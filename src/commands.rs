@@ -1,0 +1,132 @@
+//! The command line's one-off tasks: creating a clinic, seeding a demo.
+
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::auth::password::hash_blocking;
+use crate::auth::tokens::random_token;
+use crate::db::{Database, write_transaction};
+use crate::domain::{Role, SkinType, parse_email, parse_name, parse_new_password};
+use crate::error::{AppError, StartupError};
+use crate::models::clinics::{self, NewClinic};
+use crate::models::patients::{self, NewPatient};
+use crate::models::users::{self, NewUser};
+
+fn invalid(e: impl std::fmt::Display) -> StartupError {
+    StartupError::Config(e.to_string())
+}
+
+/// `aftercare clinic create`: a clinic and its first administrator, who can log in at once.
+pub fn create_clinic(
+    db: &Database,
+    name: &str,
+    admin_email: &str,
+    admin_password: &str,
+) -> Result<serde_json::Value, StartupError> {
+    let name = parse_name(name.to_string()).map_err(|e| invalid(format!("--name {e}")))?;
+    let email =
+        parse_email(admin_email.to_string()).map_err(|e| invalid(format!("--admin-email {e}")))?;
+    let password = parse_new_password(admin_password.to_string())
+        .map_err(|e| invalid(format!("the admin password {e}")))?;
+    let hash = hash_blocking(&password).map_err(invalid)?;
+    let mut conn = db
+        .pool()
+        .get()
+        .map_err(|e| StartupError::Database(e.to_string()))?;
+    let new = NewClinic {
+        name: &name,
+        admin_name: "Administrator",
+        admin_email: &email,
+        admin_password_hash: &hash,
+    };
+    let (clinic_id, admin) = clinics::create_with_admin(&mut conn, new).map_err(describe)?;
+    Ok(json!({ "clinic_id": clinic_id, "admin_id": admin.id }))
+}
+
+fn describe(err: AppError) -> StartupError {
+    match err {
+        AppError::Conflict(message) => StartupError::Config(message),
+        other => StartupError::Database(other.to_string()),
+    }
+}
+
+/// `aftercare demo`: a demo clinic with an administrator, a clinician and a patient, all able to
+/// log in with the freshly generated passwords printed here.
+pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let logins = [
+        (
+            Role::Admin,
+            format!("admin-{suffix}@demo.aftercare.test"),
+            "Dana Admin",
+        ),
+        (
+            Role::Clinician,
+            format!("clinician-{suffix}@demo.aftercare.test"),
+            "Dr. Lee Clinician",
+        ),
+        (
+            Role::Patient,
+            format!("patient-{suffix}@demo.aftercare.test"),
+            "Sam Patient",
+        ),
+    ];
+    let passwords: Vec<String> = logins
+        .iter()
+        .map(|_| random_token()[..16].to_string())
+        .collect();
+    let hashes = passwords
+        .iter()
+        .map(|p| hash_blocking(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let mut conn = db
+        .pool()
+        .get()
+        .map_err(|e| StartupError::Database(e.to_string()))?;
+    let clinic_id = write_transaction(&mut conn, |conn| {
+        let (clinic_id, _) = clinics::create_with_admin(
+            conn,
+            NewClinic {
+                name: "Demo Clinic",
+                admin_name: logins[0].2,
+                admin_email: &logins[0].1,
+                admin_password_hash: &hashes[0],
+            },
+        )?;
+        users::insert(
+            conn,
+            NewUser {
+                clinic_id: &clinic_id,
+                role: Role::Clinician,
+                email: &logins[1].1,
+                name: logins[1].2,
+                password_hash: Some(&hashes[1]),
+            },
+        )?;
+        let staff = Caller {
+            user_id: String::new(),
+            role: Role::Clinician,
+            clinic_id: clinic_id.clone(),
+        };
+        let new = NewPatient {
+            name: logins[2].2.to_string(),
+            email: logins[2].1.clone(),
+            timezone: chrono_tz::America::Chicago,
+            skin_type: SkinType::Sensitive,
+            fitzpatrick: 4,
+            reminder_time: chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
+        };
+        let (patient, _invite) =
+            patients::create(conn, &staff, new, std::time::Duration::from_secs(3600))?;
+        users::set_password(conn, &patient.id, &hashes[2])?;
+        Ok::<_, AppError>(clinic_id)
+    })
+    .map_err(describe)?;
+    let accounts: Vec<_> = logins
+        .iter()
+        .zip(&passwords)
+        .map(|((role, email, name), password)| json!({ "role": role, "name": name, "email": email, "password": password }))
+        .collect();
+    Ok(json!({ "clinic_id": clinic_id, "logins": accounts }))
+}

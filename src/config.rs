@@ -1,0 +1,167 @@
+//! Typed settings read once from the environment (and a `.env` file, if present).
+
+use std::time::Duration;
+
+use crate::error::StartupError;
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind_addr: String,
+    /// `None` means: development mode, generate an ephemeral secret at start-up.
+    pub jwt_secret: Option<Vec<u8>>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub invite_ttl: Duration,
+    pub db_pool_size: u32,
+    pub max_concurrent_hashes: usize,
+    pub log_format: LogFormat,
+    pub shutdown_timeout: Duration,
+    pub json_body_limit: usize,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind_addr", &self.bind_addr)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("db_pool_size", &self.db_pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides a password in a connection URL so it can be logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Settings {
+    /// Reads settings from the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, StartupError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, StartupError> {
+        let jwt_secret = match get("JWT_SECRET").filter(|s| !s.is_empty()) {
+            Some(secret) if secret.len() < MIN_JWT_SECRET_BYTES => {
+                return Err(StartupError::Config(format!(
+                    "JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long (it is {})",
+                    secret.len()
+                )));
+            }
+            Some(secret) => Some(secret.into_bytes()),
+            None => None,
+        };
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("") | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(StartupError::Config(format!(
+                    "LOG_FORMAT must be `text` or `json`, not `{other}`"
+                )));
+            }
+        };
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Settings {
+            database_url: get("DATABASE_URL")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "sqlite://aftercare.db".to_string()),
+            bind_addr: get("BIND_ADDR")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "127.0.0.1:8080".to_string()),
+            jwt_secret,
+            access_token_ttl: Duration::from_secs(number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
+            refresh_token_ttl: Duration::from_secs(number(
+                &get,
+                "REFRESH_TOKEN_TTL_SECONDS",
+                30 * 24 * 3600,
+            )?),
+            invite_ttl: Duration::from_secs(number(&get, "INVITE_TTL_SECONDS", 7 * 24 * 3600)?),
+            db_pool_size: number(&get, "DATABASE_POOL_SIZE", 10)? as u32,
+            max_concurrent_hashes: number(&get, "MAX_CONCURRENT_HASHES", cpus as u64)? as usize,
+            log_format,
+            shutdown_timeout: Duration::from_secs(number(&get, "SHUTDOWN_TIMEOUT_SECONDS", 30)?),
+            json_body_limit: number(&get, "MAX_BODY_BYTES", 64 * 1024)? as usize,
+        })
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: u64,
+) -> Result<u64, StartupError> {
+    match get(key).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(value) if value > 0 => Ok(value),
+            _ => Err(StartupError::Config(format!(
+                "{key} must be a positive whole number, not `{raw}`"
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, StartupError> {
+        Settings::from_lookup(|key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_loopback() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url, "sqlite://aftercare.db");
+        assert_eq!(s.bind_addr, "127.0.0.1:8080");
+        assert!(s.jwt_secret.is_none());
+        assert_eq!(s.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused() {
+        let err = settings(&[("JWT_SECRET", "too-short")]).err().unwrap();
+        assert!(err.to_string().contains("at least 32 bytes"));
+    }
+
+    #[test]
+    fn bad_numbers_are_refused() {
+        assert!(settings(&[("DATABASE_POOL_SIZE", "many")]).is_err());
+        assert!(settings(&[("ACCESS_TOKEN_TTL_SECONDS", "0")]).is_err());
+    }
+
+    #[test]
+    fn urls_are_redacted_for_logs() {
+        assert_eq!(
+            redact_url("postgres://app:secret@db:5432/aftercare"),
+            "postgres://app:***@db:5432/aftercare"
+        );
+        assert_eq!(redact_url("sqlite://aftercare.db"), "sqlite://aftercare.db");
+    }
+}

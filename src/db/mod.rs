@@ -1,0 +1,253 @@
+//! Storage: one connection type over SQLite and PostgreSQL, a bounded pool, migrations, and the
+//! one way handlers reach the database (`Database::run`, off the async workers).
+
+pub mod schema;
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::{AppError, StartupError};
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the database is, parsed from `DATABASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A file path (from `sqlite://PATH` or a bare path).
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Target {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Target::Postgres(url.to_string())
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Target::Sqlite(path.to_string())
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Target::Sqlite(_) => Backend::Sqlite,
+            Target::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Settings every SQLite connection gets: WAL so readers never block the writer, FULL sync so an
+/// acknowledged write survives a power cut, a busy timeout so writers queue instead of failing.
+/// The busy timeout comes first so that the journal-mode switch itself waits for other connections.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+
+/// Opens connections of exactly the configured backend (never falls back to another).
+pub struct Manager {
+    target: Target,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            Target::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Target::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// The handle every request uses to reach the database.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl Database {
+    pub fn connect(url: &str, pool_size: u32) -> Result<Database, StartupError> {
+        let target = Target::parse(url);
+        let backend = target.backend();
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager { target })
+            .map_err(|e| StartupError::Database(e.to_string()))?;
+        Ok(Database { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs blocking database work on the blocking thread pool, inside the caller's tracing span
+    /// (so its log lines carry the request id).
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Applies every pending migration; returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>, StartupError> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| StartupError::Database(e.to_string()))?;
+        run_migrations(&mut conn).map_err(StartupError::Database)
+    }
+}
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Key of the PostgreSQL advisory lock that keeps replicas starting together from migrating twice.
+const MIGRATION_LOCK_KEY: i64 = 0x4166_7465_7263_6172;
+
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect()),
+        DbConnection::Postgres(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(c)
+                .map_err(|e| e.to_string())?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|versions| versions.iter().map(|v| v.to_string()).collect());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(c)
+                .map_err(|e| e.to_string())?;
+            result
+        }
+    };
+    applied.map_err(|e| e.to_string())
+}
+
+/// Reverts every applied migration (used by the migration round-trip test).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<(), String> {
+    match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    }
+    .map_err(|e| e.to_string())
+}
+
+fn sqlite_of(conn: &mut DbConnection) -> Option<&mut diesel::SqliteConnection> {
+    match conn {
+        DbConnection::Sqlite(c) => Some(c),
+        DbConnection::Postgres(_) => None,
+    }
+}
+
+/// Runs `work` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so writers queue on the
+/// busy timeout up front instead of failing with "database is locked" when a read upgrades.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let Some(sqlite) = sqlite_of(conn) else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let result = work(conn);
+    let sqlite = sqlite_of(conn).expect("a connection does not change its backend");
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) = AnsiTransactionManager::rollback_transaction(sqlite) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// `SELECT 1`: does the database answer?
+pub fn ping(conn: &mut DbConnection) -> Result<(), AppError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(
+            Target::parse("sqlite://aftercare.db"),
+            Target::Sqlite("aftercare.db".into())
+        );
+        assert_eq!(
+            Target::parse("/tmp/x.db"),
+            Target::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            Target::parse("postgres://u@h/db"),
+            Target::Postgres("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            Target::parse("postgresql://h/db").backend(),
+            Backend::Postgres
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! Typed values of the domain: once parsed, they are valid.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Upper bound so a huge "password" cannot make hashing a denial of service.
+pub const MAX_PASSWORD_CHARS: usize = 512;
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "must be one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What a user may do: clinic staff (`admin`, `clinician`) or a `patient`.
+    Role { Admin => "admin", Clinician => "clinician", Patient => "patient" }
+);
+
+string_enum!(
+    /// The role a staff invitation may grant.
+    StaffRole { Clinician => "clinician", Admin => "admin" }
+);
+
+string_enum!(
+    SkinType {
+        Normal => "normal",
+        Dry => "dry",
+        Oily => "oily",
+        Combination => "combination",
+        Sensitive => "sensitive",
+    }
+);
+
+impl Role {
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Admin | Role::Clinician)
+    }
+}
+
+impl From<StaffRole> for Role {
+    fn from(role: StaffRole) -> Role {
+        match role {
+            StaffRole::Clinician => Role::Clinician,
+            StaffRole::Admin => Role::Admin,
+        }
+    }
+}
+
+pub fn parse_enum<T: FromStr<Err = String>>(raw: String) -> Result<T, String> {
+    raw.parse()
+}
+
+/// Fitzpatrick skin phototype, I (1) to VI (6).
+pub fn parse_fitzpatrick(raw: i64) -> Result<i32, String> {
+    if (1..=6).contains(&raw) {
+        Ok(raw as i32)
+    } else {
+        Err("must be an integer from 1 to 6".into())
+    }
+}
+
+pub fn parse_timezone(raw: String) -> Result<chrono_tz::Tz, String> {
+    raw.parse::<chrono_tz::Tz>().map_err(|_| {
+        format!(
+            "`{}` is not an IANA time zone name, such as America/Chicago",
+            truncate(&raw)
+        )
+    })
+}
+
+/// `HH:MM`, 24-hour clock.
+pub fn parse_time_of_day(raw: String) -> Result<NaiveTime, String> {
+    let valid = raw.len() == 5 && raw.as_bytes()[2] == b':';
+    valid
+        .then(|| NaiveTime::parse_from_str(&raw, "%H:%M").ok())
+        .flatten()
+        .ok_or_else(|| "must be a time of day as HH:MM (00:00 to 23:59)".into())
+}
+
+pub fn format_time_of_day(time: NaiveTime) -> String {
+    time.format("%H:%M").to_string()
+}
+
+pub fn parse_name(raw: String) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        Err("must not be empty".into())
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(format!("must be at most {MAX_NAME_CHARS} characters"))
+    } else if name.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(name.to_string())
+    }
+}
+
+/// A deliberately plain check: one `@`, something before it, a dotted domain after it. The real
+/// proof that an address works is the invitation reaching its owner.
+pub fn parse_email(raw: String) -> Result<String, String> {
+    let email = raw.trim().to_lowercase();
+    let shape_ok = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    };
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        Err(format!("must be at most {MAX_EMAIL_CHARS} characters"))
+    } else if !shape_ok || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err("must be an email address such as name@example.com".into())
+    } else {
+        Ok(email)
+    }
+}
+
+pub fn parse_new_password(raw: String) -> Result<String, String> {
+    let chars = raw.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        Err(format!("must be at least {MIN_PASSWORD_CHARS} characters"))
+    } else if chars > MAX_PASSWORD_CHARS {
+        Err(format!("must be at most {MAX_PASSWORD_CHARS} characters"))
+    } else {
+        Ok(raw)
+    }
+}
+
+fn truncate(raw: &str) -> String {
+    raw.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_and_reject_unknowns() {
+        for skin in SkinType::ALL {
+            assert_eq!(skin.as_str().parse::<SkinType>().unwrap(), *skin);
+        }
+        assert!(
+            "greasy"
+                .parse::<SkinType>()
+                .unwrap_err()
+                .contains("normal, dry")
+        );
+        assert_eq!("admin".parse::<StaffRole>().unwrap(), StaffRole::Admin);
+        assert!("patient".parse::<StaffRole>().is_err());
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert!(parse_timezone("America/Chicago".into()).is_ok());
+        assert!(parse_timezone("Pacific/Kiritimati".into()).is_ok());
+        assert!(parse_timezone("Mars/Olympus_Mons".into()).is_err());
+        assert!(parse_timezone("".into()).is_err());
+    }
+
+    #[test]
+    fn times_of_day_are_strict() {
+        assert_eq!(
+            format_time_of_day(parse_time_of_day("07:05".into()).unwrap()),
+            "07:05"
+        );
+        for bad in ["7:05", "24:00", "12:60", "12:00:00", "noon", ""] {
+            assert!(parse_time_of_day(bad.into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fitzpatrick_is_one_to_six() {
+        assert_eq!(parse_fitzpatrick(1), Ok(1));
+        assert_eq!(parse_fitzpatrick(6), Ok(6));
+        assert!(parse_fitzpatrick(0).is_err());
+        assert!(parse_fitzpatrick(7).is_err());
+    }
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(
+            parse_email(" Ana@Clinic.Example ".into()).unwrap(),
+            "ana@clinic.example"
+        );
+        for bad in [
+            "ana",
+            "@clinic.example",
+            "ana@clinic",
+            "a b@c.d",
+            "a@b@c.d",
+            "a@.c",
+        ] {
+            assert!(parse_email(bad.into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_have_a_floor_and_a_ceiling() {
+        assert!(parse_new_password("short".into()).is_err());
+        assert!(parse_new_password("twelve chars".into()).is_ok());
+        assert!(parse_new_password("x".repeat(MAX_PASSWORD_CHARS + 1)).is_err());
+    }
+}

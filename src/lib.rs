@@ -1,0 +1,143 @@
+//! Aftercare: a recovery-tracking API for patients after microneedling.
+//!
+//! `main.rs` parses the command line; this crate builds the application that it serves, so tests
+//! exercise exactly what production runs. Follow `build_app` to find every route and middleware.
+
+pub mod auth;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod models;
+pub mod pagination;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+pub mod validate;
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::JsonPayloadError;
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpRequest, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+
+use crate::auth::password::Passwords;
+use crate::auth::tokens::{TokenKeys, random_token};
+use crate::config::Settings;
+use crate::db::Database;
+use crate::error::{AppError, StartupError};
+use crate::metrics::Metrics;
+use crate::routes::ApiSpec;
+use crate::state::AppState;
+
+/// Everything the application shares across workers, built once per process.
+#[derive(Clone)]
+pub struct Services {
+    pub state: web::Data<AppState>,
+    pub spec: web::Data<ApiSpec>,
+    pub metrics: web::Data<Metrics>,
+}
+
+impl Services {
+    /// Connects to the database, applies pending migrations, and prepares keys and hashing.
+    pub fn start(settings: Settings) -> Result<Services, StartupError> {
+        let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
+        let applied = db.migrate()?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied database migrations");
+        }
+        let secret = match &settings.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                tracing::warn!(
+                    "JWT_SECRET is not set: using an ephemeral secret. Tokens will not survive a \
+                     restart and replicas will not accept each other's tokens. Set JWT_SECRET \
+                     (at least 32 bytes) in production."
+                );
+                random_token().into_bytes()
+            }
+        };
+        let passwords = Passwords::new(settings.max_concurrent_hashes)
+            .map_err(|e| StartupError::Config(e.to_string()))?;
+        let state = AppState {
+            db,
+            tokens: TokenKeys::new(&secret, settings.access_token_ttl),
+            passwords,
+            settings,
+        };
+        Ok(Services {
+            state: web::Data::new(state),
+            spec: web::Data::new(ApiSpec::new(&routes::openapi())),
+            metrics: web::Data::new(Metrics::new()),
+        })
+    }
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    match err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            AppError::PayloadTooLarge { limit }
+        }
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType(
+            "send a JSON body with Content-Type: application/json".into(),
+        ),
+        JsonPayloadError::Deserialize(e) => AppError::BadRequest(format!("malformed JSON: {e}")),
+        other => AppError::BadRequest(format!("could not read the request body: {other}")),
+    }
+    .into()
+}
+
+/// The application: routes, extractor settings, middleware. Used by `serve` and by the tests.
+pub fn build_app(
+    services: Services,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let body_limit = services.state.settings.json_body_limit;
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .configure(routes::configure)
+        .split_for_parts();
+    app.app_data(services.state)
+        .app_data(services.spec)
+        .app_data(services.metrics)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(body_limit)
+                .error_handler(json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            AppError::BadRequest(format!("malformed query string: {err}")).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+        .default_service(web::to(routes::fallback))
+        .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
+        .wrap(middleware::security_headers())
+        .wrap(from_fn(middleware::observe))
+        .wrap(TracingLogger::default())
+}
+
+/// A server on `listener`. It drains requests in flight on SIGTERM or SIGINT.
+pub fn serve(services: Services, listener: TcpListener) -> std::io::Result<Server> {
+    let shutdown_timeout = services.state.settings.shutdown_timeout.as_secs();
+    let server = HttpServer::new(move || build_app(services.clone()))
+        .shutdown_timeout(shutdown_timeout)
+        .listen(listener)?
+        .run();
+    Ok(server)
+}

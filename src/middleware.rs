@@ -1,0 +1,87 @@
+//! Cross-cutting HTTP behaviour: metrics, the request id header, security headers, and turning
+//! any bare framework error into problem+json.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, Next};
+use actix_web::{HttpMessage, web};
+use tracing_actix_web::RequestId;
+
+use crate::error::{PROBLEM_JSON, problem_response};
+use crate::metrics::Metrics;
+
+/// Records every answer's method, route pattern (not the raw path, which would carry ids),
+/// status and latency; adds `X-Request-Id`.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let method = req.method().to_string();
+    let mut res = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        metrics.observe(
+            &method,
+            &route,
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}
+
+/// Headers every answer of a JSON API holding health data should carry.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
+/// Rewrites error answers that the framework produced without a problem body (a 405 from a
+/// resource, a payload error, ...) into problem+json. Ours already are and pass through.
+pub fn problem_for_bare_errors<B: MessageBody>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (req, original) = res.into_parts();
+    let mut replacement = problem_response(
+        status,
+        &status.as_str().to_string(),
+        status.canonical_reason().unwrap_or("error").to_lowercase(),
+        None,
+    );
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = original.headers().get(&name) {
+            replacement.headers_mut().insert(name, value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, replacement).map_into_right_body(),
+    ))
+}

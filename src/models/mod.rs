@@ -1,0 +1,13 @@
+//! Table rows and their queries, one file per aggregate. Functions that read patient data take the
+//! `Caller` and scope the query by it themselves, so no handler can forget to.
+
+pub mod clinics;
+pub mod invites;
+pub mod patients;
+pub mod sessions;
+pub mod users;
+
+/// A new, time-ordered id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

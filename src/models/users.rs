@@ -1,0 +1,163 @@
+//! Accounts: clinic staff and patients share one table; the role says which.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::Caller;
+use crate::db::DbConnection;
+use crate::db::schema::users;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::pagination::{Cursor, Page, PageRequest};
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: String,
+    clinic_id: String,
+    role: String,
+    email: String,
+    name: String,
+    password_hash: Option<String>,
+    active: bool,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub clinic_id: String,
+    pub role: Role,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+impl User {
+    /// An account is activated once its owner has set a password.
+    pub fn activated(&self) -> bool {
+        self.password_hash.is_some()
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = AppError;
+    fn try_from(row: UserRow) -> Result<User, AppError> {
+        Ok(User {
+            role: row.role.parse().map_err(AppError::internal)?,
+            id: row.id,
+            clinic_id: row.clinic_id,
+            email: row.email,
+            name: row.name,
+            password_hash: row.password_hash,
+            active: row.active,
+            created_at: row.created_at,
+        })
+    }
+}
+
+pub struct NewUser<'a> {
+    pub clinic_id: &'a str,
+    pub role: Role,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: Option<&'a str>,
+}
+
+pub fn insert(conn: &mut DbConnection, new: NewUser<'_>) -> Result<User, AppError> {
+    let id = super::new_id();
+    let now = crate::clock::now();
+    let inserted = diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&id),
+            users::clinic_id.eq(new.clinic_id),
+            users::role.eq(new.role.as_str()),
+            users::email.eq(new.email),
+            users::name.eq(new.name),
+            users::password_hash.eq(new.password_hash),
+            users::active.eq(true),
+            users::created_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(AppError::Conflict(
+            "an account with this email already exists".into(),
+        )),
+        other => other.map_err(AppError::from),
+    }?;
+    find(conn, &id)?.ok_or(AppError::NotFound)
+}
+
+fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// The account behind a token, if it still exists and is active.
+pub fn find_active(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
+    Ok(find(conn, id)?.filter(|user| user.active))
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, AppError> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The caller's own clinic's staff (admins and clinicians), oldest first.
+pub fn list_staff(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    page: &PageRequest,
+) -> Result<Page<User>, AppError> {
+    caller.require_admin()?;
+    let mut query = users::table
+        .filter(users::clinic_id.eq(&caller.clinic_id))
+        .filter(users::role.eq_any([Role::Admin.as_str(), Role::Clinician.as_str()]))
+        .select(UserRow::as_select())
+        .order((users::created_at.asc(), users::id.asc()))
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        let at = after.instant();
+        query = query.filter(
+            users::created_at
+                .gt(at)
+                .or(users::created_at.eq(at).and(users::id.gt(after.id.clone()))),
+        );
+    }
+    let rows = query
+        .load(conn)?
+        .into_iter()
+        .map(User::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, |u| {
+        Cursor::new(None, u.created_at, &u.id)
+    }))
+}
+
+/// The caller's own account.
+pub fn me(conn: &mut DbConnection, caller: &Caller) -> Result<User, AppError> {
+    find_active(conn, &caller.user_id)?.ok_or(AppError::NotFound)
+}

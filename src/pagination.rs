@@ -1,0 +1,179 @@
+//! Keyset pagination: `limit` and an opaque `cursor` in, `{items, next_cursor}` out.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::clock;
+use crate::validate::Checks;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 100;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// How many items to return, 1 to 100 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The position after which the next page starts: the sort keys of the last item served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// An optional leading sort key (such as a severity rank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<i32>,
+    /// Creation instant, microseconds since the epoch.
+    pub at: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn new(rank: Option<i32>, at: NaiveDateTime, id: &str) -> Cursor {
+        Cursor {
+            rank,
+            at: clock::micros(at),
+            id: id.to_string(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(raw: &str) -> Result<Cursor, String> {
+        URL_SAFE_NO_PAD
+            .decode(raw)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
+            .filter(|c| clock::from_micros(c.at).is_some())
+            .ok_or_else(|| "is not a cursor this server issued".to_string())
+    }
+
+    pub fn instant(&self) -> NaiveDateTime {
+        clock::from_micros(self.at).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<Cursor>,
+}
+
+impl PageRequest {
+    /// The number of rows to fetch: one more than the page, to learn whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+}
+
+impl PageQuery {
+    pub fn parse(self, checks: &mut Checks) -> Option<PageRequest> {
+        let limit = checks.optional("limit", self.limit, parse_limit);
+        let after = checks.optional("cursor", self.cursor, |raw| Cursor::decode(&raw));
+        checks.is_ok().then(|| PageRequest {
+            limit: limit.unwrap_or(DEFAULT_LIMIT),
+            after,
+        })
+    }
+}
+
+fn parse_limit(raw: String) -> Result<i64, String> {
+    match raw.parse::<i64>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!("must be an integer from 1 to {MAX_LIMIT}")),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `request.fetch()` rows in order; `position` gives an item's sort keys.
+    pub fn from_rows(
+        mut rows: Vec<T>,
+        request: &PageRequest,
+        position: impl Fn(&T) -> Cursor,
+    ) -> Page<T> {
+        let more = rows.len() as i64 > request.limit;
+        rows.truncate(request.limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|last| position(last).encode())
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Checks> {
+        let mut checks = Checks::new();
+        let query = PageQuery {
+            limit: limit.map(String::from),
+            cursor: cursor.map(String::from),
+        };
+        query.parse(&mut checks).ok_or(checks)
+    }
+
+    #[test]
+    fn limits_default_and_are_bounded() {
+        assert_eq!(parse(None, None).unwrap().limit, 50);
+        assert_eq!(parse(Some("100"), None).unwrap().limit, 100);
+        for bad in ["0", "101", "-1", "ten", ""] {
+            assert!(parse(Some(bad), None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let at = clock::now();
+        let cursor = Cursor::new(Some(2), at, "abc");
+        let back = parse(None, Some(&cursor.encode())).unwrap().after.unwrap();
+        assert_eq!(back, cursor);
+        assert_eq!(back.instant(), at);
+        assert!(parse(None, Some("not-a-cursor")).is_err());
+    }
+
+    #[test]
+    fn pages_know_whether_more_follow() {
+        let request = PageRequest {
+            limit: 2,
+            after: None,
+        };
+        let at = clock::now();
+        let page = Page::from_rows(vec!["a", "b", "c"], &request, |s| Cursor::new(None, at, s));
+        assert_eq!(page.items, ["a", "b"]);
+        assert_eq!(
+            Cursor::decode(page.next_cursor.as_deref().unwrap())
+                .unwrap()
+                .id,
+            "b"
+        );
+        let last = Page::from_rows(vec!["a"], &request, |s| Cursor::new(None, at, s));
+        assert!(last.next_cursor.is_none());
+    }
+}

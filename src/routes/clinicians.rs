@@ -1,0 +1,140 @@
+//! A clinic's staff: administrators invite clinicians and other administrators.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::clock::format_instant;
+use crate::db::write_transaction;
+use crate::domain::{Role, StaffRole, parse_email, parse_enum, parse_name};
+use crate::error::AppError;
+use crate::models::invites;
+use crate::models::users::{self, NewUser, User};
+use crate::pagination::{Page, PageQuery};
+use crate::state::AppState;
+use crate::validate::{Checks, checked};
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffMember {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub clinic_id: String,
+    /// Whether the invitation has been accepted (a password set).
+    pub activated: bool,
+    pub created_at: String,
+}
+
+impl From<User> for StaffMember {
+    fn from(u: User) -> StaffMember {
+        StaffMember {
+            activated: u.activated(),
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            role: u.role,
+            clinic_id: u.clinic_id,
+            created_at: format_instant(u.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedStaffMember {
+    #[serde(flatten)]
+    pub member: StaffMember,
+    /// Give this to the new staff member: it activates their account. Shown once.
+    pub invite_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct InviteStaff {
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[schema(value_type = String, required = true, format = Email)]
+    pub email: Option<String>,
+    #[schema(value_type = StaffRole, required = true)]
+    pub role: Option<String>,
+}
+
+/// Invites a clinician or administrator to the caller's clinic.
+#[utoipa::path(
+    tag = "staff",
+    request_body = InviteStaff,
+    responses(
+        (status = 201, description = "Invited", body = CreatedStaffMember),
+        (status = 400, response = crate::routes::problems::BadRequest),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 409, response = crate::routes::problems::Conflict),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[post("/clinicians")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<InviteStaff>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_admin()?;
+    let body = body.into_inner();
+    let mut checks = Checks::new();
+    let name = checks.required("name", body.name, parse_name);
+    let email = checks.required("email", body.email, parse_email);
+    let role = checks.required("role", body.role, parse_enum::<StaffRole>);
+    checks.finish()?;
+    let (name, email, role) = (checked(name)?, checked(email)?, Role::from(checked(role)?));
+    let ttl = state.settings.invite_ttl;
+    let (member, invite_token) = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let new = NewUser {
+                    clinic_id: &caller.clinic_id,
+                    role,
+                    email: &email,
+                    name: &name,
+                    password_hash: None,
+                };
+                let member = users::insert(conn, new)?;
+                let invite = invites::create(conn, &member.id, ttl)?;
+                Ok((member, invite))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedStaffMember {
+        member: member.into(),
+        invite_token,
+    }))
+}
+
+/// The caller's clinic's administrators and clinicians, oldest first.
+#[utoipa::path(
+    tag = "staff",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of staff", body = Page<StaffMember>),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/clinicians")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<StaffMember>>, AppError> {
+    caller.require_admin()?;
+    let mut checks = Checks::new();
+    let page = query.into_inner().parse(&mut checks);
+    checks.finish()?;
+    let page = checked(page)?;
+    let found = state
+        .db
+        .run(move |conn| users::list_staff(conn, &caller, &page))
+        .await?;
+    Ok(web::Json(found.map(StaffMember::from)))
+}

@@ -1,0 +1,55 @@
+//! The caller's own account.
+
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::models::{patients, users};
+use crate::routes::patients::Patient;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub role: Role,
+    pub clinic_id: String,
+    pub email: String,
+    pub name: String,
+    /// The patient profile, for a patient.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient: Option<Patient>,
+}
+
+/// Who the access token belongs to.
+#[utoipa::path(
+    tag = "me",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+    )
+)]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Me>, AppError> {
+    let (user, patient) = state
+        .db
+        .run(move |conn| {
+            let user = users::me(conn, &caller)?;
+            let patient = match caller.role {
+                Role::Patient => Some(patients::get(conn, &caller, &caller.user_id)?),
+                _ => None,
+            };
+            Ok((user, patient))
+        })
+        .await?;
+    Ok(web::Json(Me {
+        id: user.id,
+        role: user.role,
+        clinic_id: user.clinic_id,
+        email: user.email,
+        name: user.name,
+        patient: patient.map(Patient::from),
+    }))
+}

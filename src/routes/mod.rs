@@ -1,0 +1,162 @@
+//! HTTP handlers, one file per resource, and the OpenAPI document built from them.
+
+pub mod auth;
+pub mod clinicians;
+pub mod me;
+pub mod ops;
+pub mod patients;
+pub mod problems;
+
+use actix_web::dev::ResourceDef;
+use actix_web::{HttpRequest, HttpResponse, web};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::error::AppError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aftercare API",
+        description = "Recovery tracking after microneedling: patients, recovery plans, daily \
+            reminders, check-ins and the clinicians' review queue. Errors are RFC 9457 problem \
+            details (`application/problem+json`).",
+        version = "1.0.0",
+        license(name = "MIT")
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(
+        schemas(crate::error::Problem, crate::error::FieldError),
+        responses(
+            problems::BadRequest,
+            problems::Unauthorized,
+            problems::Forbidden,
+            problems::NotFound,
+            problems::Conflict,
+            problems::PayloadTooLarge,
+            problems::UnsupportedMediaType,
+            problems::Invalid,
+            problems::TooManyRequests,
+            problems::Unavailable,
+        )
+    ),
+    tags(
+        (name = "auth", description = "Log in, refresh, log out, activate an invitation"),
+        (name = "me", description = "The caller's own account"),
+        (name = "staff", description = "A clinic's administrators and clinicians"),
+        (name = "patients", description = "Patient profiles"),
+        (name = "operations", description = "Health, metrics and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from /v1/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Registers every route of the server. The OpenAPI document is collected from the same calls,
+/// so a route cannot exist without being documented.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(ops::health_live)
+        .service(ops::health_ready)
+        .service(ops::metrics)
+        .service(ops::openapi_yaml)
+        .service(
+            scope::scope("/v1")
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::activate)
+                .service(me::get_me)
+                .service(clinicians::create)
+                .service(clinicians::list)
+                .service(patients::create)
+                .service(patients::list)
+                .service(patients::get)
+                .service(patients::update),
+        );
+}
+
+/// The OpenAPI document of exactly the routes `configure` registers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(configure)
+        .split_for_parts();
+    api
+}
+
+/// The document as served and committed, and the route table used to answer 405 correctly.
+pub struct ApiSpec {
+    pub yaml: String,
+    routes: Vec<(ResourceDef, Vec<String>)>,
+}
+
+impl ApiSpec {
+    pub fn new(api: &utoipa::openapi::OpenApi) -> ApiSpec {
+        let yaml = api.to_yaml().expect("the OpenAPI document serialises");
+        let routes = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let value = serde_json::to_value(item).unwrap_or_default();
+                let methods = [
+                    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+                ]
+                .iter()
+                .filter(|m| value.get(**m).is_some())
+                .map(|m| m.to_uppercase())
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        ApiSpec { yaml, routes }
+    }
+
+    /// The methods the server answers on `path`, if it knows the path at all.
+    pub fn methods_for(&self, path: &str) -> Option<Vec<String>> {
+        self.routes
+            .iter()
+            .find(|(def, _)| def.is_match(path))
+            .map(|(_, methods)| methods.clone())
+    }
+}
+
+/// Everything no route matched: 405 with `Allow` when the path exists, else 404.
+pub async fn fallback(
+    req: HttpRequest,
+    spec: web::Data<ApiSpec>,
+) -> Result<HttpResponse, AppError> {
+    match spec.methods_for(req.path()) {
+        Some(methods) => Err(AppError::MethodNotAllowed {
+            allow: methods.join(", "),
+        }),
+        None => Err(AppError::NotFound),
+    }
+}
+
+/// Ids in paths are UUIDs; anything else cannot name a resource, so it is simply not found.
+pub fn path_id(raw: &str) -> Result<String, AppError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| AppError::NotFound)
+}

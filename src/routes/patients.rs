@@ -1,0 +1,241 @@
+//! Patient profiles: created by clinic staff, read and edited by staff and by the patient.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::clock::format_instant;
+use crate::domain::{
+    SkinType, format_time_of_day, parse_email, parse_enum, parse_fitzpatrick, parse_name,
+    parse_time_of_day, parse_timezone,
+};
+use crate::error::AppError;
+use crate::models::patients::{self, NewPatient, PatientChanges, PatientRecord};
+use crate::pagination::{Page, PageQuery};
+use crate::routes::path_id;
+use crate::state::AppState;
+use crate::validate::{Checks, checked};
+
+pub const DEFAULT_REMINDER_TIME: &str = "09:00";
+
+#[derive(Serialize, ToSchema)]
+pub struct Patient {
+    pub id: String,
+    pub clinic_id: String,
+    pub name: String,
+    pub email: String,
+    /// IANA time zone name.
+    #[schema(example = "America/Chicago")]
+    pub timezone: String,
+    pub skin_type: SkinType,
+    /// Fitzpatrick skin phototype, 1 to 6.
+    #[schema(minimum = 1, maximum = 6)]
+    pub fitzpatrick: i32,
+    /// Local time of day for reminders, `HH:MM`.
+    #[schema(example = "09:00")]
+    pub reminder_time: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl From<PatientRecord> for Patient {
+    fn from(p: PatientRecord) -> Patient {
+        Patient {
+            id: p.id,
+            clinic_id: p.clinic_id,
+            name: p.name,
+            email: p.email,
+            timezone: p.timezone.name().to_string(),
+            skin_type: p.skin_type,
+            fitzpatrick: p.fitzpatrick,
+            reminder_time: format_time_of_day(p.reminder_time),
+            created_at: format_instant(p.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedPatient {
+    #[serde(flatten)]
+    pub patient: Patient,
+    /// Give this to the patient: it activates their account at /v1/auth/activate. Shown once.
+    pub invite_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreatePatient {
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[schema(value_type = String, required = true, format = Email)]
+    pub email: Option<String>,
+    #[schema(value_type = String, required = true, example = "America/Chicago")]
+    pub timezone: Option<String>,
+    #[schema(value_type = SkinType, required = true)]
+    pub skin_type: Option<String>,
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 6)]
+    pub fitzpatrick: Option<i64>,
+    /// `HH:MM`, default 09:00.
+    #[schema(value_type = String, example = "09:00")]
+    pub reminder_time: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdatePatient {
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[schema(value_type = String, example = "Europe/London")]
+    pub timezone: Option<String>,
+    #[schema(value_type = SkinType)]
+    pub skin_type: Option<String>,
+    #[schema(value_type = i64, minimum = 1, maximum = 6)]
+    pub fitzpatrick: Option<i64>,
+    #[schema(value_type = String, example = "08:30")]
+    pub reminder_time: Option<String>,
+}
+
+/// Adds a patient to the caller's clinic and returns it with a one-time invitation token.
+#[utoipa::path(
+    tag = "patients",
+    request_body = CreatePatient,
+    responses(
+        (status = 201, description = "Created", body = CreatedPatient),
+        (status = 400, response = crate::routes::problems::BadRequest),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 409, response = crate::routes::problems::Conflict),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[post("/patients")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreatePatient>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_staff()?;
+    let body = body.into_inner();
+    let mut checks = Checks::new();
+    let name = checks.required("name", body.name, parse_name);
+    let email = checks.required("email", body.email, parse_email);
+    let timezone = checks.required("timezone", body.timezone, parse_timezone);
+    let skin_type = checks.required("skin_type", body.skin_type, parse_enum::<SkinType>);
+    let fitzpatrick = checks.required("fitzpatrick", body.fitzpatrick, parse_fitzpatrick);
+    let reminder_time = checks.required(
+        "reminder_time",
+        Some(
+            body.reminder_time
+                .unwrap_or_else(|| DEFAULT_REMINDER_TIME.into()),
+        ),
+        parse_time_of_day,
+    );
+    checks.finish()?;
+    let new = NewPatient {
+        name: checked(name)?,
+        email: checked(email)?,
+        timezone: checked(timezone)?,
+        skin_type: checked(skin_type)?,
+        fitzpatrick: checked(fitzpatrick)?,
+        reminder_time: checked(reminder_time)?,
+    };
+    let ttl = state.settings.invite_ttl;
+    let (patient, invite_token) = state
+        .db
+        .run(move |conn| patients::create(conn, &caller, new, ttl))
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedPatient {
+        patient: patient.into(),
+        invite_token,
+    }))
+}
+
+/// The caller's clinic's patients, oldest first.
+#[utoipa::path(
+    tag = "patients",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of patients", body = Page<Patient>),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/patients")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Patient>>, AppError> {
+    caller.require_staff()?;
+    let mut checks = Checks::new();
+    let page = query.into_inner().parse(&mut checks);
+    checks.finish()?;
+    let page = checked(page)?;
+    let found = state
+        .db
+        .run(move |conn| patients::list(conn, &caller, &page))
+        .await?;
+    Ok(web::Json(found.map(Patient::from)))
+}
+
+/// One patient: staff of its clinic, or the patient itself.
+#[utoipa::path(
+    tag = "patients",
+    params(("id" = uuid::Uuid, Path, description = "Patient id")),
+    responses(
+        (status = 200, description = "The patient", body = Patient),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+    )
+)]
+#[get("/patients/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Patient>, AppError> {
+    let id = path_id(&id)?;
+    let found = state
+        .db
+        .run(move |conn| patients::get(conn, &caller, &id))
+        .await?;
+    Ok(web::Json(found.into()))
+}
+
+/// Changes any of name, time zone, skin type, Fitzpatrick type and reminder time.
+#[utoipa::path(
+    tag = "patients",
+    params(("id" = uuid::Uuid, Path, description = "Patient id")),
+    request_body = UpdatePatient,
+    responses(
+        (status = 200, description = "The updated patient", body = Patient),
+        (status = 400, response = crate::routes::problems::BadRequest),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[patch("/patients/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<UpdatePatient>,
+) -> Result<web::Json<Patient>, AppError> {
+    let id = path_id(&id)?;
+    let body = body.into_inner();
+    let mut checks = Checks::new();
+    let changes = PatientChanges {
+        name: checks.optional("name", body.name, parse_name),
+        timezone: checks.optional("timezone", body.timezone, parse_timezone),
+        skin_type: checks.optional("skin_type", body.skin_type, parse_enum::<SkinType>),
+        fitzpatrick: checks.optional("fitzpatrick", body.fitzpatrick, parse_fitzpatrick),
+        reminder_time: checks.optional("reminder_time", body.reminder_time, parse_time_of_day),
+    };
+    checks.finish()?;
+    let updated = state
+        .db
+        .run(move |conn| patients::update(conn, &caller, &id, changes))
+        .await?;
+    Ok(web::Json(updated.into()))
+}
