@@ -72,7 +72,7 @@ pub fn problem_for_bare_errors<B: MessageBody>(
     let (req, original) = res.into_parts();
     let mut replacement = problem_response(
         status,
-        &status.as_str().to_string(),
+        &format!("http-{}", status.as_u16()),
         status.canonical_reason().unwrap_or("error").to_lowercase(),
         None,
     );

@@ -204,6 +204,12 @@ where
     let Some(sqlite) = sqlite_of(conn) else {
         return conn.transaction(work);
     };
+    let depth =
+        AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
+    if depth.is_some() {
+        // Already inside a write transaction: nest as a savepoint.
+        return conn.transaction(work);
+    }
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     let result = work(conn);
     let sqlite = sqlite_of(conn).expect("a connection does not change its backend");

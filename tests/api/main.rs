@@ -1,0 +1,14 @@
+//! Black-box tests of the API through a real socket. They run on SQLite by default and, unchanged,
+//! on PostgreSQL when TEST_DATABASE_URL is set.
+
+mod support;
+
+mod auth;
+mod cli;
+mod errors;
+mod openapi;
+mod operations;
+mod patients;
+mod staff;
+mod storage;
+mod tokens;

@@ -1,0 +1,55 @@
+use crate::support::spawn;
+use reqwest::Method;
+
+#[actix_web::test]
+async fn health_endpoints_answer_without_credentials() {
+    let app = spawn().await;
+    let live = app.call(Method::GET, "/health/live", None, None).await;
+    assert_eq!(live.status, 200);
+    let ready = app.call(Method::GET, "/health/ready", None, None).await;
+    assert_eq!(ready.status, 200);
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_and_status() {
+    let app = spawn().await;
+    let admin = app.clinic("North Clinic").await;
+    let unknown = uuid::Uuid::new_v4();
+    app.get(&format!("/v1/patients/{unknown}"), &admin.token)
+        .await
+        .assert_problem(404);
+    let metrics = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.header("content-type").starts_with("text/plain"));
+    assert!(
+        metrics.text.contains(r#"aftercare_http_requests_total{method="GET",route="/v1/patients/{id}",status="404"} 1"#),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        !metrics.text.contains(&unknown.to_string()),
+        "ids never become labels"
+    );
+    assert!(
+        metrics
+            .text
+            .contains("aftercare_http_request_duration_seconds_bucket")
+    );
+    assert!(
+        metrics
+            .text
+            .contains(r#"aftercare_db_pool_connections{state="max"} 4"#)
+    );
+}
+
+#[actix_web::test]
+async fn every_answer_carries_a_request_id_and_security_headers() {
+    let app = spawn().await;
+    for path in ["/health/live", "/v1/me", "/nowhere"] {
+        let answer = app.call(Method::GET, path, None, None).await;
+        assert_eq!(answer.header("x-request-id").len(), 36, "{path}");
+        assert_eq!(answer.header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(answer.header("cache-control"), "no-store", "{path}");
+        assert_eq!(answer.header("x-frame-options"), "DENY", "{path}");
+    }
+}
