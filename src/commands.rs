@@ -6,11 +6,15 @@ use crate::auth::Caller;
 use crate::auth::password::hash_blocking;
 use crate::auth::tokens::random_token;
 use crate::db::{Database, write_transaction};
-use crate::domain::{Role, SkinType, parse_email, parse_name, parse_new_password};
+use crate::domain::{
+    Area, Procedure, Role, Setting, SkinType, parse_email, parse_name, parse_new_password,
+};
 use crate::error::{AppError, StartupError};
 use crate::models::clinics::{self, NewClinic};
 use crate::models::patients::{self, NewPatient};
+use crate::models::treatments::{self, NewTreatment};
 use crate::models::users::{self, NewUser};
+use crate::plan::Protocol;
 
 fn invalid(e: impl std::fmt::Display) -> StartupError {
     StartupError::Config(e.to_string())
@@ -120,6 +124,17 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
         let (patient, _invite) =
             patients::create(conn, &staff, new, std::time::Duration::from_secs(3600))?;
         users::set_password(conn, &patient.id, &hashes[2])?;
+        // A treatment four days ago, so the plan shows its second phase at once.
+        let today = crate::plan::local_time::local_date(patient.timezone, chrono::Utc::now());
+        let treatment = NewTreatment {
+            procedure: Procedure::Microneedling,
+            treated_on: today - chrono::Duration::days(4),
+            setting: Setting::InOffice,
+            areas: vec![Area::Face, Area::Neck],
+            needle_depth_mm: 1.0,
+            notes: Some("Demo treatment: acne scarring on both cheeks.".into()),
+        };
+        treatments::create(conn, &staff, &patient.id, treatment, &Protocol::standard())?;
         Ok::<_, AppError>(clinic_id)
     })
     .map_err(describe)?;

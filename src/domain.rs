@@ -69,6 +69,33 @@ string_enum!(
     }
 );
 
+string_enum!(
+    Procedure {
+        Microneedling => "microneedling",
+        MicroneedlingPrp => "microneedling_prp",
+        RfMicroneedling => "rf_microneedling",
+    }
+);
+
+string_enum!(
+    /// Where the treatment was done: by a professional, or with an at-home roller.
+    Setting { InOffice => "in_office", AtHome => "at_home" }
+);
+
+string_enum!(
+    Area {
+        Face => "face",
+        Neck => "neck",
+        Chest => "chest",
+        Scalp => "scalp",
+        Hands => "hands",
+        Abdomen => "abdomen",
+        Thighs => "thighs",
+        Back => "back",
+        Other => "other",
+    }
+);
+
 impl Role {
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Admin | Role::Clinician)
@@ -166,6 +193,25 @@ pub fn parse_new_password(raw: String) -> Result<String, String> {
     }
 }
 
+pub const MAX_NOTES_CHARS: usize = 2000;
+
+pub fn parse_notes(raw: String) -> Result<String, String> {
+    if raw.chars().count() > MAX_NOTES_CHARS {
+        Err(format!("must be at most {MAX_NOTES_CHARS} characters"))
+    } else {
+        Ok(raw)
+    }
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+pub fn parse_date(raw: String) -> Result<chrono::NaiveDate, String> {
+    let shaped = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
+    shaped
+        .then(|| chrono::NaiveDate::parse_from_str(&raw, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| "must be a calendar date as YYYY-MM-DD".into())
+}
+
 fn truncate(raw: &str) -> String {
     raw.chars().take(64).collect()
 }
@@ -205,6 +251,20 @@ mod tests {
         );
         for bad in ["7:05", "24:00", "12:60", "12:00:00", "noon", ""] {
             assert!(parse_time_of_day(bad.into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_are_strict_calendar_dates() {
+        assert!(parse_date("2026-02-28".into()).is_ok());
+        for bad in [
+            "2026-02-30",
+            "2026-2-28",
+            "28/02/2026",
+            "2026-02-28T00:00:00Z",
+            "",
+        ] {
+            assert!(parse_date(bad.into()).is_err(), "{bad}");
         }
     }
 

@@ -4,6 +4,7 @@
 //! exercise exactly what production runs. Follow `build_app` to find every route and middleware.
 
 pub mod auth;
+pub mod calendar;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod models;
 pub mod pagination;
+pub mod plan;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
@@ -35,8 +37,26 @@ use crate::config::Settings;
 use crate::db::Database;
 use crate::error::{AppError, StartupError};
 use crate::metrics::Metrics;
+use crate::models::protocols::ProtocolLibrary;
 use crate::routes::ApiSpec;
 use crate::state::AppState;
+
+/// Applies pending migrations and stores the shipped protocol; returns that protocol.
+pub fn prepare_database(db: &Database) -> Result<plan::Protocol, StartupError> {
+    let applied = db.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied database migrations");
+    }
+    let protocol =
+        plan::Protocol::parse(plan::protocol::STANDARD_V1).map_err(StartupError::Config)?;
+    let mut conn = db
+        .pool()
+        .get()
+        .map_err(|e| StartupError::Database(e.to_string()))?;
+    models::protocols::seed(&mut conn, &protocol, plan::protocol::STANDARD_V1)
+        .map_err(StartupError::Database)?;
+    Ok(protocol)
+}
 
 /// Everything the application shares across workers, built once per process.
 #[derive(Clone)]
@@ -50,10 +70,7 @@ impl Services {
     /// Connects to the database, applies pending migrations, and prepares keys and hashing.
     pub fn start(settings: Settings) -> Result<Services, StartupError> {
         let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
-        let applied = db.migrate()?;
-        if !applied.is_empty() {
-            tracing::info!(migrations = ?applied, "applied database migrations");
-        }
+        let protocol = prepare_database(&db)?;
         let secret = match &settings.jwt_secret {
             Some(secret) => secret.clone(),
             None => {
@@ -71,6 +88,7 @@ impl Services {
             db,
             tokens: TokenKeys::new(&secret, settings.access_token_ttl),
             passwords,
+            protocols: ProtocolLibrary::new(protocol),
             settings,
         };
         Ok(Services {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use aftercare::config::Settings;
 use aftercare::db::Database;
 use aftercare::error::StartupError;
-use aftercare::{Services, commands, routes, serve, telemetry};
+use aftercare::{Services, commands, prepare_database, routes, serve, telemetry};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
 
 fn open_database(settings: &Settings) -> Result<Database, StartupError> {
     let db = Database::connect(&settings.database_url, 2)?;
-    db.migrate()?;
+    prepare_database(&db)?;
     Ok(db)
 }
 

@@ -4,10 +4,13 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::models::protocols::ProtocolLibrary;
 
 pub struct AppState {
     pub db: Database,
     pub tokens: TokenKeys,
     pub passwords: Passwords,
+    /// The protocol new plans use, and every version existing plans were made with.
+    pub protocols: ProtocolLibrary,
     pub settings: Settings,
 }

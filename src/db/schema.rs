@@ -57,9 +57,83 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    protocols (id, version) {
+        id -> Text,
+        version -> Integer,
+        title -> Text,
+        document -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    patient_schedules (patient_id, effective_at) {
+        patient_id -> Text,
+        effective_at -> Timestamp,
+        timezone -> Text,
+        reminder_time -> Time,
+    }
+}
+
+diesel::table! {
+    treatments (id) {
+        id -> Text,
+        patient_id -> Text,
+        clinic_id -> Text,
+        procedure -> Text,
+        treated_on -> Date,
+        setting -> Text,
+        areas -> Text,
+        needle_depth_mm -> Double,
+        notes -> Nullable<Text>,
+        protocol_id -> Text,
+        protocol_version -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reminder_acks (reminder_id) {
+        reminder_id -> Text,
+        treatment_id -> Text,
+        local_date -> Date,
+        kind -> Text,
+        acknowledged_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    screenings (id) {
+        id -> Text,
+        patient_id -> Text,
+        clinic_id -> Text,
+        answers -> Text,
+        eligible -> Bool,
+        findings -> Text,
+        protocol_id -> Text,
+        protocol_version -> Integer,
+        screened_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
+diesel::joinable!(treatments -> patients (patient_id));
+diesel::joinable!(reminder_acks -> treatments (treatment_id));
 diesel::joinable!(patients -> users (id));
 diesel::joinable!(invites -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(clinics, users, patients, invites, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    clinics,
+    users,
+    patients,
+    invites,
+    refresh_tokens,
+    protocols,
+    patient_schedules,
+    treatments,
+    reminder_acks,
+    screenings,
+);

@@ -4,7 +4,11 @@
 pub mod clinics;
 pub mod invites;
 pub mod patients;
+pub mod plans;
+pub mod protocols;
+pub mod screenings;
 pub mod sessions;
+pub mod treatments;
 pub mod users;
 
 /// A new, time-ordered id.

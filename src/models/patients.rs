@@ -6,12 +6,13 @@ use chrono::{NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
 use crate::auth::Caller;
-use crate::db::schema::{patients, users};
+use crate::db::schema::{patient_schedules, patients, users};
 use crate::db::{DbConnection, MultiBackend, write_transaction};
 use crate::domain::{Role, SkinType};
 use crate::error::AppError;
 use crate::models::{invites, users as accounts};
 use crate::pagination::{Cursor, Page, PageRequest};
+use crate::plan::{Personal, Schedule, ScheduleHistory};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatientRecord {
@@ -128,6 +129,13 @@ pub fn create(
                 patients::created_at.eq(account.created_at),
             ))
             .execute(conn)?;
+        record_schedule(
+            conn,
+            &account.id,
+            account.created_at,
+            new.timezone,
+            new.reminder_time,
+        )?;
         let invite = invites::create(conn, &account.id, invite_ttl)?;
         Ok((get(conn, caller, &account.id)?, invite))
     })
@@ -193,14 +201,86 @@ pub fn update(
                 .set(users::name.eq(name))
                 .execute(conn)?;
         }
+        let timezone = changes.timezone.unwrap_or(current.timezone);
+        let reminder_time = changes.reminder_time.unwrap_or(current.reminder_time);
+        if (timezone, reminder_time) != (current.timezone, current.reminder_time) {
+            record_schedule(
+                conn,
+                &current.id,
+                crate::clock::now(),
+                timezone,
+                reminder_time,
+            )?;
+        }
         diesel::update(patients::table.find(&current.id))
             .set((
-                patients::timezone.eq(changes.timezone.unwrap_or(current.timezone).name()),
+                patients::timezone.eq(timezone.name()),
                 patients::skin_type.eq(changes.skin_type.unwrap_or(current.skin_type).as_str()),
                 patients::fitzpatrick.eq(changes.fitzpatrick.unwrap_or(current.fitzpatrick)),
-                patients::reminder_time.eq(changes.reminder_time.unwrap_or(current.reminder_time)),
+                patients::reminder_time.eq(reminder_time),
             ))
             .execute(conn)?;
         get(conn, caller, id)
     })
+}
+
+fn record_schedule(
+    conn: &mut DbConnection,
+    patient_id: &str,
+    effective_at: NaiveDateTime,
+    timezone: chrono_tz::Tz,
+    reminder_time: NaiveTime,
+) -> Result<(), AppError> {
+    diesel::insert_into(patient_schedules::table)
+        .values((
+            patient_schedules::patient_id.eq(patient_id),
+            patient_schedules::effective_at.eq(effective_at),
+            patient_schedules::timezone.eq(timezone.name()),
+            patient_schedules::reminder_time.eq(reminder_time),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every schedule the patient has had, for planning reminders. Call only for a patient the caller
+/// may see (one already loaded through `get`).
+pub fn schedule_history(
+    conn: &mut DbConnection,
+    patient_id: &str,
+) -> Result<ScheduleHistory, AppError> {
+    let rows: Vec<(NaiveDateTime, String, NaiveTime)> = patient_schedules::table
+        .filter(patient_schedules::patient_id.eq(patient_id))
+        .select((
+            patient_schedules::effective_at,
+            patient_schedules::timezone,
+            patient_schedules::reminder_time,
+        ))
+        .order(patient_schedules::effective_at.asc())
+        .load(conn)?;
+    let mut schedules = rows.into_iter().map(|(at, timezone, reminder_time)| {
+        let timezone = timezone.parse().map_err(AppError::internal)?;
+        Ok::<_, AppError>((
+            at.and_utc(),
+            Schedule {
+                timezone,
+                reminder_time,
+            },
+        ))
+    });
+    let (_, first) = schedules
+        .next()
+        .ok_or_else(|| AppError::internal("patient without a schedule"))??;
+    Ok(ScheduleHistory {
+        first,
+        changes: schedules.collect::<Result<_, _>>()?,
+    })
+}
+
+impl PatientRecord {
+    pub fn personal(&self) -> Personal {
+        Personal {
+            skin_type: self.skin_type,
+            fitzpatrick: self.fitzpatrick,
+        }
+    }
 }

@@ -6,6 +6,9 @@ pub mod me;
 pub mod ops;
 pub mod patients;
 pub mod problems;
+pub mod reminders;
+pub mod screenings;
+pub mod treatments;
 
 use actix_web::dev::ResourceDef;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -47,7 +50,9 @@ use crate::error::AppError;
         (name = "auth", description = "Log in, refresh, log out, activate an invitation"),
         (name = "me", description = "The caller's own account"),
         (name = "staff", description = "A clinic's administrators and clinicians"),
-        (name = "patients", description = "Patient profiles"),
+        (name = "patients", description = "Patient profiles and screening"),
+        (name = "treatments", description = "Treatments and their recovery plans"),
+        (name = "reminders", description = "Daily aftercare reminders"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]
@@ -90,7 +95,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(patients::create)
                 .service(patients::list)
                 .service(patients::get)
-                .service(patients::update),
+                .service(patients::update)
+                .service(screenings::create)
+                .service(treatments::create)
+                .service(treatments::list)
+                .service(treatments::get)
+                .service(treatments::get_timeline)
+                .service(treatments::list_reminders)
+                .service(treatments::calendar)
+                .service(reminders::acknowledge)
+                .service(reminders::get_today),
         );
 }
 

@@ -4,11 +4,13 @@
 mod support;
 
 mod auth;
+mod calendar;
 mod cli;
 mod errors;
 mod openapi;
 mod operations;
 mod patients;
+mod plans;
 mod staff;
 mod storage;
 mod tokens;

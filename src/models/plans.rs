@@ -1,0 +1,108 @@
+//! A treatment together with everything its recovery plan is computed from, loaded under the
+//! caller's scope, and the acknowledgements of its reminders.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::auth::Caller;
+use crate::db::DbConnection;
+use crate::db::schema::reminder_acks;
+use crate::error::AppError;
+use crate::models::patients::{self, PatientRecord};
+use crate::models::protocols::ProtocolLibrary;
+use crate::models::treatments::{self, TreatmentRecord};
+use crate::plan::{PlannedReminder, Protocol, ScheduleHistory, TreatmentPlan};
+
+pub struct PlanContext {
+    pub treatment: TreatmentRecord,
+    pub patient: PatientRecord,
+    pub protocol: Arc<Protocol>,
+    pub schedules: ScheduleHistory,
+}
+
+impl PlanContext {
+    pub fn plan(&self) -> TreatmentPlan<'_> {
+        TreatmentPlan {
+            protocol: &self.protocol,
+            treatment_id: &self.treatment.id,
+            treated_on: self.treatment.treated_on,
+            personal: self.patient.personal(),
+            schedules: &self.schedules,
+        }
+    }
+}
+
+/// Loads a treatment the caller may see, with its patient, protocol version and schedules.
+pub fn load(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    library: &ProtocolLibrary,
+    treatment_id: &str,
+) -> Result<PlanContext, AppError> {
+    let treatment = treatments::get(conn, caller, treatment_id)?;
+    context_of(conn, caller, library, treatment)
+}
+
+pub fn context_of(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    library: &ProtocolLibrary,
+    treatment: TreatmentRecord,
+) -> Result<PlanContext, AppError> {
+    let patient = patients::get(conn, caller, &treatment.patient_id)?;
+    let protocol = library.get(conn, &treatment.protocol_id, treatment.protocol_version)?;
+    let schedules = patients::schedule_history(conn, &patient.id)?;
+    Ok(PlanContext {
+        treatment,
+        patient,
+        protocol,
+        schedules,
+    })
+}
+
+/// Acknowledgement instants of the treatment's reminders dated `from..=to`, by reminder id.
+pub fn acknowledgements(
+    conn: &mut DbConnection,
+    treatment_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<String, NaiveDateTime>, AppError> {
+    Ok(reminder_acks::table
+        .filter(reminder_acks::treatment_id.eq(treatment_id))
+        .filter(reminder_acks::local_date.between(from, to))
+        .select((reminder_acks::reminder_id, reminder_acks::acknowledged_at))
+        .load::<(String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Acknowledges a reminder once; later calls keep the first instant. Returns that instant.
+pub fn acknowledge(
+    conn: &mut DbConnection,
+    treatment_id: &str,
+    reminder: &PlannedReminder,
+) -> Result<NaiveDateTime, AppError> {
+    let id = reminder.id.to_string();
+    let existing: Option<NaiveDateTime> = reminder_acks::table
+        .find(&id)
+        .select(reminder_acks::acknowledged_at)
+        .first(conn)
+        .optional()?;
+    if let Some(at) = existing {
+        return Ok(at);
+    }
+    let now = crate::clock::now();
+    diesel::insert_into(reminder_acks::table)
+        .values((
+            reminder_acks::reminder_id.eq(&id),
+            reminder_acks::treatment_id.eq(treatment_id),
+            reminder_acks::local_date.eq(reminder.local_date),
+            reminder_acks::kind.eq(&reminder.kind),
+            reminder_acks::acknowledged_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(now)
+}

@@ -1,0 +1,59 @@
+//! Screenings before treatment, kept as a record of what was asked and found.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::Caller;
+use crate::db::DbConnection;
+use crate::db::schema::screenings;
+use crate::error::AppError;
+use crate::models::patients;
+use crate::plan::Protocol;
+use crate::plan::screening::{ScreeningOutcome, screen};
+
+pub struct ScreeningRecord<'a> {
+    pub id: String,
+    pub outcome: ScreeningOutcome<'a>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn create<'a>(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    patient_id: &str,
+    protocol: &'a Protocol,
+    answers: &BTreeMap<String, bool>,
+) -> Result<ScreeningRecord<'a>, AppError> {
+    caller.require_staff()?;
+    let patient = patients::get(conn, caller, patient_id)?;
+    let outcome = screen(protocol, answers);
+    let findings: Vec<&str> = outcome
+        .contraindications
+        .iter()
+        .chain(&outcome.cautions)
+        .map(|f| f.code.as_str())
+        .collect();
+    let id = super::new_id();
+    let created_at = crate::clock::now();
+    diesel::insert_into(screenings::table)
+        .values((
+            screenings::id.eq(&id),
+            screenings::patient_id.eq(&patient.id),
+            screenings::clinic_id.eq(&patient.clinic_id),
+            screenings::answers.eq(serde_json::to_string(answers).map_err(AppError::internal)?),
+            screenings::eligible.eq(outcome.eligible),
+            screenings::findings.eq(serde_json::to_string(&findings).map_err(AppError::internal)?),
+            screenings::protocol_id.eq(&protocol.id),
+            screenings::protocol_version.eq(protocol.version),
+            screenings::screened_by.eq(&caller.user_id),
+            screenings::created_at.eq(created_at),
+        ))
+        .execute(conn)?;
+    Ok(ScreeningRecord {
+        id,
+        outcome,
+        created_at,
+    })
+}

@@ -1,0 +1,319 @@
+//! A protocol: the clinical content of a recovery plan as data (phases, reminders with their day
+//! windows and personalisation, screening findings, escalation rules). Versioned; a treatment
+//! keeps the version it was planned with.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::SkinType;
+
+/// The standard protocol shipped with the product.
+pub const STANDARD_V1: &str = include_str!("../../protocols/standard-v1.json");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Protocol {
+    pub id: String,
+    pub version: i32,
+    pub title: String,
+    /// The plan covers days 1 to `plan_days` (day 1 = the local date of the treatment).
+    pub plan_days: i64,
+    pub phases: Vec<Phase>,
+    pub reminders: Vec<ReminderRule>,
+    pub screening: ScreeningRules,
+    pub assessment: AssessmentRules,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    pub key: String,
+    pub title: String,
+    pub day_from: i64,
+    pub day_to: i64,
+    pub expect: Vec<String>,
+    pub care: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderRule {
+    pub kind: String,
+    pub day_from: i64,
+    pub day_to: i64,
+    /// Who gets it; absent means everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    pub title: String,
+    pub body: String,
+}
+
+/// A personalisation condition: every part that is given must hold.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skin_types: Option<Vec<SkinType>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitzpatrick_min: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitzpatrick_max: Option<i32>,
+}
+
+/// What the plan knows about the patient to personalise it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Personal {
+    pub skin_type: SkinType,
+    pub fitzpatrick: i32,
+}
+
+impl Condition {
+    pub fn holds_for(&self, who: Personal) -> bool {
+        self.skin_types
+            .as_ref()
+            .is_none_or(|types| types.contains(&who.skin_type))
+            && self
+                .fitzpatrick_min
+                .is_none_or(|min| who.fitzpatrick >= min)
+            && self
+                .fitzpatrick_max
+                .is_none_or(|max| who.fitzpatrick <= max)
+    }
+}
+
+impl ReminderRule {
+    pub fn applies(&self, day: i64, who: Personal) -> bool {
+        (self.day_from..=self.day_to).contains(&day)
+            && self.when.as_ref().is_none_or(|c| c.holds_for(who))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningRules {
+    pub contraindications: Vec<Finding>,
+    pub cautions: Vec<Finding>,
+}
+
+/// A screening answer that, when true, yields this finding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    pub answer: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentRules {
+    pub rules: Vec<AssessmentRule>,
+}
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Serialize,
+    Deserialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Ok,
+    Watch,
+    Urgent,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Watch => "watch",
+            Level::Urgent => "urgent",
+        }
+    }
+}
+
+/// The signs a check-in reports: scores 0-10 and yes/no signs.
+pub const SCORE_SIGNS: [&str; 5] = ["redness", "swelling", "pain", "itching", "peeling"];
+pub const FLAG_SIGNS: [&str; 5] = ["bleeding", "pus", "fever", "hives", "darkening"];
+
+/// One escalation rule: the sign (a score at least `at_least`, or a yes/no sign that is present),
+/// within a window of days, raises the check-in to `level` with this reason.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentRule {
+    pub sign: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_day: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_day: Option<i64>,
+    pub level: Level,
+    pub code: String,
+    pub message: String,
+}
+
+impl Protocol {
+    /// Parses and checks a protocol document.
+    pub fn parse(json: &str) -> Result<Protocol, String> {
+        let protocol: Protocol =
+            serde_json::from_str(json).map_err(|e| format!("protocol document: {e}"))?;
+        protocol.check()?;
+        Ok(protocol)
+    }
+
+    pub fn standard() -> Protocol {
+        Protocol::parse(STANDARD_V1).expect("the embedded standard protocol is valid")
+    }
+
+    /// Phases must be contiguous from day 1 to `plan_days`; windows must lie inside the plan;
+    /// kinds and codes must be unique; rules must name known signs.
+    fn check(&self) -> Result<(), String> {
+        let mut next_day = 1;
+        for phase in &self.phases {
+            if phase.day_from != next_day || phase.day_to < phase.day_from {
+                return Err(format!("phase {} must start on day {next_day}", phase.key));
+            }
+            next_day = phase.day_to + 1;
+        }
+        if next_day != self.plan_days + 1 {
+            return Err(format!("phases must end on day {}", self.plan_days));
+        }
+        let mut kinds = std::collections::HashSet::new();
+        for rule in &self.reminders {
+            if rule.day_from < 1 || rule.day_to > self.plan_days || rule.day_from > rule.day_to {
+                return Err(format!(
+                    "reminder {} has a window outside the plan",
+                    rule.kind
+                ));
+            }
+            if !kinds.insert(rule.kind.as_str()) {
+                return Err(format!("reminder kind {} appears twice", rule.kind));
+            }
+        }
+        for rule in &self.assessment.rules {
+            let is_score = SCORE_SIGNS.contains(&rule.sign.as_str());
+            let is_flag = FLAG_SIGNS.contains(&rule.sign.as_str());
+            if !(is_score || is_flag) || is_score != rule.at_least.is_some() {
+                return Err(format!("assessment rule {} is malformed", rule.code));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn phase_on(&self, day: i64) -> Option<&Phase> {
+        self.phases
+            .iter()
+            .find(|p| (p.day_from..=p.day_to).contains(&day))
+    }
+
+    /// The screening questions, in the order of the document.
+    pub fn screening_answers(&self) -> Vec<&str> {
+        let all = self
+            .screening
+            .contraindications
+            .iter()
+            .chain(&self.screening.cautions);
+        all.map(|f| f.answer.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_protocol_encodes_clinical_md() {
+        let p = Protocol::standard();
+        let phases: Vec<_> = p
+            .phases
+            .iter()
+            .map(|ph| (ph.key.as_str(), ph.day_from, ph.day_to))
+            .collect();
+        assert_eq!(
+            phases,
+            [
+                ("days_1_2", 1, 2),
+                ("days_3_7", 3, 7),
+                ("weeks_2_4", 8, 28),
+                ("months_2_3", 29, 90)
+            ]
+        );
+        for phase in &p.phases {
+            assert!(
+                phase.expect.len() >= 2 && phase.care.len() >= 2,
+                "{} needs useful lists",
+                phase.key
+            );
+        }
+        let windows: Vec<_> = p
+            .reminders
+            .iter()
+            .map(|r| (r.kind.as_str(), r.day_from, r.day_to))
+            .collect();
+        assert_eq!(
+            windows,
+            [
+                ("sunscreen", 1, 90),
+                ("no_makeup", 1, 1),
+                ("no_workout", 1, 1),
+                ("avoid_heat", 1, 7),
+                ("no_actives", 1, 7),
+                ("gentle_care", 1, 7),
+                ("cool_compress", 1, 2),
+                ("no_picking", 3, 7),
+                ("hydration", 1, 7),
+                ("soothe", 1, 7),
+                ("pigment_watch", 1, 28),
+            ]
+        );
+        assert_eq!(p.screening_answers().len(), 10);
+    }
+
+    #[test]
+    fn broken_documents_are_refused() {
+        let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V1).unwrap();
+        doc["phases"][1]["day_from"] = 4.into();
+        assert!(
+            Protocol::parse(&doc.to_string())
+                .unwrap_err()
+                .contains("days_3_7")
+        );
+        let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V1).unwrap();
+        doc["reminders"][0]["day_to"] = 91.into();
+        assert!(Protocol::parse(&doc.to_string()).is_err());
+        let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V1).unwrap();
+        doc["assessment"]["rules"][0]["sign"] = "sneezing".into();
+        assert!(Protocol::parse(&doc.to_string()).is_err());
+    }
+
+    #[test]
+    fn conditions_personalise() {
+        let dry_dark = Personal {
+            skin_type: SkinType::Dry,
+            fitzpatrick: 5,
+        };
+        let normal_fair = Personal {
+            skin_type: SkinType::Normal,
+            fitzpatrick: 2,
+        };
+        let dry = Condition {
+            skin_types: Some(vec![SkinType::Dry]),
+            ..Default::default()
+        };
+        let dark = Condition {
+            fitzpatrick_min: Some(4),
+            ..Default::default()
+        };
+        assert!(dry.holds_for(dry_dark) && !dry.holds_for(normal_fair));
+        assert!(dark.holds_for(dry_dark) && !dark.holds_for(normal_fair));
+        assert!(Condition::default().holds_for(normal_fair));
+    }
+}

@@ -1,0 +1,150 @@
+//! Acknowledging a reminder, and the patient's "today" screen.
+
+use actix_web::{get, post, web};
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::models::plans;
+use crate::models::treatments;
+use crate::plan::local_time::{day_number, local_date};
+use crate::routes::path_id;
+use crate::routes::treatments::{Reminder, reminder_view, reminders_between};
+use crate::state::AppState;
+
+/// Marks one of the patient's own reminders as done. Acknowledging again changes nothing.
+#[utoipa::path(
+    tag = "reminders",
+    params(("id" = uuid::Uuid, Path, description = "Reminder id")),
+    responses(
+        (status = 200, description = "The reminder, with `acknowledged_at` set", body = Reminder),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 409, response = crate::routes::problems::Conflict),
+    )
+)]
+#[post("/reminders/{id}/ack")]
+pub async fn acknowledge(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Reminder>, AppError> {
+    caller.require_patient()?;
+    let reminder_id = path_id(&id)?;
+    let shared = state.clone();
+    let now = Utc::now();
+    let view = state
+        .db
+        .run(move |conn| {
+            // Reminder ids are derived, not stored: find it among the plans of the caller's own
+            // treatments (a patient has few).
+            for treatment in treatments::own(conn, &caller)? {
+                let ctx = plans::context_of(conn, &caller, &shared.protocols, treatment)?;
+                let plan = ctx.plan();
+                let Some(reminder) = plan
+                    .all_reminders()
+                    .into_iter()
+                    .find(|r| r.id.to_string() == reminder_id)
+                else {
+                    continue;
+                };
+                let today = local_date(ctx.schedules.current().timezone, now);
+                if reminder.local_date > today {
+                    return Err(AppError::Conflict(
+                        "this reminder is for a later day".into(),
+                    ));
+                }
+                let at = crate::db::write_transaction(conn, |conn| {
+                    plans::acknowledge(conn, &ctx.treatment.id, &reminder)
+                })?;
+                return Ok(reminder_view(&ctx.treatment.id, &reminder, Some(at)));
+            }
+            Err(AppError::NotFound)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TodayTreatment {
+    pub treatment_id: String,
+    pub day_number: i64,
+    /// The current phase key.
+    #[schema(example = "days_3_7")]
+    pub phase: Option<String>,
+    pub reminders: Vec<Reminder>,
+    /// Whether a check-in for today exists.
+    pub checked_in: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Today {
+    /// Today in the patient's time zone.
+    pub date: NaiveDate,
+    /// The treatments whose recovery plan covers today.
+    pub treatments: Vec<TodayTreatment>,
+}
+
+/// What the patient's app shows today: each active plan's day, phase and reminders.
+#[utoipa::path(
+    tag = "me",
+    responses(
+        (status = 200, description = "Today", body = Today),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+    )
+)]
+#[get("/me/today")]
+pub async fn get_today(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<Today>, AppError> {
+    caller.require_patient()?;
+    let shared = state.clone();
+    let (date, contexts) = state
+        .db
+        .run(move |conn| {
+            let own = treatments::own(conn, &caller)?;
+            let mut contexts = Vec::new();
+            for treatment in own {
+                contexts.push(plans::context_of(
+                    conn,
+                    &caller,
+                    &shared.protocols,
+                    treatment,
+                )?);
+            }
+            let zone = match contexts.first() {
+                Some(ctx) => ctx.schedules.current().timezone,
+                None => crate::models::patients::get(conn, &caller, &caller.user_id)?.timezone,
+            };
+            Ok((local_date(zone, Utc::now()), contexts))
+        })
+        .await?;
+    let mut active = Vec::new();
+    for ctx in contexts {
+        let day = day_number(ctx.treatment.treated_on, date);
+        if !(1..=ctx.protocol.plan_days).contains(&day) {
+            continue;
+        }
+        let treatment_id = ctx.treatment.id.clone();
+        let phase = ctx.protocol.phase_on(day).map(|p| p.key.clone());
+        // Check-ins arrive with the check-in capability; until then none exists.
+        let checked_in = false;
+        let reminders = reminders_between(&state, ctx, date, date).await?;
+        active.push(TodayTreatment {
+            treatment_id,
+            day_number: day,
+            phase,
+            reminders,
+            checked_in,
+        });
+    }
+    Ok(web::Json(Today {
+        date,
+        treatments: active,
+    }))
+}

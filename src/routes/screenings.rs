@@ -1,0 +1,149 @@
+//! Screening a patient for contraindications before treatment.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::clock::format_instant;
+use crate::error::AppError;
+use crate::models::screenings;
+use crate::routes::path_id;
+use crate::state::AppState;
+use crate::validate::Checks;
+
+/// Yes/no answers; every one is required.
+#[derive(Deserialize, ToSchema)]
+pub struct ScreeningAnswers {
+    #[schema(value_type = bool, required = true)]
+    pub active_acne: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub eczema: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub psoriasis: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub other_inflammatory: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub bleeding_disorder: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub blood_thinners: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub keloids: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub immunocompromised: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub pregnant_or_breastfeeding: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub numbing_allergy: Option<bool>,
+}
+
+impl ScreeningAnswers {
+    fn pairs(self) -> [(&'static str, Option<bool>); 10] {
+        [
+            ("active_acne", self.active_acne),
+            ("eczema", self.eczema),
+            ("psoriasis", self.psoriasis),
+            ("other_inflammatory", self.other_inflammatory),
+            ("bleeding_disorder", self.bleeding_disorder),
+            ("blood_thinners", self.blood_thinners),
+            ("keloids", self.keloids),
+            ("immunocompromised", self.immunocompromised),
+            ("pregnant_or_breastfeeding", self.pregnant_or_breastfeeding),
+            ("numbing_allergy", self.numbing_allergy),
+        ]
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateScreening {
+    #[schema(value_type = ScreeningAnswers, required = true)]
+    pub answers: Option<ScreeningAnswers>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScreeningFinding {
+    #[schema(example = "eczema")]
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Screening {
+    pub id: String,
+    /// False when any contraindication was found.
+    pub eligible: bool,
+    /// Reasons not to treat now.
+    pub contraindications: Vec<ScreeningFinding>,
+    /// To discuss with the patient; they do not bar treatment.
+    pub cautions: Vec<ScreeningFinding>,
+    pub created_at: String,
+}
+
+/// Screens a patient before treatment, by the current protocol's contraindications and cautions.
+#[utoipa::path(
+    tag = "patients",
+    params(("id" = uuid::Uuid, Path, description = "Patient id")),
+    request_body = CreateScreening,
+    responses(
+        (status = 201, description = "The screening's outcome", body = Screening),
+        (status = 400, response = crate::routes::problems::BadRequest),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[post("/patients/{id}/screenings")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<CreateScreening>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_staff()?;
+    let patient_id = path_id(&id)?;
+    let mut checks = Checks::new();
+    let mut answers = BTreeMap::new();
+    match body.into_inner().answers {
+        None => checks.fail("answers", "is required"),
+        Some(given) => {
+            for (question, answer) in given.pairs() {
+                match answer {
+                    Some(yes) => {
+                        answers.insert(question.to_string(), yes);
+                    }
+                    None => checks.fail(
+                        &format!("answers.{question}"),
+                        "is required (true or false)",
+                    ),
+                }
+            }
+        }
+    }
+    checks.finish()?;
+    let protocol = state.protocols.current();
+    let view = state
+        .db
+        .run(move |conn| {
+            let record = screenings::create(conn, &caller, &patient_id, &protocol, &answers)?;
+            let findings = |list: &[&crate::plan::protocol::Finding]| {
+                list.iter()
+                    .map(|f| ScreeningFinding {
+                        code: f.code.clone(),
+                        message: f.message.clone(),
+                    })
+                    .collect()
+            };
+            Ok(Screening {
+                id: record.id,
+                eligible: record.outcome.eligible,
+                contraindications: findings(&record.outcome.contraindications),
+                cautions: findings(&record.outcome.cautions),
+                created_at: format_instant(record.created_at),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}

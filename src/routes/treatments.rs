@@ -1,0 +1,469 @@
+//! Treatments and their recovery plans: timeline, reminders, calendar feed.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::clock::format_instant;
+use crate::domain::{
+    Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes,
+};
+use crate::error::AppError;
+use crate::models::plans::{self, PlanContext};
+use crate::models::treatments::{self, NewTreatment, TreatmentRecord};
+use crate::pagination::{Page, PageQuery};
+use crate::plan::PlannedReminder;
+use crate::plan::local_time::local_date;
+use crate::plan::timeline::{PhaseStatus, timeline};
+use crate::routes::path_id;
+use crate::state::AppState;
+use crate::validate::{Checks, checked};
+
+pub const MIN_NEEDLE_DEPTH_MM: f64 = 0.1;
+pub const MAX_NEEDLE_DEPTH_MM: f64 = 3.0;
+/// How far from today a treatment date may lie.
+pub const MAX_DAYS_AHEAD: i64 = 366;
+pub const MAX_DAYS_BACK: i64 = 3660;
+pub const DEFAULT_REMINDER_DAYS: i64 = 7;
+pub const MAX_REMINDER_DAYS: i64 = 100;
+
+#[derive(Serialize, ToSchema)]
+pub struct ProtocolRef {
+    pub id: String,
+    pub version: i32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Treatment {
+    pub id: String,
+    pub patient_id: String,
+    pub clinic_id: String,
+    pub procedure: Procedure,
+    /// The local date of the treatment: day 1 of the plan.
+    pub treated_on: NaiveDate,
+    pub setting: Setting,
+    pub areas: Vec<Area>,
+    pub needle_depth_mm: f64,
+    pub notes: Option<String>,
+    /// The protocol version this plan was made with; later protocol edits do not change it.
+    pub protocol: ProtocolRef,
+    pub created_at: String,
+}
+
+impl From<TreatmentRecord> for Treatment {
+    fn from(t: TreatmentRecord) -> Treatment {
+        Treatment {
+            id: t.id,
+            patient_id: t.patient_id,
+            clinic_id: t.clinic_id,
+            procedure: t.procedure,
+            treated_on: t.treated_on,
+            setting: t.setting,
+            areas: t.areas,
+            needle_depth_mm: t.needle_depth_mm,
+            notes: t.notes,
+            protocol: ProtocolRef {
+                id: t.protocol_id,
+                version: t.protocol_version,
+            },
+            created_at: format_instant(t.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateTreatment {
+    #[schema(value_type = Procedure, required = true)]
+    pub procedure: Option<String>,
+    /// `YYYY-MM-DD`, the patient's local date of the treatment.
+    #[schema(value_type = NaiveDate, required = true)]
+    pub treated_on: Option<String>,
+    #[schema(value_type = Setting, required = true)]
+    pub setting: Option<String>,
+    /// At least one area.
+    #[schema(value_type = Vec<Area>, required = true, min_items = 1)]
+    pub areas: Option<Vec<String>>,
+    #[schema(value_type = f64, required = true, minimum = 0.1, maximum = 3.0)]
+    pub needle_depth_mm: Option<f64>,
+    #[schema(value_type = String, max_length = 2000)]
+    pub notes: Option<String>,
+}
+
+fn parse_areas(raw: Vec<String>) -> Result<Vec<Area>, String> {
+    if raw.is_empty() {
+        return Err("must list at least one area".into());
+    }
+    let mut areas = Vec::new();
+    for item in raw {
+        let area = item
+            .parse::<Area>()
+            .map_err(|e| format!("`{}`: {e}", item.chars().take(32).collect::<String>()))?;
+        if !areas.contains(&area) {
+            areas.push(area);
+        }
+    }
+    Ok(areas)
+}
+
+fn parse_depth(raw: f64) -> Result<f64, String> {
+    if (MIN_NEEDLE_DEPTH_MM..=MAX_NEEDLE_DEPTH_MM).contains(&raw) {
+        Ok(raw)
+    } else {
+        Err(format!(
+            "must be from {MIN_NEEDLE_DEPTH_MM} to {MAX_NEEDLE_DEPTH_MM} mm"
+        ))
+    }
+}
+
+/// Records a treatment for a patient of the caller's clinic; its plan starts on `treated_on`.
+#[utoipa::path(
+    tag = "treatments",
+    params(("id" = uuid::Uuid, Path, description = "Patient id")),
+    request_body = CreateTreatment,
+    responses(
+        (status = 201, description = "Created", body = Treatment),
+        (status = 400, response = crate::routes::problems::BadRequest),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[post("/patients/{id}/treatments")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<CreateTreatment>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_staff()?;
+    let patient_id = path_id(&id)?;
+    let body = body.into_inner();
+    let today = Utc::now().date_naive();
+    let mut checks = Checks::new();
+    let procedure = checks.required("procedure", body.procedure, parse_enum::<Procedure>);
+    let treated_on = checks.required("treated_on", body.treated_on, |raw| {
+        let date = parse_date(raw)?;
+        if date > today + Duration::days(MAX_DAYS_AHEAD) {
+            Err(format!("must be at most {MAX_DAYS_AHEAD} days ahead"))
+        } else if date < today - Duration::days(MAX_DAYS_BACK) {
+            Err(format!("must be within the last {MAX_DAYS_BACK} days"))
+        } else {
+            Ok(date)
+        }
+    });
+    let setting = checks.required("setting", body.setting, parse_enum::<Setting>);
+    let areas = checks.required("areas", body.areas, parse_areas);
+    let needle_depth_mm = checks.required("needle_depth_mm", body.needle_depth_mm, parse_depth);
+    let notes = checks.optional("notes", body.notes, parse_notes);
+    checks.finish()?;
+    let new = NewTreatment {
+        procedure: checked(procedure)?,
+        treated_on: checked(treated_on)?,
+        setting: checked(setting)?,
+        areas: checked(areas)?,
+        needle_depth_mm: checked(needle_depth_mm)?,
+        notes,
+    };
+    let protocol = state.protocols.current();
+    let created = state
+        .db
+        .run(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol))
+        .await?;
+    Ok(HttpResponse::Created().json(Treatment::from(created)))
+}
+
+/// A patient's treatments, oldest first.
+#[utoipa::path(
+    tag = "treatments",
+    params(("id" = uuid::Uuid, Path, description = "Patient id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of treatments", body = Page<Treatment>),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/patients/{id}/treatments")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Treatment>>, AppError> {
+    let patient_id = path_id(&id)?;
+    let mut checks = Checks::new();
+    let page = query.into_inner().parse(&mut checks);
+    checks.finish()?;
+    let page = checked(page)?;
+    let found = state
+        .db
+        .run(move |conn| treatments::list_for_patient(conn, &caller, &patient_id, &page))
+        .await?;
+    Ok(web::Json(found.map(Treatment::from)))
+}
+
+/// One treatment.
+#[utoipa::path(
+    tag = "treatments",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id")),
+    responses(
+        (status = 200, description = "The treatment", body = Treatment),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+    )
+)]
+#[get("/treatments/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Treatment>, AppError> {
+    let id = path_id(&id)?;
+    let found = state
+        .db
+        .run(move |conn| treatments::get(conn, &caller, &id))
+        .await?;
+    Ok(web::Json(found.into()))
+}
+
+async fn load_plan(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: &str,
+) -> Result<PlanContext, AppError> {
+    let id = path_id(id)?;
+    let state_for_db = state.clone();
+    state
+        .db
+        .run(move |conn| plans::load(conn, &caller, &state_for_db.protocols, &id))
+        .await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhaseView {
+    #[schema(example = "days_3_7")]
+    pub key: String,
+    pub title: String,
+    pub day_from: i64,
+    pub day_to: i64,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub status: PhaseStatus,
+    /// What the patient can expect in this phase.
+    pub expect: Vec<String>,
+    /// How to look after the skin in this phase.
+    pub care: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Timeline {
+    pub treatment_id: String,
+    /// The patient's IANA time zone: `on` and every date here are local dates there.
+    pub timezone: String,
+    pub treated_on: NaiveDate,
+    pub on: NaiveDate,
+    /// Days from `treated_on` to `on`, plus one: 0 or negative before the treatment, above 90 after.
+    pub day_number: i64,
+    /// The phase `on` falls in, if any.
+    #[schema(example = "days_3_7")]
+    pub current_phase: Option<String>,
+    pub phases: Vec<PhaseView>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    /// `YYYY-MM-DD`; default: today in the patient's time zone.
+    #[param(value_type = Option<NaiveDate>)]
+    pub on: Option<String>,
+}
+
+/// The recovery phases as they stand on a date: what to expect and how to care for the skin.
+#[utoipa::path(
+    tag = "treatments",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), TimelineQuery),
+    responses(
+        (status = 200, description = "The timeline", body = Timeline),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/treatments/{id}/timeline")]
+pub async fn get_timeline(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<TimelineQuery>,
+) -> Result<web::Json<Timeline>, AppError> {
+    let mut checks = Checks::new();
+    let on = checks.optional("on", query.into_inner().on, parse_date);
+    checks.finish()?;
+    let ctx = load_plan(&state, caller, &id).await?;
+    let timezone = ctx.schedules.current().timezone;
+    let on = on.unwrap_or_else(|| local_date(timezone, Utc::now()));
+    let t = timeline(&ctx.protocol, ctx.treatment.treated_on, on);
+    Ok(web::Json(Timeline {
+        treatment_id: ctx.treatment.id.clone(),
+        timezone: timezone.name().to_string(),
+        treated_on: ctx.treatment.treated_on,
+        on,
+        day_number: t.day_number,
+        current_phase: t.current_phase.map(String::from),
+        phases: t
+            .phases
+            .into_iter()
+            .map(|p| PhaseView {
+                key: p.phase.key.clone(),
+                title: p.phase.title.clone(),
+                day_from: p.phase.day_from,
+                day_to: p.phase.day_to,
+                starts_on: p.starts_on,
+                ends_on: p.ends_on,
+                status: p.status,
+                expect: p.phase.expect.clone(),
+                care: p.phase.care.clone(),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct Reminder {
+    /// Stable: the same reminder has the same id on every call.
+    pub id: String,
+    pub treatment_id: String,
+    pub local_date: NaiveDate,
+    pub day_number: i64,
+    #[schema(example = "sunscreen")]
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// The patient's reminder time, `HH:MM`, local.
+    pub local_time: String,
+    /// `local_date` at `local_time` in the patient's zone, as a UTC instant.
+    pub due_at: String,
+    pub acknowledged_at: Option<String>,
+}
+
+pub fn reminder_view(
+    treatment_id: &str,
+    r: &PlannedReminder,
+    acknowledged_at: Option<chrono::NaiveDateTime>,
+) -> Reminder {
+    Reminder {
+        id: r.id.to_string(),
+        treatment_id: treatment_id.to_string(),
+        local_date: r.local_date,
+        day_number: r.day_number,
+        kind: r.kind.clone(),
+        title: r.title.clone(),
+        body: r.body.clone(),
+        local_time: format_time_of_day(r.local_time),
+        due_at: format_instant(r.due_at.naive_utc()),
+        acknowledged_at: acknowledged_at.map(format_instant),
+    }
+}
+
+/// The reminders of a treatment's plan on local dates `from..=to`, with their acknowledgements.
+pub async fn reminders_between(
+    state: &web::Data<AppState>,
+    ctx: PlanContext,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Reminder>, AppError> {
+    let treatment_id = ctx.treatment.id.clone();
+    let acks = state
+        .db
+        .run(move |conn| plans::acknowledgements(conn, &treatment_id, from, to))
+        .await?;
+    let planned = ctx.plan().reminders(from, to);
+    Ok(planned
+        .iter()
+        .map(|r| reminder_view(&ctx.treatment.id, r, acks.get(&r.id.to_string()).copied()))
+        .collect())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReminderList {
+    pub items: Vec<Reminder>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReminderRangeQuery {
+    /// First local date, `YYYY-MM-DD`; default today in the patient's zone.
+    #[param(value_type = Option<NaiveDate>)]
+    pub from: Option<String>,
+    /// Last local date, `YYYY-MM-DD`; default `from` + 6. At most 100 days in all.
+    #[param(value_type = Option<NaiveDate>)]
+    pub to: Option<String>,
+}
+
+/// The daily reminders between two local dates (default: the next seven days).
+#[utoipa::path(
+    tag = "treatments",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery),
+    responses(
+        (status = 200, description = "Reminders by date, then kind", body = ReminderList),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/treatments/{id}/reminders")]
+pub async fn list_reminders(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<ReminderRangeQuery>,
+) -> Result<web::Json<ReminderList>, AppError> {
+    let query = query.into_inner();
+    let mut checks = Checks::new();
+    let from = checks.optional("from", query.from, parse_date);
+    let to = checks.optional("to", query.to, parse_date);
+    checks.finish()?;
+    let ctx = load_plan(&state, caller, &id).await?;
+    let from = from.unwrap_or_else(|| local_date(ctx.schedules.current().timezone, Utc::now()));
+    let to = to.unwrap_or(from + Duration::days(DEFAULT_REMINDER_DAYS - 1));
+    let mut checks = Checks::new();
+    if to < from {
+        checks.fail("to", "must not be before `from`");
+    } else if (to - from).num_days() + 1 > MAX_REMINDER_DAYS {
+        checks.fail(
+            "to",
+            format!("the range may span at most {MAX_REMINDER_DAYS} days"),
+        );
+    }
+    checks.finish()?;
+    Ok(web::Json(ReminderList {
+        items: reminders_between(&state, ctx, from, to).await?,
+    }))
+}
+
+/// The whole plan's reminders as an iCalendar feed (RFC 5545), one event with an alarm each.
+#[utoipa::path(
+    tag = "treatments",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id")),
+    responses(
+        (status = 200, description = "The calendar", body = String, content_type = "text/calendar"),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+    )
+)]
+#[get("/treatments/{id}/calendar.ics")]
+pub async fn calendar(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let ctx = load_plan(&state, caller, &id).await?;
+    let body = crate::calendar::render(&ctx);
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header(("Content-Disposition", "inline; filename=\"aftercare.ics\""))
+        .body(body))
+}
