@@ -26,6 +26,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
     pub json_body_limit: usize,
+    /// How long a retry waits for the first request with its Idempotency-Key before answering 409.
+    pub idempotency_wait_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -102,6 +104,7 @@ impl Settings {
             log_format,
             shutdown_timeout: Duration::from_secs(number(&get, "SHUTDOWN_TIMEOUT_SECONDS", 30)?),
             json_body_limit: number(&get, "MAX_BODY_BYTES", 64 * 1024)? as usize,
+            idempotency_wait_ms: number(&get, "IDEMPOTENCY_WAIT_MS", 2000)?,
         })
     }
 }

@@ -17,8 +17,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -93,6 +92,46 @@ string_enum!(
         Thighs => "thighs",
         Back => "back",
         Other => "other",
+    }
+);
+
+string_enum!(
+    PhotoType {
+        Jpeg => "image/jpeg",
+        Png => "image/png",
+        Heic => "image/heic",
+        Webp => "image/webp",
+    }
+);
+
+string_enum!(
+    BodySite {
+        Forehead => "forehead",
+        LeftCheek => "left_cheek",
+        RightCheek => "right_cheek",
+        Nose => "nose",
+        Chin => "chin",
+        FullFace => "full_face",
+        Neck => "neck",
+        Chest => "chest",
+        Scalp => "scalp",
+        Hands => "hands",
+        Abdomen => "abdomen",
+        Thighs => "thighs",
+        Back => "back",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    PhotoView {
+        Front => "front",
+        Left => "left",
+        Right => "right",
+        Left45 => "left_45",
+        Right45 => "right_45",
+        Top => "top",
+        CloseUp => "close_up",
     }
 );
 

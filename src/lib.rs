@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
@@ -145,6 +146,7 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .default_service(web::to(routes::fallback))
         .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
+        .wrap(from_fn(idempotency::middleware))
         .wrap(middleware::security_headers())
         .wrap(from_fn(middleware::observe))
         .wrap(TracingLogger::default())

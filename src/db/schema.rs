@@ -118,7 +118,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    check_ins (id) {
+        id -> Text,
+        treatment_id -> Text,
+        patient_id -> Text,
+        clinic_id -> Text,
+        local_date -> Date,
+        day_number -> Integer,
+        phase -> Nullable<Text>,
+        redness -> Integer,
+        swelling -> Integer,
+        pain -> Integer,
+        itching -> Integer,
+        peeling -> Integer,
+        bleeding -> Bool,
+        pus -> Bool,
+        fever -> Bool,
+        hives -> Bool,
+        darkening -> Bool,
+        adherence -> Text,
+        notes -> Nullable<Text>,
+        level -> Text,
+        level_rank -> Integer,
+        reasons -> Text,
+        protocol_id -> Text,
+        protocol_version -> Integer,
+        created_at -> Timestamp,
+        reviewed_at -> Nullable<Timestamp>,
+        reviewed_by -> Nullable<Text>,
+        review_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    photos (id) {
+        id -> Text,
+        check_in_id -> Text,
+        treatment_id -> Text,
+        patient_id -> Text,
+        clinic_id -> Text,
+        content_type -> Text,
+        byte_size -> BigInt,
+        sha256 -> Text,
+        width -> Integer,
+        height -> Integer,
+        captured_at -> Timestamp,
+        body_site -> Text,
+        view -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        status -> Nullable<Integer>,
+        content_type -> Nullable<Text>,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
+diesel::joinable!(check_ins -> users (patient_id));
+diesel::joinable!(photos -> check_ins (check_in_id));
 diesel::joinable!(treatments -> patients (patient_id));
 diesel::joinable!(reminder_acks -> treatments (treatment_id));
 diesel::joinable!(patients -> users (id));
@@ -136,4 +202,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     treatments,
     reminder_acks,
     screenings,
+    check_ins,
+    photos,
+    idempotency_keys,
 );

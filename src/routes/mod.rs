@@ -1,10 +1,12 @@
 //! HTTP handlers, one file per resource, and the OpenAPI document built from them.
 
 pub mod auth;
+pub mod check_ins;
 pub mod clinicians;
 pub mod me;
 pub mod ops;
 pub mod patients;
+pub mod photos;
 pub mod problems;
 pub mod reminders;
 pub mod screenings;
@@ -53,6 +55,8 @@ use crate::error::AppError;
         (name = "patients", description = "Patient profiles and screening"),
         (name = "treatments", description = "Treatments and their recovery plans"),
         (name = "reminders", description = "Daily aftercare reminders"),
+        (name = "check-ins", description = "Daily check-ins, their assessment and the review queue"),
+        (name = "photos", description = "Photo metadata of check-ins"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]
@@ -104,7 +108,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(treatments::list_reminders)
                 .service(treatments::calendar)
                 .service(reminders::acknowledge)
-                .service(reminders::get_today),
+                .service(reminders::get_today)
+                .service(check_ins::create)
+                .service(check_ins::list)
+                .service(check_ins::get)
+                .service(check_ins::review)
+                .service(check_ins::review_queue)
+                .service(check_ins::get_adherence)
+                .service(photos::create)
+                .service(photos::list)
+                .service(photos::get)
+                .service(photos::remove),
         );
 }
 

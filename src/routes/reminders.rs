@@ -132,8 +132,11 @@ pub async fn get_today(
         }
         let treatment_id = ctx.treatment.id.clone();
         let phase = ctx.protocol.phase_on(day).map(|p| p.key.clone());
-        // Check-ins arrive with the check-in capability; until then none exists.
-        let checked_in = false;
+        let id_for_db = treatment_id.clone();
+        let checked_in = state
+            .db
+            .run(move |conn| crate::models::check_ins::exists_on(conn, &id_for_db, date))
+            .await?;
         let reminders = reminders_between(&state, ctx, date, date).await?;
         active.push(TodayTreatment {
             treatment_id,

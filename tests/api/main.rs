@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod calendar;
+mod check_ins;
 mod cli;
 mod errors;
 mod openapi;

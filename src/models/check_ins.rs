@@ -1,0 +1,394 @@
+//! Check-ins: the patient's daily report, judged when it arrives, and reviewed by the clinic.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::auth::Caller;
+use crate::db::schema::{check_ins, users};
+use crate::db::{DbConnection, MultiBackend};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::models::plans::{self, PlanContext};
+use crate::models::treatments;
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::plan::Level;
+use crate::plan::assessment::{Assessment, Reason, Symptoms, assess};
+use crate::plan::local_time::day_number;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckInRecord {
+    pub id: String,
+    pub treatment_id: String,
+    pub patient_id: String,
+    pub clinic_id: String,
+    pub local_date: NaiveDate,
+    pub day_number: i64,
+    pub phase: Option<String>,
+    pub symptoms: Symptoms,
+    pub adherence: BTreeMap<String, bool>,
+    pub notes: Option<String>,
+    pub assessment: Assessment,
+    pub protocol_id: String,
+    pub protocol_version: i32,
+    pub created_at: NaiveDateTime,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub reviewed_by: Option<String>,
+    pub review_note: Option<String>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = check_ins)]
+struct CheckInRow {
+    id: String,
+    treatment_id: String,
+    patient_id: String,
+    clinic_id: String,
+    local_date: NaiveDate,
+    day_number: i32,
+    phase: Option<String>,
+    redness: i32,
+    swelling: i32,
+    pain: i32,
+    itching: i32,
+    peeling: i32,
+    bleeding: bool,
+    pus: bool,
+    fever: bool,
+    hives: bool,
+    darkening: bool,
+    adherence: String,
+    notes: Option<String>,
+    level: String,
+    reasons: String,
+    protocol_id: String,
+    protocol_version: i32,
+    created_at: NaiveDateTime,
+    reviewed_at: Option<NaiveDateTime>,
+    reviewed_by: Option<String>,
+    review_note: Option<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredReason {
+    code: String,
+    message: String,
+}
+
+fn level_of(text: &str) -> Result<Level, AppError> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(AppError::internal)
+}
+
+/// The review queue's first sort key: most serious first.
+pub fn level_rank(level: Level) -> i32 {
+    match level {
+        Level::Urgent => 0,
+        Level::Watch => 1,
+        Level::Ok => 2,
+    }
+}
+
+impl TryFrom<CheckInRow> for CheckInRecord {
+    type Error = AppError;
+    fn try_from(row: CheckInRow) -> Result<CheckInRecord, AppError> {
+        let reasons: Vec<StoredReason> =
+            serde_json::from_str(&row.reasons).map_err(AppError::internal)?;
+        Ok(CheckInRecord {
+            symptoms: Symptoms {
+                redness: row.redness,
+                swelling: row.swelling,
+                pain: row.pain,
+                itching: row.itching,
+                peeling: row.peeling,
+                bleeding: row.bleeding,
+                pus: row.pus,
+                fever: row.fever,
+                hives: row.hives,
+                darkening: row.darkening,
+            },
+            adherence: serde_json::from_str(&row.adherence).map_err(AppError::internal)?,
+            assessment: Assessment {
+                level: level_of(&row.level)?,
+                reasons: reasons
+                    .into_iter()
+                    .map(|r| Reason {
+                        code: r.code,
+                        message: r.message,
+                    })
+                    .collect(),
+            },
+            id: row.id,
+            treatment_id: row.treatment_id,
+            patient_id: row.patient_id,
+            clinic_id: row.clinic_id,
+            local_date: row.local_date,
+            day_number: i64::from(row.day_number),
+            phase: row.phase,
+            notes: row.notes,
+            protocol_id: row.protocol_id,
+            protocol_version: row.protocol_version,
+            created_at: row.created_at,
+            reviewed_at: row.reviewed_at,
+            reviewed_by: row.reviewed_by,
+            review_note: row.review_note,
+        })
+    }
+}
+
+type Visible = check_ins::BoxedQuery<'static, MultiBackend>;
+
+/// The check-ins `caller` may see: the clinic's for staff, only their own for a patient.
+fn visible_to(caller: &Caller) -> Visible {
+    let query = check_ins::table.into_boxed();
+    match caller.role {
+        Role::Admin | Role::Clinician => {
+            query.filter(check_ins::clinic_id.eq(caller.clinic_id.clone()))
+        }
+        Role::Patient => query.filter(check_ins::patient_id.eq(caller.user_id.clone())),
+    }
+}
+
+pub struct NewCheckIn {
+    pub local_date: NaiveDate,
+    pub symptoms: Symptoms,
+    pub adherence: BTreeMap<String, bool>,
+    pub notes: Option<String>,
+}
+
+/// Judges and stores a check-in of the plan in `ctx`, and acknowledges the reminders of that day
+/// the patient says they followed. Run inside a write transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    ctx: &PlanContext,
+    new: NewCheckIn,
+) -> Result<CheckInRecord, AppError> {
+    caller.require_patient()?;
+    let day = day_number(ctx.treatment.treated_on, new.local_date);
+    let phase = ctx.protocol.phase_on(day).map(|p| p.key.clone());
+    let assessment = assess(&ctx.protocol, day, &new.symptoms);
+    let reasons: Vec<StoredReason> = assessment
+        .reasons
+        .iter()
+        .map(|r| StoredReason {
+            code: r.code.clone(),
+            message: r.message.clone(),
+        })
+        .collect();
+    let id = super::new_id();
+    let s = new.symptoms;
+    diesel::insert_into(check_ins::table)
+        .values((
+            (
+                check_ins::id.eq(&id),
+                check_ins::treatment_id.eq(&ctx.treatment.id),
+                check_ins::patient_id.eq(&ctx.treatment.patient_id),
+                check_ins::clinic_id.eq(&ctx.treatment.clinic_id),
+                check_ins::local_date.eq(new.local_date),
+                check_ins::day_number.eq(day as i32),
+                check_ins::phase.eq(&phase),
+            ),
+            (
+                check_ins::redness.eq(s.redness),
+                check_ins::swelling.eq(s.swelling),
+                check_ins::pain.eq(s.pain),
+                check_ins::itching.eq(s.itching),
+                check_ins::peeling.eq(s.peeling),
+                check_ins::bleeding.eq(s.bleeding),
+                check_ins::pus.eq(s.pus),
+                check_ins::fever.eq(s.fever),
+                check_ins::hives.eq(s.hives),
+                check_ins::darkening.eq(s.darkening),
+            ),
+            (
+                check_ins::adherence
+                    .eq(serde_json::to_string(&new.adherence).map_err(AppError::internal)?),
+                check_ins::notes.eq(&new.notes),
+                check_ins::level.eq(assessment.level.as_str()),
+                check_ins::level_rank.eq(level_rank(assessment.level)),
+                check_ins::reasons.eq(serde_json::to_string(&reasons).map_err(AppError::internal)?),
+                check_ins::protocol_id.eq(&ctx.protocol.id),
+                check_ins::protocol_version.eq(ctx.protocol.version),
+                check_ins::created_at.eq(crate::clock::now()),
+            ),
+        ))
+        .execute(conn)?;
+    let followed: Vec<&String> = new
+        .adherence
+        .iter()
+        .filter(|(_, done)| **done)
+        .map(|(kind, _)| kind)
+        .collect();
+    for reminder in ctx.plan().reminders(new.local_date, new.local_date) {
+        if followed.contains(&&reminder.kind) {
+            plans::acknowledge(conn, &ctx.treatment.id, &reminder)?;
+        }
+    }
+    get(conn, caller, &id)
+}
+
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<CheckInRecord, AppError> {
+    visible_to(caller)
+        .filter(check_ins::id.eq(id.to_string()))
+        .select(CheckInRow::as_select())
+        .first(conn)?
+        .try_into()
+}
+
+/// A treatment's check-ins, newest first. 404 when the treatment is not the caller's to see.
+pub fn list_for_treatment(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    treatment_id: &str,
+    page: &PageRequest,
+) -> Result<Page<CheckInRecord>, AppError> {
+    let treatment = treatments::get(conn, caller, treatment_id)?;
+    let mut query = visible_to(caller)
+        .filter(check_ins::treatment_id.eq(treatment.id))
+        .select(CheckInRow::as_select())
+        .order((check_ins::created_at.desc(), check_ins::id.desc()))
+        .limit(page.fetch());
+    if let Some(after) = &page.after {
+        let at = after.instant();
+        query = query.filter(
+            check_ins::created_at.lt(at).or(check_ins::created_at
+                .eq(at)
+                .and(check_ins::id.lt(after.id.clone()))),
+        );
+    }
+    let rows = query
+        .load(conn)?
+        .into_iter()
+        .map(CheckInRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, |c| {
+        Cursor::new(None, c.created_at, &c.id)
+    }))
+}
+
+/// Whether the treatment has a check-in for `date`.
+pub fn exists_on(
+    conn: &mut DbConnection,
+    treatment_id: &str,
+    date: NaiveDate,
+) -> Result<bool, AppError> {
+    let found: Option<String> = check_ins::table
+        .filter(check_ins::treatment_id.eq(treatment_id))
+        .filter(check_ins::local_date.eq(date))
+        .select(check_ins::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+pub struct QueueEntry {
+    pub check_in: CheckInRecord,
+    pub patient_name: String,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub urgent: i64,
+    pub watch: i64,
+    pub ok: i64,
+}
+
+/// The clinic's unreviewed check-ins: urgent first, then watch, then ok; oldest first within a
+/// level. Served from the partial index `check_ins_review_queue`.
+pub fn review_queue(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    page: &PageRequest,
+) -> Result<Page<QueueEntry>, AppError> {
+    caller.require_staff()?;
+    let mut query = check_ins::table
+        .inner_join(users::table)
+        .filter(check_ins::clinic_id.eq(caller.clinic_id.clone()))
+        .filter(check_ins::reviewed_at.is_null())
+        .select((CheckInRow::as_select(), users::name))
+        .order((
+            check_ins::level_rank.asc(),
+            check_ins::created_at.asc(),
+            check_ins::id.asc(),
+        ))
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        let (rank, at, id) = (after.rank.unwrap_or(0), after.instant(), after.id.clone());
+        query = query.filter(
+            check_ins::level_rank
+                .gt(rank)
+                .or(check_ins::level_rank.eq(rank).and(
+                    check_ins::created_at
+                        .gt(at)
+                        .or(check_ins::created_at.eq(at).and(check_ins::id.gt(id))),
+                )),
+        );
+    }
+    let rows: Vec<(CheckInRow, String)> = query.load(conn)?;
+    let entries = rows
+        .into_iter()
+        .map(|(row, patient_name)| {
+            Ok(QueueEntry {
+                check_in: row.try_into()?,
+                patient_name,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(Page::from_rows(entries, page, |e| {
+        Cursor::new(
+            Some(level_rank(e.check_in.assessment.level)),
+            e.check_in.created_at,
+            &e.check_in.id,
+        )
+    }))
+}
+
+/// How many unreviewed check-ins the clinic has at each level.
+pub fn queue_counts(conn: &mut DbConnection, caller: &Caller) -> Result<QueueCounts, AppError> {
+    caller.require_staff()?;
+    let rows: Vec<(i32, i64)> = check_ins::table
+        .filter(check_ins::clinic_id.eq(caller.clinic_id.clone()))
+        .filter(check_ins::reviewed_at.is_null())
+        .group_by(check_ins::level_rank)
+        .select((check_ins::level_rank, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut counts = QueueCounts::default();
+    for (rank, count) in rows {
+        match rank {
+            0 => counts.urgent = count,
+            1 => counts.watch = count,
+            _ => counts.ok = count,
+        }
+    }
+    Ok(counts)
+}
+
+/// Marks a check-in reviewed by the caller. A check-in is reviewed once: again answers 409.
+pub fn review(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    note: Option<String>,
+) -> Result<CheckInRecord, AppError> {
+    caller.require_staff()?;
+    let current = get(conn, caller, id)?;
+    let updated = diesel::update(
+        check_ins::table
+            .find(&current.id)
+            .filter(check_ins::reviewed_at.is_null()),
+    )
+    .set((
+        check_ins::reviewed_at.eq(crate::clock::now()),
+        check_ins::reviewed_by.eq(&caller.user_id),
+        check_ins::review_note.eq(&note),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(AppError::Conflict(
+            "this check-in has already been reviewed".into(),
+        ));
+    }
+    get(conn, caller, id)
+}

@@ -1,0 +1,556 @@
+//! Daily check-ins, their assessment, the clinicians' review queue, and adherence.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::clock::format_instant;
+use crate::db::write_transaction;
+use crate::domain::{parse_date, parse_notes};
+use crate::error::AppError;
+use crate::models::check_ins::{self, CheckInRecord, NewCheckIn, QueueCounts, QueueEntry};
+use crate::models::plans;
+use crate::pagination::{Page, PageQuery};
+use crate::plan::Level;
+use crate::plan::assessment::Symptoms;
+use crate::plan::local_time::local_date;
+use crate::routes::path_id;
+use crate::routes::treatments::ProtocolRef;
+use crate::state::AppState;
+use crate::validate::{Checks, checked};
+
+pub const MAX_REVIEW_NOTE_CHARS: usize = 2000;
+
+/// Scores from 0 (none) to 10 (worst), and yes/no signs.
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+pub struct SymptomsBody {
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    pub redness: Option<i64>,
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    pub swelling: Option<i64>,
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    pub pain: Option<i64>,
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    pub itching: Option<i64>,
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    pub peeling: Option<i64>,
+    #[schema(value_type = bool, required = true)]
+    pub bleeding: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub pus: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub fever: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub hives: Option<bool>,
+    #[schema(value_type = bool, required = true)]
+    pub darkening: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateCheckIn {
+    /// `YYYY-MM-DD`; default today in the patient's zone. Not before the treatment, not after tomorrow.
+    #[schema(value_type = NaiveDate)]
+    pub local_date: Option<String>,
+    #[schema(value_type = SymptomsBody, required = true)]
+    pub symptoms: Option<SymptomsBody>,
+    /// For reminder kinds of that day: true when followed. True answers acknowledge the reminder.
+    #[schema(value_type = BTreeMap<String, bool>)]
+    pub adherence: Option<BTreeMap<String, bool>>,
+    #[schema(value_type = String, max_length = 2000)]
+    pub notes: Option<String>,
+}
+
+fn parse_score(raw: i64) -> Result<i32, String> {
+    if (0..=10).contains(&raw) {
+        Ok(raw as i32)
+    } else {
+        Err("must be an integer from 0 to 10".into())
+    }
+}
+
+fn parse_symptoms(body: Option<SymptomsBody>, checks: &mut Checks) -> Option<Symptoms> {
+    let Some(b) = body else {
+        checks.fail("symptoms", "is required");
+        return None;
+    };
+    let mut score =
+        |name: &str, v: Option<i64>| checks.required(&format!("symptoms.{name}"), v, parse_score);
+    let (redness, swelling, pain, itching, peeling) = (
+        score("redness", b.redness),
+        score("swelling", b.swelling),
+        score("pain", b.pain),
+        score("itching", b.itching),
+        score("peeling", b.peeling),
+    );
+    let mut flag = |name: &str, v: Option<bool>| {
+        checks.required(&format!("symptoms.{name}"), v, Ok::<bool, String>)
+    };
+    let (bleeding, pus, fever, hives, darkening) = (
+        flag("bleeding", b.bleeding),
+        flag("pus", b.pus),
+        flag("fever", b.fever),
+        flag("hives", b.hives),
+        flag("darkening", b.darkening),
+    );
+    Some(Symptoms {
+        redness: redness?,
+        swelling: swelling?,
+        pain: pain?,
+        itching: itching?,
+        peeling: peeling?,
+        bleeding: bleeding?,
+        pus: pus?,
+        fever: fever?,
+        hives: hives?,
+        darkening: darkening?,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReasonView {
+    #[schema(example = "bleeding_after_day_1")]
+    pub code: String,
+    /// What it means and what to do, for the patient.
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssessmentView {
+    pub level: Level,
+    /// One per sign that raised the level, most serious first.
+    pub reasons: Vec<ReasonView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SymptomsView {
+    pub redness: i32,
+    pub swelling: i32,
+    pub pain: i32,
+    pub itching: i32,
+    pub peeling: i32,
+    pub bleeding: bool,
+    pub pus: bool,
+    pub fever: bool,
+    pub hives: bool,
+    pub darkening: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckIn {
+    pub id: String,
+    pub treatment_id: String,
+    pub patient_id: String,
+    pub local_date: NaiveDate,
+    pub day_number: i64,
+    #[schema(example = "days_3_7")]
+    pub phase: Option<String>,
+    pub symptoms: SymptomsView,
+    pub adherence: BTreeMap<String, bool>,
+    pub notes: Option<String>,
+    pub assessment: AssessmentView,
+    /// The protocol version the check-in was judged with.
+    pub protocol: ProtocolRef,
+    pub created_at: String,
+    pub reviewed_at: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub review_note: Option<String>,
+}
+
+impl From<CheckInRecord> for CheckIn {
+    fn from(c: CheckInRecord) -> CheckIn {
+        let s = c.symptoms;
+        CheckIn {
+            id: c.id,
+            treatment_id: c.treatment_id,
+            patient_id: c.patient_id,
+            local_date: c.local_date,
+            day_number: c.day_number,
+            phase: c.phase,
+            symptoms: SymptomsView {
+                redness: s.redness,
+                swelling: s.swelling,
+                pain: s.pain,
+                itching: s.itching,
+                peeling: s.peeling,
+                bleeding: s.bleeding,
+                pus: s.pus,
+                fever: s.fever,
+                hives: s.hives,
+                darkening: s.darkening,
+            },
+            adherence: c.adherence,
+            notes: c.notes,
+            assessment: AssessmentView {
+                level: c.assessment.level,
+                reasons: c
+                    .assessment
+                    .reasons
+                    .into_iter()
+                    .map(|r| ReasonView {
+                        code: r.code,
+                        message: r.message,
+                    })
+                    .collect(),
+            },
+            protocol: ProtocolRef {
+                id: c.protocol_id,
+                version: c.protocol_version,
+            },
+            created_at: format_instant(c.created_at),
+            reviewed_at: c.reviewed_at.map(format_instant),
+            reviewed_by: c.reviewed_by,
+            review_note: c.review_note,
+        }
+    }
+}
+
+/// The patient reports how the skin is doing; the answer carries the assessment for that day.
+#[utoipa::path(
+    tag = "check-ins",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Treatment id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 characters"),
+    ),
+    request_body = CreateCheckIn,
+    responses(
+        (status = 201, description = "Stored and assessed", body = CheckIn),
+        (status = 400, response = crate::routes::problems::BadRequest),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 409, response = crate::routes::problems::Conflict),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[post("/treatments/{id}/check-ins")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<CreateCheckIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_patient()?;
+    let treatment_id = path_id(&id)?;
+    let body = body.into_inner();
+    let mut checks = Checks::new();
+    let local_date_given = checks.optional("local_date", body.local_date, parse_date);
+    let symptoms = parse_symptoms(body.symptoms, &mut checks);
+    let notes = checks.optional("notes", body.notes, parse_notes);
+    checks.finish()?;
+    let symptoms = checked(symptoms)?;
+    let adherence = body.adherence.unwrap_or_default();
+    let shared = state.clone();
+    let created = state
+        .db
+        .run(move |conn| {
+            let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
+            let today = local_date(ctx.schedules.current().timezone, Utc::now());
+            let date = local_date_given.unwrap_or(today);
+            let mut checks = Checks::new();
+            if date < ctx.treatment.treated_on {
+                checks.fail("local_date", "must not be before the treatment date");
+            } else if date > today + Duration::days(1) {
+                checks.fail("local_date", "must not be after tomorrow");
+            }
+            let kinds: Vec<String> = ctx
+                .plan()
+                .reminders(date, date)
+                .into_iter()
+                .map(|r| r.kind)
+                .collect();
+            for kind in adherence.keys().filter(|k| !kinds.contains(k)) {
+                let shown: String = kind.chars().take(40).collect();
+                checks.fail(
+                    &format!("adherence.{shown}"),
+                    "is not a reminder of that day",
+                );
+            }
+            checks.finish()?;
+            write_transaction(conn, |conn| {
+                check_ins::create(
+                    conn,
+                    &caller,
+                    &ctx,
+                    NewCheckIn {
+                        local_date: date,
+                        symptoms,
+                        adherence,
+                        notes,
+                    },
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CheckIn::from(created)))
+}
+
+/// A treatment's check-ins, newest first.
+#[utoipa::path(
+    tag = "check-ins",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of check-ins", body = Page<CheckIn>),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/treatments/{id}/check-ins")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<CheckIn>>, AppError> {
+    let treatment_id = path_id(&id)?;
+    let mut checks = Checks::new();
+    let page = query.into_inner().parse(&mut checks);
+    checks.finish()?;
+    let page = checked(page)?;
+    let found = state
+        .db
+        .run(move |conn| check_ins::list_for_treatment(conn, &caller, &treatment_id, &page))
+        .await?;
+    Ok(web::Json(found.map(CheckIn::from)))
+}
+
+/// One check-in.
+#[utoipa::path(
+    tag = "check-ins",
+    params(("id" = uuid::Uuid, Path, description = "Check-in id")),
+    responses(
+        (status = 200, description = "The check-in", body = CheckIn),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+    )
+)]
+#[get("/check-ins/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<CheckIn>, AppError> {
+    let id = path_id(&id)?;
+    let found = state
+        .db
+        .run(move |conn| check_ins::get(conn, &caller, &id))
+        .await?;
+    Ok(web::Json(found.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReviewBody {
+    #[schema(value_type = String, max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// Marks a check-in reviewed, with an optional note. A check-in is reviewed once.
+#[utoipa::path(
+    tag = "check-ins",
+    params(("id" = uuid::Uuid, Path, description = "Check-in id")),
+    request_body = ReviewBody,
+    responses(
+        (status = 200, description = "Reviewed", body = CheckIn),
+        (status = 400, response = crate::routes::problems::BadRequest),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 409, response = crate::routes::problems::Conflict),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[post("/check-ins/{id}/review")]
+pub async fn review(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<ReviewBody>,
+) -> Result<web::Json<CheckIn>, AppError> {
+    caller.require_staff()?;
+    let id = path_id(&id)?;
+    let mut checks = Checks::new();
+    let note = checks.optional("note", body.into_inner().note, parse_notes);
+    checks.finish()?;
+    let reviewed = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| check_ins::review(conn, &caller, &id, note))
+        })
+        .await?;
+    Ok(web::Json(reviewed.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueItem {
+    #[serde(flatten)]
+    pub check_in: CheckIn,
+    pub patient_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueCountsView {
+    pub urgent: i64,
+    pub watch: i64,
+    pub ok: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewQueue {
+    pub items: Vec<QueueItem>,
+    pub next_cursor: Option<String>,
+    /// All unreviewed check-ins of the clinic by level, so an urgent one arriving while you page is never missed.
+    pub counts: QueueCountsView,
+}
+
+impl From<QueueCounts> for QueueCountsView {
+    fn from(c: QueueCounts) -> Self {
+        QueueCountsView {
+            urgent: c.urgent,
+            watch: c.watch,
+            ok: c.ok,
+        }
+    }
+}
+
+/// The clinic's unreviewed check-ins: urgent first, then watch, then ok; oldest first within a level.
+#[utoipa::path(
+    tag = "check-ins",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of the queue", body = ReviewQueue),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/review-queue")]
+pub async fn review_queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ReviewQueue>, AppError> {
+    caller.require_staff()?;
+    let mut checks = Checks::new();
+    let page = query.into_inner().parse(&mut checks);
+    checks.finish()?;
+    let page = checked(page)?;
+    let (found, counts) = state
+        .db
+        .run(move |conn| {
+            Ok((
+                check_ins::review_queue(conn, &caller, &page)?,
+                check_ins::queue_counts(conn, &caller)?,
+            ))
+        })
+        .await?;
+    let page = found.map(
+        |QueueEntry {
+             check_in,
+             patient_name,
+         }| QueueItem {
+            check_in: check_in.into(),
+            patient_name,
+        },
+    );
+    Ok(web::Json(ReviewQueue {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        counts: counts.into(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KindAdherence {
+    #[schema(example = "sunscreen")]
+    pub kind: String,
+    /// Reminders of this kind due so far.
+    pub due: i64,
+    pub acknowledged: i64,
+    /// `acknowledged / due`, or null when nothing is due yet.
+    pub share: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Adherence {
+    pub treatment_id: String,
+    /// Counted through this local date (today in the patient's zone).
+    pub through: NaiveDate,
+    pub due: i64,
+    pub acknowledged: i64,
+    pub share: Option<f64>,
+    pub by_kind: Vec<KindAdherence>,
+}
+
+fn share(acknowledged: i64, due: i64) -> Option<f64> {
+    (due > 0).then(|| acknowledged as f64 / due as f64)
+}
+
+/// How well the patient follows the plan: the share of reminders due so far that were acknowledged.
+#[utoipa::path(
+    tag = "check-ins",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id")),
+    responses(
+        (status = 200, description = "Adherence so far", body = Adherence),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+    )
+)]
+#[get("/treatments/{id}/adherence")]
+pub async fn get_adherence(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Adherence>, AppError> {
+    let treatment_id = path_id(&id)?;
+    let shared = state.clone();
+    let view = state
+        .db
+        .run(move |conn| {
+            let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
+            let through = local_date(ctx.schedules.current().timezone, Utc::now());
+            let due = ctx.plan().reminders(ctx.treatment.treated_on, through);
+            let acks = plans::acknowledgements(
+                conn,
+                &ctx.treatment.id,
+                ctx.treatment.treated_on,
+                through,
+            )?;
+            let mut by_kind: Vec<KindAdherence> = Vec::new();
+            for reminder in &due {
+                let acked = i64::from(acks.contains_key(&reminder.id.to_string()));
+                match by_kind.iter_mut().find(|k| k.kind == reminder.kind) {
+                    Some(k) => {
+                        k.due += 1;
+                        k.acknowledged += acked;
+                    }
+                    None => by_kind.push(KindAdherence {
+                        kind: reminder.kind.clone(),
+                        due: 1,
+                        acknowledged: acked,
+                        share: None,
+                    }),
+                }
+            }
+            for k in &mut by_kind {
+                k.share = share(k.acknowledged, k.due);
+            }
+            let (total_due, total_acked) = (
+                due.len() as i64,
+                by_kind.iter().map(|k| k.acknowledged).sum(),
+            );
+            Ok(Adherence {
+                treatment_id: ctx.treatment.id.clone(),
+                through,
+                due: total_due,
+                acknowledged: total_acked,
+                share: share(total_acked, total_due),
+                by_kind,
+            })
+        })
+        .await?;
+    Ok(web::Json(view))
+}

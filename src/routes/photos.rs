@@ -1,0 +1,268 @@
+//! Photo metadata attached to check-ins.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::clock::format_instant;
+use crate::domain::{BodySite, PhotoType, PhotoView, parse_enum};
+use crate::error::AppError;
+use crate::models::photos::{self, NewPhoto, PhotoFilter, PhotoRecord};
+use crate::pagination::{Page, PageQuery};
+use crate::routes::path_id;
+use crate::state::AppState;
+use crate::validate::{Checks, checked};
+
+pub const MAX_BYTES: i64 = 26_214_400;
+pub const MAX_PIXELS_PER_SIDE: i64 = 20_000;
+/// How far in the future `captured_at` may be, for phones with a slightly fast clock.
+pub const CLOCK_SKEW_MINUTES: i64 = 5;
+
+#[derive(Serialize, ToSchema)]
+pub struct Photo {
+    pub id: String,
+    pub check_in_id: String,
+    pub treatment_id: String,
+    pub patient_id: String,
+    pub content_type: PhotoType,
+    pub byte_size: i64,
+    pub sha256: String,
+    pub width: i32,
+    pub height: i32,
+    pub captured_at: String,
+    pub body_site: BodySite,
+    pub view: PhotoView,
+    pub created_at: String,
+}
+
+impl From<PhotoRecord> for Photo {
+    fn from(p: PhotoRecord) -> Photo {
+        Photo {
+            id: p.id,
+            check_in_id: p.check_in_id,
+            treatment_id: p.treatment_id,
+            patient_id: p.patient_id,
+            content_type: p.content_type,
+            byte_size: p.byte_size,
+            sha256: p.sha256,
+            width: p.width,
+            height: p.height,
+            captured_at: format_instant(p.captured_at),
+            body_site: p.body_site,
+            view: p.view,
+            created_at: format_instant(p.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreatePhoto {
+    #[schema(value_type = PhotoType, required = true)]
+    pub content_type: Option<String>,
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 26214400)]
+    pub byte_size: Option<i64>,
+    /// SHA-256 of the image bytes: 64 lowercase hexadecimal characters.
+    #[schema(value_type = String, required = true, pattern = "^[0-9a-f]{64}$")]
+    pub sha256: Option<String>,
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 20000)]
+    pub width: Option<i64>,
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 20000)]
+    pub height: Option<i64>,
+    /// RFC 3339; at most 5 minutes in the future.
+    #[schema(value_type = String, format = DateTime, required = true)]
+    pub captured_at: Option<String>,
+    #[schema(value_type = BodySite, required = true)]
+    pub body_site: Option<String>,
+    #[schema(value_type = PhotoView, required = true)]
+    pub view: Option<String>,
+}
+
+fn in_range(raw: i64, min: i64, max: i64) -> Result<i64, String> {
+    if (min..=max).contains(&raw) {
+        Ok(raw)
+    } else {
+        Err(format!("must be an integer from {min} to {max}"))
+    }
+}
+
+fn parse_sha256(raw: String) -> Result<String, String> {
+    let ok = raw.len() == 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(raw)
+    } else {
+        Err("must be 64 lowercase hexadecimal characters".into())
+    }
+}
+
+fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDateTime, String> {
+    let at = DateTime::parse_from_rfc3339(&raw)
+        .map_err(|_| "must be an RFC 3339 instant such as 2026-11-23T14:00:00Z".to_string())?
+        .with_timezone(&Utc);
+    if at > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
+        return Err(format!(
+            "must not be more than {CLOCK_SKEW_MINUTES} minutes in the future"
+        ));
+    }
+    let micros = at.timestamp_micros();
+    crate::clock::from_micros(micros).ok_or_else(|| "is out of range".into())
+}
+
+/// Attaches a photo's metadata to one of the patient's own check-ins.
+#[utoipa::path(
+    tag = "photos",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Check-in id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 characters"),
+    ),
+    request_body = CreatePhoto,
+    responses(
+        (status = 201, description = "Stored", body = Photo),
+        (status = 400, response = crate::routes::problems::BadRequest),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 409, response = crate::routes::problems::Conflict),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[post("/check-ins/{id}/photos")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<CreatePhoto>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_patient()?;
+    let check_in_id = path_id(&id)?;
+    let b = body.into_inner();
+    let now = Utc::now();
+    let mut checks = Checks::new();
+    let content_type = checks.required("content_type", b.content_type, parse_enum::<PhotoType>);
+    let byte_size = checks.required("byte_size", b.byte_size, |v| in_range(v, 1, MAX_BYTES));
+    let sha256 = checks.required("sha256", b.sha256, parse_sha256);
+    let width = checks.required("width", b.width, |v| in_range(v, 1, MAX_PIXELS_PER_SIDE));
+    let height = checks.required("height", b.height, |v| in_range(v, 1, MAX_PIXELS_PER_SIDE));
+    let captured_at = checks.required("captured_at", b.captured_at, |v| parse_captured_at(v, now));
+    let body_site = checks.required("body_site", b.body_site, parse_enum::<BodySite>);
+    let view = checks.required("view", b.view, parse_enum::<PhotoView>);
+    checks.finish()?;
+    let new = NewPhoto {
+        content_type: checked(content_type)?,
+        byte_size: checked(byte_size)?,
+        sha256: checked(sha256)?,
+        width: checked(width)? as i32,
+        height: checked(height)? as i32,
+        captured_at: checked(captured_at)?,
+        body_site: checked(body_site)?,
+        view: checked(view)?,
+    };
+    let created = state
+        .db
+        .run(move |conn| photos::create(conn, &caller, &check_in_id, new))
+        .await?;
+    Ok(HttpResponse::Created().json(Photo::from(created)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PhotoQuery {
+    #[param(value_type = Option<BodySite>)]
+    pub body_site: Option<String>,
+    #[param(value_type = Option<PhotoView>)]
+    pub view: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// A treatment's photos, oldest `captured_at` first, optionally of one body site and view.
+#[utoipa::path(
+    tag = "photos",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), PhotoQuery),
+    responses(
+        (status = 200, description = "A page of photos", body = Page<Photo>),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/treatments/{id}/photos")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<PhotoQuery>,
+) -> Result<web::Json<Page<Photo>>, AppError> {
+    let treatment_id = path_id(&id)?;
+    let q = query.into_inner();
+    let mut checks = Checks::new();
+    let filter = PhotoFilter {
+        body_site: checks.optional("body_site", q.body_site, parse_enum::<BodySite>),
+        view: checks.optional("view", q.view, parse_enum::<PhotoView>),
+    };
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .parse(&mut checks);
+    checks.finish()?;
+    let page = checked(page)?;
+    let found = state
+        .db
+        .run(move |conn| photos::list_for_treatment(conn, &caller, &treatment_id, &filter, &page))
+        .await?;
+    Ok(web::Json(found.map(Photo::from)))
+}
+
+/// One photo's metadata.
+#[utoipa::path(
+    tag = "photos",
+    params(("id" = uuid::Uuid, Path, description = "Photo id")),
+    responses(
+        (status = 200, description = "The photo", body = Photo),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+    )
+)]
+#[get("/photos/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Photo>, AppError> {
+    let id = path_id(&id)?;
+    let found = state
+        .db
+        .run(move |conn| photos::get(conn, &caller, &id))
+        .await?;
+    Ok(web::Json(found.into()))
+}
+
+/// Deletes a photo's metadata: the patient's own, or any of the clinic's by its staff.
+#[utoipa::path(
+    tag = "photos",
+    params(("id" = uuid::Uuid, Path, description = "Photo id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 404, response = crate::routes::problems::NotFound),
+    )
+)]
+#[delete("/photos/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(&id)?;
+    state
+        .db
+        .run(move |conn| photos::delete(conn, &caller, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
