@@ -134,7 +134,9 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
             needle_depth_mm: 1.0,
             notes: Some("Demo treatment: acne scarring on both cheeks.".into()),
         };
-        treatments::create(conn, &staff, &patient.id, treatment, &Protocol::standard())?;
+        let protocol = Protocol::standard();
+        let treatment = treatments::create(conn, &staff, &patient.id, treatment, &protocol)?;
+        seed_check_ins(conn, &patient.id, &clinic_id, treatment, protocol)?;
         Ok::<_, AppError>(clinic_id)
     })
     .map_err(describe)?;
@@ -144,4 +146,110 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
         .map(|((role, email, name), password)| json!({ "role": role, "name": name, "email": email, "password": password }))
         .collect();
     Ok(json!({ "clinic_id": clinic_id, "logins": accounts }))
+}
+
+/// Check-ins of every level on the demo treatment (days 1 to 5), with photos, so the review queue
+/// shows something at once.
+fn seed_check_ins(
+    conn: &mut crate::db::DbConnection,
+    patient_id: &str,
+    clinic_id: &str,
+    treatment: crate::models::treatments::TreatmentRecord,
+    protocol: Protocol,
+) -> Result<(), AppError> {
+    use crate::domain::{BodySite, PhotoType, PhotoView};
+    use crate::models::check_ins::{self, NewCheckIn};
+    use crate::models::photos::{self, NewPhoto};
+    use crate::plan::assessment::Symptoms;
+
+    let patient = Caller {
+        user_id: patient_id.to_string(),
+        role: Role::Patient,
+        clinic_id: clinic_id.to_string(),
+    };
+    let ctx = crate::models::plans::PlanContext {
+        patient: patients::get(conn, &patient, patient_id)?,
+        schedules: patients::schedule_history(conn, patient_id)?,
+        protocol: std::sync::Arc::new(protocol),
+        treatment,
+    };
+    let calm = Symptoms {
+        redness: 2,
+        swelling: 1,
+        pain: 1,
+        ..Default::default()
+    };
+    let days: [(i64, Symptoms, &str); 5] = [
+        (
+            0,
+            Symptoms {
+                redness: 8,
+                swelling: 6,
+                pain: 4,
+                bleeding: true,
+                ..Default::default()
+            },
+            "Red and a few spots of blood right after.",
+        ),
+        (
+            1,
+            Symptoms {
+                redness: 6,
+                swelling: 4,
+                pain: 3,
+                ..calm
+            },
+            "Feels like a sunburn.",
+        ),
+        (
+            2,
+            Symptoms {
+                redness: 7,
+                peeling: 3,
+                ..calm
+            },
+            "Still quite red today.",
+        ),
+        (
+            3,
+            Symptoms {
+                darkening: true,
+                peeling: 5,
+                ..calm
+            },
+            "A darker patch on my left cheek?",
+        ),
+        (
+            4,
+            Symptoms {
+                bleeding: true,
+                fever: true,
+                ..calm
+            },
+            "Small bleeding spot and I feel feverish.",
+        ),
+    ];
+    for (offset, symptoms, notes) in days {
+        let local_date = ctx.treatment.treated_on + chrono::Duration::days(offset);
+        let adherence = [("sunscreen".to_string(), true)].into_iter().collect();
+        let new = NewCheckIn {
+            local_date,
+            symptoms,
+            adherence,
+            notes: Some(notes.to_string()),
+        };
+        let check_in = check_ins::create(conn, &patient, &ctx, new)?;
+        let photo = NewPhoto {
+            content_type: PhotoType::Jpeg,
+            byte_size: 1_843_200 + offset * 1024,
+            sha256: format!("{:064x}", 0xafc0_0000_u64 + offset as u64),
+            width: 3024,
+            height: 4032,
+            captured_at: local_date.and_hms_opt(12, 0, 0).expect("valid time"),
+            body_site: BodySite::LeftCheek,
+            view: PhotoView::Front,
+        };
+        photos::create(conn, &patient, &check_in.id, photo)?;
+    }
+    Ok(())
 }

@@ -116,6 +116,7 @@ async fn the_demo_prints_logins_that_work() {
     let logins = seeded["logins"].as_array().unwrap();
     let roles: Vec<_> = logins.iter().map(|l| l["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["admin", "clinician", "patient"]);
+    let mut tokens = Vec::new();
     for login in logins {
         let answer = app
             .login(
@@ -125,7 +126,29 @@ async fn the_demo_prints_logins_that_work() {
             .await;
         assert_eq!(answer.status, 200, "{}", answer.text);
         assert_eq!(answer.body["user"]["clinic_id"], seeded["clinic_id"]);
+        tokens.push(answer.str("access_token"));
     }
+    // The clinician's queue shows check-ins of every level, the urgent one first.
+    let queue = app.get("/v1/review-queue", &tokens[1]).await;
+    assert_eq!(
+        queue.body["counts"],
+        serde_json::json!({ "urgent": 1, "watch": 2, "ok": 2 }),
+        "{}",
+        queue.text
+    );
+    assert_eq!(queue.body["items"][0]["assessment"]["level"], "urgent");
+    // The patient's plan is on day 5, with photos.
+    let today = app.get("/v1/me/today", &tokens[2]).await;
+    assert_eq!(today.body["treatments"][0]["day_number"], 5);
+    assert_eq!(today.body["treatments"][0]["checked_in"], true);
+    let treatment_id = today.body["treatments"][0]["treatment_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let photos = app
+        .get(&format!("/v1/treatments/{treatment_id}/photos"), &tokens[1])
+        .await;
+    assert_eq!(photos.body["items"].as_array().unwrap().len(), 5);
 }
 
 #[test]

@@ -130,3 +130,92 @@ fn sqlite_connections_are_durable_and_enforce_foreign_keys() {
         ) >= 5000
     );
 }
+
+#[derive(QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = Text)]
+    line: String,
+}
+
+/// The review queue's query plan, with enough check-ins that the planner has a real choice:
+/// 20,000 check-ins of which one in ten is unreviewed.
+#[actix_web::test]
+async fn the_review_queue_is_served_by_its_index() {
+    let app = crate::support::spawn().await;
+    let (admin, patient, treatment_id) = crate::check_ins::patient_on_day(&app, 3).await;
+    let mut conn = app.db.pool().get().unwrap();
+    let columns = "id, treatment_id, patient_id, clinic_id, local_date, day_number, phase, redness, swelling, \
+        pain, itching, peeling, bleeding, pus, fever, hives, darkening, adherence, notes, level, level_rank, \
+        reasons, protocol_id, protocol_version, created_at, reviewed_at";
+    let (t, p, c) = (&treatment_id, &patient.id, &admin.clinic_id);
+    let level = "CASE i % 3 WHEN 0 THEN 'urgent' WHEN 1 THEN 'watch' ELSE 'ok' END";
+    let (seed, analyze) = match &mut *conn {
+        DbConnection::Sqlite(_) => (
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) \
+                 INSERT INTO check_ins ({columns}) SELECT 'bulk-' || i, '{t}', '{p}', '{c}', '2026-11-20', 5, \
+                 'days_3_7', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, '{{}}', NULL, {level}, i % 3, '[]', 'standard', 1, \
+                 datetime('2026-01-01', '+' || i || ' seconds'), \
+                 CASE WHEN i % 10 = 0 THEN NULL ELSE '2026-11-25 00:00:00' END FROM n"
+            ),
+            "ANALYZE",
+        ),
+        DbConnection::Postgres(_) => (
+            format!(
+                "INSERT INTO check_ins ({columns}) SELECT 'bulk-' || i, '{t}', '{p}', '{c}', DATE '2026-11-20', 5, \
+                 'days_3_7', 1, 1, 1, 0, 0, false, false, false, false, false, '{{}}', NULL, {level}, i % 3, '[]', \
+                 'standard', 1, TIMESTAMP '2026-01-01' + i * INTERVAL '1 second', \
+                 CASE WHEN i % 10 = 0 THEN NULL ELSE TIMESTAMP '2026-11-25' END FROM generate_series(1, 20000) AS i"
+            ),
+            "ANALYZE check_ins",
+        ),
+    };
+    diesel::sql_query(seed).execute(&mut *conn).unwrap();
+    diesel::sql_query(analyze).execute(&mut *conn).unwrap();
+    // The same shape as models::check_ins::review_queue.
+    let queue = format!(
+        "SELECT check_ins.id, users.name FROM check_ins INNER JOIN users ON users.id = check_ins.patient_id \
+         WHERE check_ins.clinic_id = '{c}' AND check_ins.reviewed_at IS NULL \
+         ORDER BY check_ins.level_rank, check_ins.created_at, check_ins.id LIMIT 51"
+    );
+    let plan: Vec<String> = match &mut *conn {
+        DbConnection::Sqlite(_) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {queue}"))
+            .load::<SqlitePlanRow>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|row| PlanLine { line: row.detail })
+            .collect(),
+        DbConnection::Postgres(_) => {
+            diesel::sql_query(
+                "CREATE OR REPLACE FUNCTION explain_lines(q text) RETURNS SETOF text AS $$ \
+                 BEGIN RETURN QUERY EXECUTE 'EXPLAIN ' || q; END $$ LANGUAGE plpgsql",
+            )
+            .execute(&mut *conn)
+            .unwrap();
+            diesel::sql_query("SELECT explain_lines AS line FROM explain_lines($1)")
+                .bind::<Text, _>(&queue)
+                .load::<PlanLine>(&mut *conn)
+                .unwrap()
+        }
+    }
+    .into_iter()
+    .map(|l| l.line)
+    .collect();
+    eprintln!("review queue plan:\n{}", plan.join("\n"));
+    assert!(
+        plan.iter().any(|l| l.contains("check_ins_review_queue")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|l| l.contains("TEMP B-TREE") || l.contains("Sort")),
+        "no sort step: {plan:?}"
+    );
+}
