@@ -5,8 +5,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Timelike, Utc};
 /// Now, truncated to microseconds so both databases store exactly the same value.
 pub fn now() -> NaiveDateTime {
     let now = Utc::now().naive_utc();
-    now.with_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
+    now.with_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
 }
 
 pub fn format_instant(at: NaiveDateTime) -> String {
@@ -27,10 +26,7 @@ mod tests {
 
     #[test]
     fn instants_are_rfc3339_utc_with_z() {
-        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
-            .unwrap()
-            .and_hms_micro_opt(14, 0, 0, 123)
-            .unwrap();
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap().and_hms_micro_opt(14, 0, 0, 123).unwrap();
         assert_eq!(format_instant(at), "2026-11-23T14:00:00Z");
         assert_eq!(from_micros(micros(at)), Some(at));
         assert_eq!(now().nanosecond() % 1_000, 0);

@@ -6,9 +6,7 @@ use crate::auth::Caller;
 use crate::auth::password::hash_blocking;
 use crate::auth::tokens::random_token;
 use crate::db::{Database, write_transaction};
-use crate::domain::{
-    Area, Procedure, Role, Setting, SkinType, parse_email, parse_name, parse_new_password,
-};
+use crate::domain::{Area, Procedure, Role, Setting, SkinType, parse_email, parse_name, parse_new_password};
 use crate::error::{AppError, StartupError};
 use crate::models::clinics::{self, NewClinic};
 use crate::models::patients::{self, NewPatient};
@@ -28,21 +26,12 @@ pub fn create_clinic(
     admin_password: &str,
 ) -> Result<serde_json::Value, StartupError> {
     let name = parse_name(name.to_string()).map_err(|e| invalid(format!("--name {e}")))?;
-    let email =
-        parse_email(admin_email.to_string()).map_err(|e| invalid(format!("--admin-email {e}")))?;
-    let password = parse_new_password(admin_password.to_string())
-        .map_err(|e| invalid(format!("the admin password {e}")))?;
+    let email = parse_email(admin_email.to_string()).map_err(|e| invalid(format!("--admin-email {e}")))?;
+    let password =
+        parse_new_password(admin_password.to_string()).map_err(|e| invalid(format!("the admin password {e}")))?;
     let hash = hash_blocking(&password).map_err(invalid)?;
-    let mut conn = db
-        .pool()
-        .get()
-        .map_err(|e| StartupError::Database(e.to_string()))?;
-    let new = NewClinic {
-        name: &name,
-        admin_name: "Administrator",
-        admin_email: &email,
-        admin_password_hash: &hash,
-    };
+    let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
+    let new = NewClinic { name: &name, admin_name: "Administrator", admin_email: &email, admin_password_hash: &hash };
     let (clinic_id, admin) = clinics::create_with_admin(&mut conn, new).map_err(describe)?;
     Ok(json!({ "clinic_id": clinic_id, "admin_id": admin.id }))
 }
@@ -59,35 +48,13 @@ fn describe(err: AppError) -> StartupError {
 pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let logins = [
-        (
-            Role::Admin,
-            format!("admin-{suffix}@demo.aftercare.test"),
-            "Dana Admin",
-        ),
-        (
-            Role::Clinician,
-            format!("clinician-{suffix}@demo.aftercare.test"),
-            "Dr. Lee Clinician",
-        ),
-        (
-            Role::Patient,
-            format!("patient-{suffix}@demo.aftercare.test"),
-            "Sam Patient",
-        ),
+        (Role::Admin, format!("admin-{suffix}@demo.aftercare.test"), "Dana Admin"),
+        (Role::Clinician, format!("clinician-{suffix}@demo.aftercare.test"), "Dr. Lee Clinician"),
+        (Role::Patient, format!("patient-{suffix}@demo.aftercare.test"), "Sam Patient"),
     ];
-    let passwords: Vec<String> = logins
-        .iter()
-        .map(|_| random_token()[..16].to_string())
-        .collect();
-    let hashes = passwords
-        .iter()
-        .map(|p| hash_blocking(p))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(invalid)?;
-    let mut conn = db
-        .pool()
-        .get()
-        .map_err(|e| StartupError::Database(e.to_string()))?;
+    let passwords: Vec<String> = logins.iter().map(|_| random_token()[..16].to_string()).collect();
+    let hashes = passwords.iter().map(|p| hash_blocking(p)).collect::<Result<Vec<_>, _>>().map_err(invalid)?;
+    let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
     let clinic_id = write_transaction(&mut conn, |conn| {
         let (clinic_id, _) = clinics::create_with_admin(
             conn,
@@ -108,11 +75,7 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
                 password_hash: Some(&hashes[1]),
             },
         )?;
-        let staff = Caller {
-            user_id: String::new(),
-            role: Role::Clinician,
-            clinic_id: clinic_id.clone(),
-        };
+        let staff = Caller { user_id: String::new(), role: Role::Clinician, clinic_id: clinic_id.clone() };
         let new = NewPatient {
             name: logins[2].2.to_string(),
             email: logins[2].1.clone(),
@@ -121,8 +84,7 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
             fitzpatrick: 4,
             reminder_time: chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
         };
-        let (patient, _invite) =
-            patients::create(conn, &staff, new, std::time::Duration::from_secs(3600))?;
+        let (patient, _invite) = patients::create(conn, &staff, new, std::time::Duration::from_secs(3600))?;
         users::set_password(conn, &patient.id, &hashes[2])?;
         // A treatment four days ago, so the plan shows its second phase at once.
         let today = crate::plan::local_time::local_date(patient.timezone, chrono::Utc::now());
@@ -162,82 +124,29 @@ fn seed_check_ins(
     use crate::models::photos::{self, NewPhoto};
     use crate::plan::assessment::Symptoms;
 
-    let patient = Caller {
-        user_id: patient_id.to_string(),
-        role: Role::Patient,
-        clinic_id: clinic_id.to_string(),
-    };
+    let patient = Caller { user_id: patient_id.to_string(), role: Role::Patient, clinic_id: clinic_id.to_string() };
     let ctx = crate::models::plans::PlanContext {
         patient: patients::get(conn, &patient, patient_id)?,
         schedules: patients::schedule_history(conn, patient_id)?,
         protocol: std::sync::Arc::new(protocol),
         treatment,
     };
-    let calm = Symptoms {
-        redness: 2,
-        swelling: 1,
-        pain: 1,
-        ..Default::default()
-    };
+    let calm = Symptoms { redness: 2, swelling: 1, pain: 1, ..Default::default() };
     let days: [(i64, Symptoms, &str); 5] = [
         (
             0,
-            Symptoms {
-                redness: 8,
-                swelling: 6,
-                pain: 4,
-                bleeding: true,
-                ..Default::default()
-            },
+            Symptoms { redness: 8, swelling: 6, pain: 4, bleeding: true, ..Default::default() },
             "Red and a few spots of blood right after.",
         ),
-        (
-            1,
-            Symptoms {
-                redness: 6,
-                swelling: 4,
-                pain: 3,
-                ..calm
-            },
-            "Feels like a sunburn.",
-        ),
-        (
-            2,
-            Symptoms {
-                redness: 7,
-                peeling: 3,
-                ..calm
-            },
-            "Still quite red today.",
-        ),
-        (
-            3,
-            Symptoms {
-                darkening: true,
-                peeling: 5,
-                ..calm
-            },
-            "A darker patch on my left cheek?",
-        ),
-        (
-            4,
-            Symptoms {
-                bleeding: true,
-                fever: true,
-                ..calm
-            },
-            "Small bleeding spot and I feel feverish.",
-        ),
+        (1, Symptoms { redness: 6, swelling: 4, pain: 3, ..calm }, "Feels like a sunburn."),
+        (2, Symptoms { redness: 7, peeling: 3, ..calm }, "Still quite red today."),
+        (3, Symptoms { darkening: true, peeling: 5, ..calm }, "A darker patch on my left cheek?"),
+        (4, Symptoms { bleeding: true, fever: true, ..calm }, "Small bleeding spot and I feel feverish."),
     ];
     for (offset, symptoms, notes) in days {
         let local_date = ctx.treatment.treated_on + chrono::Duration::days(offset);
         let adherence = [("sunscreen".to_string(), true)].into_iter().collect();
-        let new = NewCheckIn {
-            local_date,
-            symptoms,
-            adherence,
-            notes: Some(notes.to_string()),
-        };
+        let new = NewCheckIn { local_date, symptoms, adherence, notes: Some(notes.to_string()) };
         let check_in = check_ins::create(conn, &patient, &ctx, new)?;
         let photo = NewPhoto {
             content_type: PhotoType::Jpeg,

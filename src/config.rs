@@ -28,6 +28,10 @@ pub struct Settings {
     pub json_body_limit: usize,
     /// How long a retry waits for the first request with its Idempotency-Key before answering 409.
     pub idempotency_wait_ms: u64,
+    /// Failed logins allowed per account, and per client address, within `login_window`.
+    pub login_failures_per_account: i64,
+    pub login_failures_per_client: i64,
+    pub login_window: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -57,6 +61,14 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Settings {
+    pub fn login_limits(&self) -> crate::models::login_throttle::Limits {
+        crate::models::login_throttle::Limits {
+            window: chrono::Duration::from_std(self.login_window).unwrap_or(chrono::Duration::minutes(15)),
+            per_account: self.login_failures_per_account,
+            per_client: self.login_failures_per_client,
+        }
+    }
+
     /// Reads settings from the process environment, after loading `.env` if there is one.
     pub fn from_env() -> Result<Self, StartupError> {
         let _ = dotenvy::dotenv();
@@ -78,9 +90,7 @@ impl Settings {
             None | Some("") | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(StartupError::Config(format!(
-                    "LOG_FORMAT must be `text` or `json`, not `{other}`"
-                )));
+                return Err(StartupError::Config(format!("LOG_FORMAT must be `text` or `json`, not `{other}`")));
             }
         };
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -88,16 +98,10 @@ impl Settings {
             database_url: get("DATABASE_URL")
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "sqlite://aftercare.db".to_string()),
-            bind_addr: get("BIND_ADDR")
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "127.0.0.1:8080".to_string()),
+            bind_addr: get("BIND_ADDR").filter(|s| !s.is_empty()).unwrap_or_else(|| "127.0.0.1:8080".to_string()),
             jwt_secret,
             access_token_ttl: Duration::from_secs(number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
-            refresh_token_ttl: Duration::from_secs(number(
-                &get,
-                "REFRESH_TOKEN_TTL_SECONDS",
-                30 * 24 * 3600,
-            )?),
+            refresh_token_ttl: Duration::from_secs(number(&get, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?),
             invite_ttl: Duration::from_secs(number(&get, "INVITE_TTL_SECONDS", 7 * 24 * 3600)?),
             db_pool_size: number(&get, "DATABASE_POOL_SIZE", 10)? as u32,
             max_concurrent_hashes: number(&get, "MAX_CONCURRENT_HASHES", cpus as u64)? as usize,
@@ -105,22 +109,19 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(number(&get, "SHUTDOWN_TIMEOUT_SECONDS", 30)?),
             json_body_limit: number(&get, "MAX_BODY_BYTES", 64 * 1024)? as usize,
             idempotency_wait_ms: number(&get, "IDEMPOTENCY_WAIT_MS", 2000)?,
+            login_failures_per_account: number(&get, "LOGIN_FAILURES_PER_ACCOUNT", 5)? as i64,
+            login_failures_per_client: number(&get, "LOGIN_FAILURES_PER_CLIENT", 50)? as i64,
+            login_window: Duration::from_secs(number(&get, "LOGIN_WINDOW_SECONDS", 15 * 60)?),
         })
     }
 }
 
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    key: &str,
-    default: u64,
-) -> Result<u64, StartupError> {
+fn number(get: &impl Fn(&str) -> Option<String>, key: &str, default: u64) -> Result<u64, StartupError> {
     match get(key).filter(|s| !s.is_empty()) {
         None => Ok(default),
         Some(raw) => match raw.parse::<u64>() {
             Ok(value) if value > 0 => Ok(value),
-            _ => Err(StartupError::Config(format!(
-                "{key} must be a positive whole number, not `{raw}`"
-            ))),
+            _ => Err(StartupError::Config(format!("{key} must be a positive whole number, not `{raw}`"))),
         },
     }
 }
@@ -130,12 +131,7 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, StartupError> {
-        Settings::from_lookup(|key| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_string())
-        })
+        Settings::from_lookup(|key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()))
     }
 
     #[test]
@@ -161,10 +157,7 @@ mod tests {
 
     #[test]
     fn urls_are_redacted_for_logs() {
-        assert_eq!(
-            redact_url("postgres://app:secret@db:5432/aftercare"),
-            "postgres://app:***@db:5432/aftercare"
-        );
+        assert_eq!(redact_url("postgres://app:secret@db:5432/aftercare"), "postgres://app:***@db:5432/aftercare");
         assert_eq!(redact_url("sqlite://aftercare.db"), "sqlite://aftercare.db");
     }
 }

@@ -156,20 +156,12 @@ pub fn parse_enum<T: FromStr<Err = String>>(raw: String) -> Result<T, String> {
 
 /// Fitzpatrick skin phototype, I (1) to VI (6).
 pub fn parse_fitzpatrick(raw: i64) -> Result<i32, String> {
-    if (1..=6).contains(&raw) {
-        Ok(raw as i32)
-    } else {
-        Err("must be an integer from 1 to 6".into())
-    }
+    if (1..=6).contains(&raw) { Ok(raw as i32) } else { Err("must be an integer from 1 to 6".into()) }
 }
 
 pub fn parse_timezone(raw: String) -> Result<chrono_tz::Tz, String> {
-    raw.parse::<chrono_tz::Tz>().map_err(|_| {
-        format!(
-            "`{}` is not an IANA time zone name, such as America/Chicago",
-            truncate(&raw)
-        )
-    })
+    raw.parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("`{}` is not an IANA time zone name, such as America/Chicago", truncate(&raw)))
 }
 
 /// `HH:MM`, 24-hour clock.
@@ -264,12 +256,7 @@ mod tests {
         for skin in SkinType::ALL {
             assert_eq!(skin.as_str().parse::<SkinType>().unwrap(), *skin);
         }
-        assert!(
-            "greasy"
-                .parse::<SkinType>()
-                .unwrap_err()
-                .contains("normal, dry")
-        );
+        assert!("greasy".parse::<SkinType>().unwrap_err().contains("normal, dry"));
         assert_eq!("admin".parse::<StaffRole>().unwrap(), StaffRole::Admin);
         assert!("patient".parse::<StaffRole>().is_err());
     }
@@ -284,10 +271,7 @@ mod tests {
 
     #[test]
     fn times_of_day_are_strict() {
-        assert_eq!(
-            format_time_of_day(parse_time_of_day("07:05".into()).unwrap()),
-            "07:05"
-        );
+        assert_eq!(format_time_of_day(parse_time_of_day("07:05".into()).unwrap()), "07:05");
         for bad in ["7:05", "24:00", "12:60", "12:00:00", "noon", ""] {
             assert!(parse_time_of_day(bad.into()).is_err(), "{bad}");
         }
@@ -296,13 +280,7 @@ mod tests {
     #[test]
     fn dates_are_strict_calendar_dates() {
         assert!(parse_date("2026-02-28".into()).is_ok());
-        for bad in [
-            "2026-02-30",
-            "2026-2-28",
-            "28/02/2026",
-            "2026-02-28T00:00:00Z",
-            "",
-        ] {
+        for bad in ["2026-02-30", "2026-2-28", "28/02/2026", "2026-02-28T00:00:00Z", ""] {
             assert!(parse_date(bad.into()).is_err(), "{bad}");
         }
     }
@@ -317,18 +295,8 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(
-            parse_email(" Ana@Clinic.Example ".into()).unwrap(),
-            "ana@clinic.example"
-        );
-        for bad in [
-            "ana",
-            "@clinic.example",
-            "ana@clinic",
-            "a b@c.d",
-            "a@b@c.d",
-            "a@.c",
-        ] {
+        assert_eq!(parse_email(" Ana@Clinic.Example ".into()).unwrap(), "ana@clinic.example");
+        for bad in ["ana", "@clinic.example", "ana@clinic", "a b@c.d", "a@b@c.d", "a@.c"] {
             assert!(parse_email(bad.into()).is_err(), "{bad}");
         }
     }

@@ -68,10 +68,7 @@ impl AppError {
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        AppError::Validation(vec![FieldError {
-            field: field.to_string(),
-            message: message.into(),
-        }])
+        AppError::Validation(vec![FieldError { field: field.to_string(), message: message.into() }])
     }
 
     /// The stable machine code of this kind of error.
@@ -99,9 +96,7 @@ impl AppError {
                 format!("invalid value for: {}", fields.join(", "))
             }
             AppError::NotFound => "no such resource, or it is not yours to see".into(),
-            AppError::Unauthorized => {
-                "missing, invalid or expired credentials: log in again".into()
-            }
+            AppError::Unauthorized => "missing, invalid or expired credentials: log in again".into(),
             AppError::Forbidden => "your role may not perform this action".into(),
             AppError::TooManyRequests { retry_after_secs } => {
                 format!("too many attempts; try again in {retry_after_secs} seconds")
@@ -163,16 +158,10 @@ impl ResponseError for AppError {
         let headers = response.headers_mut();
         match self {
             AppError::TooManyRequests { retry_after_secs } => {
-                headers.insert(
-                    header::RETRY_AFTER,
-                    header::HeaderValue::from(*retry_after_secs),
-                );
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
             }
             AppError::Unauthorized => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Bearer"),
-                );
+                headers.insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
             }
             AppError::MethodNotAllowed { allow } => {
                 if let Ok(value) = header::HeaderValue::from_str(allow) {

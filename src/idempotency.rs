@@ -47,10 +47,8 @@ pub async fn middleware(
     let key = match raw_key.to_str() {
         Ok(k) if !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS => k.to_string(),
         _ => {
-            let err = AppError::invalid(
-                "Idempotency-Key",
-                format!("must be 1 to {MAX_KEY_CHARS} visible ASCII characters"),
-            );
+            let err =
+                AppError::invalid("Idempotency-Key", format!("must be 1 to {MAX_KEY_CHARS} visible ASCII characters"));
             return Ok(req.into_response(reply(err)));
         }
     };
@@ -93,15 +91,8 @@ pub async fn middleware(
             .run(move |conn| {
                 let now = crate::clock::now();
                 let keep = Duration::hours(KEEP_HOURS);
-                let claim = idempotency::claim(
-                    conn,
-                    &user,
-                    &k,
-                    &fp,
-                    now,
-                    keep,
-                    Duration::seconds(ABANDONED_AFTER_SECS),
-                )?;
+                let claim =
+                    idempotency::claim(conn, &user, &k, &fp, now, keep, Duration::seconds(ABANDONED_AFTER_SECS))?;
                 if claim == Claim::Fresh && rand::random::<u8>() == 0 {
                     idempotency::expire(conn, now, keep)?;
                 }
@@ -111,13 +102,8 @@ pub async fn middleware(
         match claim {
             Err(err) => return Ok(req.into_response(reply(err))),
             Ok(Claim::Fresh) => break,
-            Ok(Claim::Replay {
-                status,
-                content_type,
-                body,
-            }) => {
-                let mut answer =
-                    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+            Ok(Claim::Replay { status, content_type, body }) => {
+                let mut answer = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
                 if let Some(content_type) = content_type {
                     answer.insert_header((header::CONTENT_TYPE, content_type));
                 }
@@ -125,19 +111,13 @@ pub async fn middleware(
                 return Ok(req.into_response(answer.body(body)));
             }
             Ok(Claim::Mismatch) => {
-                let err = AppError::invalid(
-                    "Idempotency-Key",
-                    "was already used with a different request",
-                );
+                let err = AppError::invalid("Idempotency-Key", "was already used with a different request");
                 return Ok(req.into_response(reply(err)));
             }
-            Ok(Claim::InProgress) if started.elapsed() < wait => {
-                actix_web::rt::time::sleep(POLL_EVERY).await
-            }
+            Ok(Claim::InProgress) if started.elapsed() < wait => actix_web::rt::time::sleep(POLL_EVERY).await,
             Ok(Claim::InProgress) => {
                 let err = AppError::Conflict(
-                    "a request with this Idempotency-Key is still being processed; retry shortly"
-                        .into(),
+                    "a request with this Idempotency-Key is still being processed; retry shortly".into(),
                 );
                 return Ok(req.into_response(reply(err)));
             }
@@ -145,11 +125,7 @@ pub async fn middleware(
     }
 
     let release = |state: web::Data<AppState>, user: String, k: String| async move {
-        if let Err(err) = state
-            .db
-            .run(move |conn| idempotency::release(conn, &user, &k))
-            .await
-        {
+        if let Err(err) = state.db.run(move |conn| idempotency::release(conn, &user, &k)).await {
             tracing::error!(error = %err, "could not release an idempotency key");
         }
     };
@@ -166,27 +142,16 @@ pub async fn middleware(
     }
     let (req, res) = res.into_parts();
     let (head, answer_body) = res.into_parts();
-    let bytes = body::to_bytes(answer_body)
-        .await
-        .map_err(|_| AppError::internal("unreadable answer body"))?;
+    let bytes = body::to_bytes(answer_body).await.map_err(|_| AppError::internal("unreadable answer body"))?;
     let status = head.status().as_u16();
-    let content_type = head
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
+    let content_type = head.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let stored = state
         .db
-        .run(move |conn| {
-            idempotency::complete(conn, &user_id, &key, status, content_type.as_deref(), &text)
-        })
+        .run(move |conn| idempotency::complete(conn, &user_id, &key, status, content_type.as_deref(), &text))
         .await;
     if let Err(err) = stored {
         tracing::error!(error = %err, "could not store an idempotent answer");
     }
-    Ok(ServiceResponse::new(
-        req,
-        head.set_body(bytes).map_into_boxed_body(),
-    ))
+    Ok(ServiceResponse::new(req, head.set_body(bytes).map_into_boxed_body()))
 }

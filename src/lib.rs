@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line; this crate builds the application that it serves, so tests
 //! exercise exactly what production runs. Follow `build_app` to find every route and middleware.
 
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod clock;
@@ -48,14 +49,9 @@ pub fn prepare_database(db: &Database) -> Result<plan::Protocol, StartupError> {
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
-    let protocol =
-        plan::Protocol::parse(plan::protocol::STANDARD_V1).map_err(StartupError::Config)?;
-    let mut conn = db
-        .pool()
-        .get()
-        .map_err(|e| StartupError::Database(e.to_string()))?;
-    models::protocols::seed(&mut conn, &protocol, plan::protocol::STANDARD_V1)
-        .map_err(StartupError::Database)?;
+    let protocol = plan::Protocol::parse(plan::protocol::STANDARD_V1).map_err(StartupError::Config)?;
+    let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
+    models::protocols::seed(&mut conn, &protocol, plan::protocol::STANDARD_V1).map_err(StartupError::Database)?;
     Ok(protocol)
 }
 
@@ -72,6 +68,7 @@ impl Services {
     pub fn start(settings: Settings) -> Result<Services, StartupError> {
         let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
         let protocol = prepare_database(&db)?;
+        let db_for_audit = db.clone();
         let secret = match &settings.jwt_secret {
             Some(secret) => secret.clone(),
             None => {
@@ -83,14 +80,15 @@ impl Services {
                 random_token().into_bytes()
             }
         };
-        let passwords = Passwords::new(settings.max_concurrent_hashes)
-            .map_err(|e| StartupError::Config(e.to_string()))?;
+        let passwords =
+            Passwords::new(settings.max_concurrent_hashes).map_err(|e| StartupError::Config(e.to_string()))?;
         let state = AppState {
             db,
             tokens: TokenKeys::new(&secret, settings.access_token_ttl),
             passwords,
             protocols: ProtocolLibrary::new(protocol),
             settings,
+            audit: audit::AuditLog::start(db_for_audit),
         };
         Ok(Services {
             state: web::Data::new(state),
@@ -102,13 +100,12 @@ impl Services {
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     match err {
-        JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             AppError::PayloadTooLarge { limit }
         }
-        JsonPayloadError::ContentType => AppError::UnsupportedMediaType(
-            "send a JSON body with Content-Type: application/json".into(),
-        ),
+        JsonPayloadError::ContentType => {
+            AppError::UnsupportedMediaType("send a JSON body with Content-Type: application/json".into())
+        }
         JsonPayloadError::Deserialize(e) => AppError::BadRequest(format!("malformed JSON: {e}")),
         other => AppError::BadRequest(format!("could not read the request body: {other}")),
     }
@@ -128,25 +125,20 @@ pub fn build_app(
     >,
 > {
     let body_limit = services.state.settings.json_body_limit;
-    let (app, _) = App::new()
-        .into_utoipa_app()
-        .configure(routes::configure)
-        .split_for_parts();
+    let (app, _) = App::new().into_utoipa_app().configure(routes::configure).split_for_parts();
     app.app_data(services.state)
         .app_data(services.spec)
         .app_data(services.metrics)
+        .app_data(web::JsonConfig::default().limit(body_limit).error_handler(json_error))
         .app_data(
-            web::JsonConfig::default()
-                .limit(body_limit)
-                .error_handler(json_error),
+            web::QueryConfig::default()
+                .error_handler(|err, _| AppError::BadRequest(format!("malformed query string: {err}")).into()),
         )
-        .app_data(web::QueryConfig::default().error_handler(|err, _| {
-            AppError::BadRequest(format!("malformed query string: {err}")).into()
-        }))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .default_service(web::to(routes::fallback))
         .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
         .wrap(from_fn(idempotency::middleware))
+        .wrap(from_fn(audit::middleware))
         .wrap(middleware::security_headers())
         .wrap(from_fn(middleware::observe))
         .wrap(TracingLogger::default())
@@ -155,9 +147,7 @@ pub fn build_app(
 /// A server on `listener`. It drains requests in flight on SIGTERM or SIGINT.
 pub fn serve(services: Services, listener: TcpListener) -> std::io::Result<Server> {
     let shutdown_timeout = services.state.settings.shutdown_timeout.as_secs();
-    let server = HttpServer::new(move || build_app(services.clone()))
-        .shutdown_timeout(shutdown_timeout)
-        .listen(listener)?
-        .run();
+    let server =
+        HttpServer::new(move || build_app(services.clone())).shutdown_timeout(shutdown_timeout).listen(listener)?.run();
     Ok(server)
 }

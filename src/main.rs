@@ -12,11 +12,7 @@ use aftercare::{Services, commands, prepare_database, routes, serve, telemetry};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "aftercare",
-    version,
-    about = "Recovery tracking API for microneedling aftercare"
-)]
+#[command(name = "aftercare", version, about = "Recovery tracking API for microneedling aftercare")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -37,6 +33,17 @@ enum Command {
     Openapi,
     /// Seed a demo clinic and print its logins.
     Demo,
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute the hash chain of every audit event; exits 1 when it is broken.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -91,36 +98,30 @@ fn run(command: Command, settings: Settings) -> Result<(), StartupError> {
             print!("{}", routes::ApiSpec::new(&routes::openapi()).yaml);
             Ok(())
         }
+        Command::Audit { action: AuditAction::Verify } => {
+            let db = Database::connect(&settings.database_url, 1)?;
+            let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
+            let verification =
+                aftercare::models::audit::verify(&mut conn).map_err(|e| StartupError::Database(e.to_string()))?;
+            println!("{}", serde_json::to_string(&verification).unwrap_or_default());
+            if verification.ok { Ok(()) } else { Err(StartupError::Database("the audit chain is broken".into())) }
+        }
         Command::Demo => {
             let seeded = commands::seed_demo(&open_database(&settings)?)?;
             println!("{seeded}");
             Ok(())
         }
-        Command::Clinic {
-            action:
-                ClinicAction::Create {
-                    name,
-                    admin_email,
-                    admin_password_stdin,
-                },
-        } => {
+        Command::Clinic { action: ClinicAction::Create { name, admin_email, admin_password_stdin } } => {
             let password = if admin_password_stdin {
                 let mut input = String::new();
                 std::io::stdin().read_to_string(&mut input)?;
                 input.trim_end_matches(['\r', '\n']).to_string()
             } else {
                 std::env::var("AFTERCARE_ADMIN_PASSWORD").map_err(|_| {
-                    StartupError::Config(
-                        "set AFTERCARE_ADMIN_PASSWORD or pass --admin-password-stdin".into(),
-                    )
+                    StartupError::Config("set AFTERCARE_ADMIN_PASSWORD or pass --admin-password-stdin".into())
                 })?
             };
-            let created = commands::create_clinic(
-                &open_database(&settings)?,
-                &name,
-                &admin_email,
-                &password,
-            )?;
+            let created = commands::create_clinic(&open_database(&settings)?, &name, &admin_email, &password)?;
             println!("{created}");
             Ok(())
         }
@@ -133,7 +134,9 @@ fn serve_forever(settings: Settings) -> Result<(), StartupError> {
     let services = Services::start(settings)?;
     let listener = TcpListener::bind(&bind_addr)?;
     tracing::info!(address = %listener.local_addr()?, "serving");
+    let audit = services.state.audit.clone();
     actix_web::rt::System::new().block_on(async move { serve(services, listener)?.await })?;
+    audit.flush();
     tracing::info!("stopped");
     Ok(())
 }

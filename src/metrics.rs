@@ -1,8 +1,6 @@
 //! Prometheus metrics: request counts and latency by route and status, and the pool's state.
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 pub struct Metrics {
     registry: Registry,
@@ -21,42 +19,24 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new_custom(Some("aftercare".into()), None).expect("valid prefix");
         let labels = &["method", "route", "status"];
-        let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests answered"),
-            labels,
-        )
-        .expect("valid metric");
+        let requests = IntCounterVec::new(Opts::new("http_requests_total", "HTTP requests answered"), labels)
+            .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "Time to answer an HTTP request",
-            )
-            .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
+            HistogramOpts::new("http_request_duration_seconds", "Time to answer an HTTP request")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
             labels,
         )
         .expect("valid metric");
-        let pool = IntGaugeVec::new(
-            Opts::new("db_pool_connections", "Database pool connections by state"),
-            &["state"],
-        )
-        .expect("valid metric");
+        let pool = IntGaugeVec::new(Opts::new("db_pool_connections", "Database pool connections by state"), &["state"])
+            .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
         ] {
-            registry
-                .register(collector)
-                .expect("metric names are unique");
+            registry.register(collector).expect("metric names are unique");
         }
-        Metrics {
-            registry,
-            requests,
-            latency,
-            pool,
-        }
+        Metrics { registry, requests, latency, pool }
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -71,16 +51,10 @@ impl Metrics {
         let state = pool.state();
         let idle = i64::from(state.idle_connections);
         self.pool.with_label_values(&["idle"]).set(idle);
-        self.pool
-            .with_label_values(&["in_use"])
-            .set(i64::from(state.connections) - idle);
-        self.pool
-            .with_label_values(&["max"])
-            .set(i64::from(pool.max_size()));
+        self.pool.with_label_values(&["in_use"]).set(i64::from(state.connections) - idle);
+        self.pool.with_label_values(&["max"]).set(i64::from(pool.max_size()));
         let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .expect("text encoding into memory cannot fail");
+        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding into memory cannot fail");
         String::from_utf8(out).unwrap_or_default()
     }
 }

@@ -25,20 +25,11 @@ pub async fn observe(
     let method = req.method().to_string();
     let mut res = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
-        metrics.observe(
-            &method,
-            &route,
-            res.status().as_u16(),
-            started.elapsed().as_secs_f64(),
-        );
+        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+        metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     }
     if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), value);
+        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
     }
     Ok(res)
 }
@@ -49,22 +40,15 @@ pub fn security_headers() -> DefaultHeaders {
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'",
-        ))
+        .add((header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"))
         .add((header::CACHE_CONTROL, "no-store"))
 }
 
 /// Rewrites error answers that the framework produced without a problem body (a 405 from a
 /// resource, a payload error, ...) into problem+json. Ours already are and pass through.
-pub fn problem_for_bare_errors<B: MessageBody>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+pub fn problem_for_bare_errors<B: MessageBody>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
@@ -81,7 +65,5 @@ pub fn problem_for_bare_errors<B: MessageBody>(
             replacement.headers_mut().insert(name, value.clone());
         }
     }
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, replacement).map_into_right_body(),
-    ))
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, replacement).map_into_right_body()))
 }

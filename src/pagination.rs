@@ -35,11 +35,7 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn new(rank: Option<i32>, at: NaiveDateTime, id: &str) -> Cursor {
-        Cursor {
-            rank,
-            at: clock::micros(at),
-            id: id.to_string(),
-        }
+        Cursor { rank, at: clock::micros(at), id: id.to_string() }
     }
 
     pub fn encode(&self) -> String {
@@ -77,10 +73,7 @@ impl PageQuery {
     pub fn parse(self, checks: &mut Checks) -> Option<PageRequest> {
         let limit = checks.optional("limit", self.limit, parse_limit);
         let after = checks.optional("cursor", self.cursor, |raw| Cursor::decode(&raw));
-        checks.is_ok().then(|| PageRequest {
-            limit: limit.unwrap_or(DEFAULT_LIMIT),
-            after,
-        })
+        checks.is_ok().then(|| PageRequest { limit: limit.unwrap_or(DEFAULT_LIMIT), after })
     }
 }
 
@@ -100,29 +93,15 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from `request.fetch()` rows in order; `position` gives an item's sort keys.
-    pub fn from_rows(
-        mut rows: Vec<T>,
-        request: &PageRequest,
-        position: impl Fn(&T) -> Cursor,
-    ) -> Page<T> {
+    pub fn from_rows(mut rows: Vec<T>, request: &PageRequest, position: impl Fn(&T) -> Cursor) -> Page<T> {
         let more = rows.len() as i64 > request.limit;
         rows.truncate(request.limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|last| position(last).encode())
-        } else {
-            None
-        };
-        Page {
-            items: rows,
-            next_cursor,
-        }
+        let next_cursor = if more { rows.last().map(|last| position(last).encode()) } else { None };
+        Page { items: rows, next_cursor }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
 }
 
@@ -132,10 +111,7 @@ mod tests {
 
     fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Checks> {
         let mut checks = Checks::new();
-        let query = PageQuery {
-            limit: limit.map(String::from),
-            cursor: cursor.map(String::from),
-        };
+        let query = PageQuery { limit: limit.map(String::from), cursor: cursor.map(String::from) };
         query.parse(&mut checks).ok_or(checks)
     }
 
@@ -160,19 +136,11 @@ mod tests {
 
     #[test]
     fn pages_know_whether_more_follow() {
-        let request = PageRequest {
-            limit: 2,
-            after: None,
-        };
+        let request = PageRequest { limit: 2, after: None };
         let at = clock::now();
         let page = Page::from_rows(vec!["a", "b", "c"], &request, |s| Cursor::new(None, at, s));
         assert_eq!(page.items, ["a", "b"]);
-        assert_eq!(
-            Cursor::decode(page.next_cursor.as_deref().unwrap())
-                .unwrap()
-                .id,
-            "b"
-        );
+        assert_eq!(Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap().id, "b");
         let last = Page::from_rows(vec!["a"], &request, |s| Cursor::new(None, at, s));
         assert!(last.next_cursor.is_none());
     }

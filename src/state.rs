@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use crate::audit::AuditLog;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
@@ -13,4 +14,5 @@ pub struct AppState {
     /// The protocol new plans use, and every version existing plans were made with.
     pub protocols: ProtocolLibrary,
     pub settings: Settings,
+    pub audit: AuditLog,
 }

@@ -13,10 +13,7 @@ impl Checks {
     }
 
     pub fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            field: field.to_string(),
-            message: message.into(),
-        });
+        self.errors.push(FieldError { field: field.to_string(), message: message.into() });
     }
 
     /// A value that must be present and must parse.
@@ -61,11 +58,7 @@ impl Checks {
 
     /// `Err(422)` naming every failed field, or `Ok` when all passed.
     pub fn finish(self) -> Result<(), AppError> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.errors))
-        }
+        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Validation(self.errors)) }
     }
 }
 
@@ -82,14 +75,10 @@ mod tests {
     fn every_invalid_field_is_named() {
         let mut checks = Checks::new();
         let a: Option<i32> = checks.required("a", None::<i32>, Ok);
-        let b = checks.required("b", Some(5), |v| {
-            if v > 3 { Err("too big".into()) } else { Ok(v) }
-        });
+        let b = checks.required("b", Some(5), |v| if v > 3 { Err("too big".into()) } else { Ok(v) });
         let c = checks.optional("c", None::<i32>, Ok);
         assert!(a.is_none() && b.is_none() && c.is_none());
-        let Err(AppError::Validation(errors)) = checks.finish() else {
-            panic!("expected a validation error")
-        };
+        let Err(AppError::Validation(errors)) = checks.finish() else { panic!("expected a validation error") };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["a", "b"]);
     }

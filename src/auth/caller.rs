@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use chrono::Utc;
 
 use crate::domain::Role;
@@ -23,37 +23,22 @@ pub struct Caller {
 
 impl Caller {
     pub fn require_staff(&self) -> Result<(), AppError> {
-        if self.role.is_staff() {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        if self.role.is_staff() { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
     pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        if self.role == Role::Admin { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
     pub fn require_patient(&self) -> Result<(), AppError> {
-        if self.role == Role::Patient {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        if self.role == Role::Patient { Ok(()) } else { Err(AppError::Forbidden) }
     }
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 impl FromRequest for Caller {
@@ -62,6 +47,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let request = req.clone();
         let claims = match (&state, bearer_token(req)) {
             (Some(state), Some(token)) => state.tokens.verify(token, Utc::now()),
             (None, _) => Err(AppError::internal("application state is missing")),
@@ -71,19 +57,15 @@ impl FromRequest for Caller {
             let claims = claims?;
             let state = state.ok_or_else(|| AppError::internal("application state is missing"))?;
             let user_id = claims.sub.clone();
-            let account = state
-                .db
-                .run(move |conn| users::find_active(conn, &user_id))
-                .await?;
+            let account = state.db.run(move |conn| users::find_active(conn, &user_id)).await?;
             // A token outlives changes to its account: a deactivated or deleted user, or one whose
             // role or clinic changed, is refused.
             match account {
                 Some(user) if user.role == claims.role && user.clinic_id == claims.clinic => {
-                    Ok(Caller {
-                        user_id: user.id,
-                        role: user.role,
-                        clinic_id: user.clinic_id,
-                    })
+                    let caller = Caller { user_id: user.id, role: user.role, clinic_id: user.clinic_id };
+                    // The audit trail reads who acted from here.
+                    request.extensions_mut().insert(caller.clone());
+                    Ok(caller)
                 }
                 _ => Err(AppError::Unauthorized),
             }

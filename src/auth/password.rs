@@ -16,27 +16,19 @@ pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
 
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
-        .expect("constant Argon2 parameters are valid");
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("constant Argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
 pub fn hash_blocking(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(AppError::internal)
+    argon2().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string()).map_err(AppError::internal)
 }
 
 /// True when `password` matches `stored`. Verification uses the parameters recorded in the hash.
 pub fn verify_blocking(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
-        .map(|parsed| {
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
@@ -50,10 +42,7 @@ pub struct Passwords {
 impl Passwords {
     pub fn new(max_concurrent: usize) -> Result<Self, AppError> {
         let decoy = hash_blocking(&crate::auth::tokens::random_token())?;
-        Ok(Passwords {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            decoy_hash: decoy.into(),
-        })
+        Ok(Passwords { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), decoy_hash: decoy.into() })
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
@@ -78,10 +67,7 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
         let hash = hash_blocking("correct horse battery").unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(verify_blocking("correct horse battery", &hash));
         assert!(!verify_blocking("correct horse batterY", &hash));
         assert!(!verify_blocking("anything", "not a hash"));

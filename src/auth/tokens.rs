@@ -117,10 +117,7 @@ mod tests {
         let now = Utc::now();
         let token = keys().issue("u1", Role::Clinician, "c1", now);
         let claims = keys().verify(&token, now).unwrap();
-        assert_eq!(
-            (claims.sub.as_str(), claims.role, claims.clinic.as_str()),
-            ("u1", Role::Clinician, "c1")
-        );
+        assert_eq!((claims.sub.as_str(), claims.role, claims.clinic.as_str()), ("u1", Role::Clinician, "c1"));
         assert_eq!(claims.exp - claims.iat, 900);
     }
 
@@ -133,37 +130,22 @@ mod tests {
 
         let mut claims = keys().verify(&good, now).unwrap();
         claims.typ = "refresh".into();
-        assert!(
-            keys().verify(&keys().sign(&claims), now).is_err(),
-            "wrong type"
-        );
+        assert!(keys().verify(&keys().sign(&claims), now).is_err(), "wrong type");
 
         let mut claims = keys().verify(&good, now).unwrap();
         claims.exp = now.timestamp() - 60;
-        assert!(
-            keys().verify(&keys().sign(&claims), now).is_err(),
-            "expired"
-        );
+        assert!(keys().verify(&keys().sign(&claims), now).is_err(), "expired");
 
         let mut claims = keys().verify(&good, now).unwrap();
         claims.nbf = now.timestamp() + 3600;
-        assert!(
-            keys().verify(&keys().sign(&claims), now).is_err(),
-            "not yet valid"
-        );
+        assert!(keys().verify(&keys().sign(&claims), now).is_err(), "not yet valid");
 
         let mut claims = keys().verify(&good, now).unwrap();
         claims.aud = "someone-else".into();
-        assert!(
-            keys().verify(&keys().sign(&claims), now).is_err(),
-            "wrong audience"
-        );
+        assert!(keys().verify(&keys().sign(&claims), now).is_err(), "wrong audience");
 
-        let unsigned = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
-            good.split('.').nth(1).unwrap()
-        );
+        let unsigned =
+            format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#), good.split('.').nth(1).unwrap());
         assert!(keys().verify(&unsigned, now).is_err(), "alg none");
     }
 

@@ -38,10 +38,7 @@ impl Target {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Target::Postgres(url.to_string())
         } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             Target::Sqlite(path.to_string())
         }
     }
@@ -72,15 +69,13 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.target {
             Target::Sqlite(path) => {
-                let mut conn = diesel::SqliteConnection::establish(path)
-                    .map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(r2d2::Error::QueryError)?;
+                let mut conn = diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            Target::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
+            Target::Postgres(url) => {
+                diesel::PgConnection::establish(url).map(DbConnection::Postgres).map_err(r2d2::Error::ConnectionError)
+            }
         }
     }
 
@@ -141,10 +136,7 @@ impl Database {
 
     /// Applies every pending migration; returns the versions applied.
     pub fn migrate(&self) -> Result<Vec<String>, StartupError> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| StartupError::Database(e.to_string()))?;
+        let mut conn = self.pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
         run_migrations(&mut conn).map_err(StartupError::Database)
     }
 }
@@ -157,9 +149,9 @@ const MIGRATION_LOCK_KEY: i64 = 0x4166_7465_7263_6172;
 
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
     let applied = match conn {
-        DbConnection::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|versions| versions.iter().map(|v| v.to_string()).collect()),
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|versions| versions.iter().map(|v| v.to_string()).collect())
+        }
         DbConnection::Postgres(c) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                 .execute(c)
@@ -204,8 +196,7 @@ where
     let Some(sqlite) = sqlite_of(conn) else {
         return conn.transaction(work);
     };
-    let depth =
-        AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
     if depth.is_some() {
         // Already inside a write transaction: nest as a savepoint.
         return conn.transaction(work);
@@ -239,21 +230,9 @@ mod tests {
 
     #[test]
     fn urls_pick_the_backend() {
-        assert_eq!(
-            Target::parse("sqlite://aftercare.db"),
-            Target::Sqlite("aftercare.db".into())
-        );
-        assert_eq!(
-            Target::parse("/tmp/x.db"),
-            Target::Sqlite("/tmp/x.db".into())
-        );
-        assert_eq!(
-            Target::parse("postgres://u@h/db"),
-            Target::Postgres("postgres://u@h/db".into())
-        );
-        assert_eq!(
-            Target::parse("postgresql://h/db").backend(),
-            Backend::Postgres
-        );
+        assert_eq!(Target::parse("sqlite://aftercare.db"), Target::Sqlite("aftercare.db".into()));
+        assert_eq!(Target::parse("/tmp/x.db"), Target::Sqlite("/tmp/x.db".into()));
+        assert_eq!(Target::parse("postgres://u@h/db"), Target::Postgres("postgres://u@h/db".into()));
+        assert_eq!(Target::parse("postgresql://h/db").backend(), Backend::Postgres);
     }
 }

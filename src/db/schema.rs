@@ -182,6 +182,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        at -> Timestamp,
+        user_id -> Nullable<Text>,
+        role -> Nullable<Text>,
+        clinic_id -> Nullable<Text>,
+        patient_id -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        outcome -> Text,
+        status -> Integer,
+        request_id -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Text,
+        email_hash -> Text,
+        client_addr -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(check_ins -> users (patient_id));
 diesel::joinable!(photos -> check_ins (check_in_id));
@@ -205,4 +235,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     check_ins,
     photos,
     idempotency_keys,
+    audit_events,
+    login_failures,
 );

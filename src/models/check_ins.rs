@@ -92,8 +92,7 @@ pub fn level_rank(level: Level) -> i32 {
 impl TryFrom<CheckInRow> for CheckInRecord {
     type Error = AppError;
     fn try_from(row: CheckInRow) -> Result<CheckInRecord, AppError> {
-        let reasons: Vec<StoredReason> =
-            serde_json::from_str(&row.reasons).map_err(AppError::internal)?;
+        let reasons: Vec<StoredReason> = serde_json::from_str(&row.reasons).map_err(AppError::internal)?;
         Ok(CheckInRecord {
             symptoms: Symptoms {
                 redness: row.redness,
@@ -110,13 +109,7 @@ impl TryFrom<CheckInRow> for CheckInRecord {
             adherence: serde_json::from_str(&row.adherence).map_err(AppError::internal)?,
             assessment: Assessment {
                 level: level_of(&row.level)?,
-                reasons: reasons
-                    .into_iter()
-                    .map(|r| Reason {
-                        code: r.code,
-                        message: r.message,
-                    })
-                    .collect(),
+                reasons: reasons.into_iter().map(|r| Reason { code: r.code, message: r.message }).collect(),
             },
             id: row.id,
             treatment_id: row.treatment_id,
@@ -142,9 +135,7 @@ type Visible = check_ins::BoxedQuery<'static, MultiBackend>;
 fn visible_to(caller: &Caller) -> Visible {
     let query = check_ins::table.into_boxed();
     match caller.role {
-        Role::Admin | Role::Clinician => {
-            query.filter(check_ins::clinic_id.eq(caller.clinic_id.clone()))
-        }
+        Role::Admin | Role::Clinician => query.filter(check_ins::clinic_id.eq(caller.clinic_id.clone())),
         Role::Patient => query.filter(check_ins::patient_id.eq(caller.user_id.clone())),
     }
 }
@@ -168,14 +159,8 @@ pub fn create(
     let day = day_number(ctx.treatment.treated_on, new.local_date);
     let phase = ctx.protocol.phase_on(day).map(|p| p.key.clone());
     let assessment = assess(&ctx.protocol, day, &new.symptoms);
-    let reasons: Vec<StoredReason> = assessment
-        .reasons
-        .iter()
-        .map(|r| StoredReason {
-            code: r.code.clone(),
-            message: r.message.clone(),
-        })
-        .collect();
+    let reasons: Vec<StoredReason> =
+        assessment.reasons.iter().map(|r| StoredReason { code: r.code.clone(), message: r.message.clone() }).collect();
     let id = super::new_id();
     let s = new.symptoms;
     diesel::insert_into(check_ins::table)
@@ -202,8 +187,7 @@ pub fn create(
                 check_ins::darkening.eq(s.darkening),
             ),
             (
-                check_ins::adherence
-                    .eq(serde_json::to_string(&new.adherence).map_err(AppError::internal)?),
+                check_ins::adherence.eq(serde_json::to_string(&new.adherence).map_err(AppError::internal)?),
                 check_ins::notes.eq(&new.notes),
                 check_ins::level.eq(assessment.level.as_str()),
                 check_ins::level_rank.eq(level_rank(assessment.level)),
@@ -214,12 +198,7 @@ pub fn create(
             ),
         ))
         .execute(conn)?;
-    let followed: Vec<&String> = new
-        .adherence
-        .iter()
-        .filter(|(_, done)| **done)
-        .map(|(kind, _)| kind)
-        .collect();
+    let followed: Vec<&String> = new.adherence.iter().filter(|(_, done)| **done).map(|(kind, _)| kind).collect();
     for reminder in ctx.plan().reminders(new.local_date, new.local_date) {
         if followed.contains(&&reminder.kind) {
             plans::acknowledge(conn, &ctx.treatment.id, &reminder)?;
@@ -229,11 +208,7 @@ pub fn create(
 }
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<CheckInRecord, AppError> {
-    visible_to(caller)
-        .filter(check_ins::id.eq(id.to_string()))
-        .select(CheckInRow::as_select())
-        .first(conn)?
-        .try_into()
+    visible_to(caller).filter(check_ins::id.eq(id.to_string())).select(CheckInRow::as_select()).first(conn)?.try_into()
 }
 
 /// A treatment's check-ins, newest first. 404 when the treatment is not the caller's to see.
@@ -252,27 +227,15 @@ pub fn list_for_treatment(
     if let Some(after) = &page.after {
         let at = after.instant();
         query = query.filter(
-            check_ins::created_at.lt(at).or(check_ins::created_at
-                .eq(at)
-                .and(check_ins::id.lt(after.id.clone()))),
+            check_ins::created_at.lt(at).or(check_ins::created_at.eq(at).and(check_ins::id.lt(after.id.clone()))),
         );
     }
-    let rows = query
-        .load(conn)?
-        .into_iter()
-        .map(CheckInRecord::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, page, |c| {
-        Cursor::new(None, c.created_at, &c.id)
-    }))
+    let rows = query.load(conn)?.into_iter().map(CheckInRecord::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, |c| Cursor::new(None, c.created_at, &c.id)))
 }
 
 /// Whether the treatment has a check-in for `date`.
-pub fn exists_on(
-    conn: &mut DbConnection,
-    treatment_id: &str,
-    date: NaiveDate,
-) -> Result<bool, AppError> {
+pub fn exists_on(conn: &mut DbConnection, treatment_id: &str, date: NaiveDate) -> Result<bool, AppError> {
     let found: Option<String> = check_ins::table
         .filter(check_ins::treatment_id.eq(treatment_id))
         .filter(check_ins::local_date.eq(date))
@@ -307,41 +270,24 @@ pub fn review_queue(
         .filter(check_ins::clinic_id.eq(caller.clinic_id.clone()))
         .filter(check_ins::reviewed_at.is_null())
         .select((CheckInRow::as_select(), users::name))
-        .order((
-            check_ins::level_rank.asc(),
-            check_ins::created_at.asc(),
-            check_ins::id.asc(),
-        ))
+        .order((check_ins::level_rank.asc(), check_ins::created_at.asc(), check_ins::id.asc()))
         .limit(page.fetch())
         .into_boxed();
     if let Some(after) = &page.after {
         let (rank, at, id) = (after.rank.unwrap_or(0), after.instant(), after.id.clone());
         query = query.filter(
-            check_ins::level_rank
-                .gt(rank)
-                .or(check_ins::level_rank.eq(rank).and(
-                    check_ins::created_at
-                        .gt(at)
-                        .or(check_ins::created_at.eq(at).and(check_ins::id.gt(id))),
-                )),
+            check_ins::level_rank.gt(rank).or(check_ins::level_rank
+                .eq(rank)
+                .and(check_ins::created_at.gt(at).or(check_ins::created_at.eq(at).and(check_ins::id.gt(id))))),
         );
     }
     let rows: Vec<(CheckInRow, String)> = query.load(conn)?;
     let entries = rows
         .into_iter()
-        .map(|(row, patient_name)| {
-            Ok(QueueEntry {
-                check_in: row.try_into()?,
-                patient_name,
-            })
-        })
+        .map(|(row, patient_name)| Ok(QueueEntry { check_in: row.try_into()?, patient_name }))
         .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Page::from_rows(entries, page, |e| {
-        Cursor::new(
-            Some(level_rank(e.check_in.assessment.level)),
-            e.check_in.created_at,
-            &e.check_in.id,
-        )
+        Cursor::new(Some(level_rank(e.check_in.assessment.level)), e.check_in.created_at, &e.check_in.id)
     }))
 }
 
@@ -374,21 +320,15 @@ pub fn review(
 ) -> Result<CheckInRecord, AppError> {
     caller.require_staff()?;
     let current = get(conn, caller, id)?;
-    let updated = diesel::update(
-        check_ins::table
-            .find(&current.id)
-            .filter(check_ins::reviewed_at.is_null()),
-    )
-    .set((
-        check_ins::reviewed_at.eq(crate::clock::now()),
-        check_ins::reviewed_by.eq(&caller.user_id),
-        check_ins::review_note.eq(&note),
-    ))
-    .execute(conn)?;
+    let updated = diesel::update(check_ins::table.find(&current.id).filter(check_ins::reviewed_at.is_null()))
+        .set((
+            check_ins::reviewed_at.eq(crate::clock::now()),
+            check_ins::reviewed_by.eq(&caller.user_id),
+            check_ins::review_note.eq(&note),
+        ))
+        .execute(conn)?;
     if updated == 0 {
-        return Err(AppError::Conflict(
-            "this check-in has already been reviewed".into(),
-        ));
+        return Err(AppError::Conflict("this check-in has already been reviewed".into()));
     }
     get(conn, caller, id)
 }

@@ -16,10 +16,7 @@ pub struct NewClinic<'a> {
 }
 
 /// Creates a clinic and its administrator; returns `(clinic_id, admin)`.
-pub fn create_with_admin(
-    conn: &mut DbConnection,
-    new: NewClinic<'_>,
-) -> Result<(String, User), AppError> {
+pub fn create_with_admin(conn: &mut DbConnection, new: NewClinic<'_>) -> Result<(String, User), AppError> {
     write_transaction(conn, |conn| {
         let clinic_id = super::new_id();
         diesel::insert_into(clinics::table)

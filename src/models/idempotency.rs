@@ -14,24 +14,14 @@ pub enum Claim {
     /// First use (or the previous use expired or was abandoned): run the request.
     Fresh,
     /// Already answered: send this answer again.
-    Replay {
-        status: u16,
-        content_type: Option<String>,
-        body: String,
-    },
+    Replay { status: u16, content_type: Option<String>, body: String },
     /// The key was used for a different request.
     Mismatch,
     /// The first request with this key is still running.
     InProgress,
 }
 
-type Stored = (
-    String,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-);
+type Stored = (String, Option<i32>, Option<String>, Option<String>, NaiveDateTime);
 
 /// Claims `key` for `fingerprint`. Keys are kept for `ttl`; a claim whose request has not finished
 /// after `abandoned_after` (its server died) may be taken over.
@@ -47,13 +37,7 @@ pub fn claim(
     let result = write_transaction(conn, |conn| {
         let existing: Option<Stored> = keys::table
             .find((user_id, key))
-            .select((
-                keys::fingerprint,
-                keys::status,
-                keys::content_type,
-                keys::body,
-                keys::created_at,
-            ))
+            .select((keys::fingerprint, keys::status, keys::content_type, keys::body, keys::created_at))
             .first(conn)
             .optional()?;
         let restart = |conn: &mut DbConnection| {
@@ -82,20 +66,16 @@ pub fn claim(
             }
             Some((.., created_at)) if created_at < now - ttl => restart(conn),
             Some((stored, ..)) if stored != fingerprint => Ok(Claim::Mismatch),
-            Some((_, Some(status), content_type, body, _)) => Ok(Claim::Replay {
-                status: status as u16,
-                content_type,
-                body: body.unwrap_or_default(),
-            }),
+            Some((_, Some(status), content_type, body, _)) => {
+                Ok(Claim::Replay { status: status as u16, content_type, body: body.unwrap_or_default() })
+            }
             Some((.., created_at)) if created_at < now - abandoned_after => restart(conn),
             Some(_) => Ok(Claim::InProgress),
         }
     });
     match result {
         // Another replica inserted the same key a moment before us: it is running.
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Ok(Claim::InProgress)
-        }
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(Claim::InProgress),
         other => other.map_err(AppError::from),
     }
 }
@@ -110,31 +90,18 @@ pub fn complete(
     body: &str,
 ) -> Result<(), AppError> {
     diesel::update(keys::table.find((user_id, key)))
-        .set((
-            keys::status.eq(i32::from(status)),
-            keys::content_type.eq(content_type),
-            keys::body.eq(body),
-        ))
+        .set((keys::status.eq(i32::from(status)), keys::content_type.eq(content_type), keys::body.eq(body)))
         .execute(conn)?;
     Ok(())
 }
 
 /// Lets go of a key whose request failed on our side, so a retry runs it again.
 pub fn release(conn: &mut DbConnection, user_id: &str, key: &str) -> Result<(), AppError> {
-    diesel::delete(
-        keys::table
-            .find((user_id, key))
-            .filter(keys::status.is_null()),
-    )
-    .execute(conn)?;
+    diesel::delete(keys::table.find((user_id, key)).filter(keys::status.is_null())).execute(conn)?;
     Ok(())
 }
 
 /// Forgets keys older than `ttl`.
-pub fn expire(
-    conn: &mut DbConnection,
-    now: NaiveDateTime,
-    ttl: Duration,
-) -> Result<usize, AppError> {
+pub fn expire(conn: &mut DbConnection, now: NaiveDateTime, ttl: Duration) -> Result<usize, AppError> {
     Ok(diesel::delete(keys::table.filter(keys::created_at.lt(now - ttl))).execute(conn)?)
 }

@@ -41,16 +41,8 @@ pub fn redeem(conn: &mut DbConnection, token: &str) -> Result<String, AppError> 
         return Err(AppError::Unauthorized);
     };
     // Conditional on still being unused, so two concurrent activations cannot both succeed.
-    let spent = diesel::update(
-        invites::table
-            .find(&hash)
-            .filter(invites::used_at.is_null()),
-    )
-    .set(invites::used_at.eq(now))
-    .execute(conn)?;
-    if spent == 1 {
-        Ok(user_id)
-    } else {
-        Err(AppError::Unauthorized)
-    }
+    let spent = diesel::update(invites::table.find(&hash).filter(invites::used_at.is_null()))
+        .set(invites::used_at.eq(now))
+        .execute(conn)?;
+    if spent == 1 { Ok(user_id) } else { Err(AppError::Unauthorized) }
 }

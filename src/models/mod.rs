@@ -1,10 +1,12 @@
 //! Table rows and their queries, one file per aggregate. Functions that read patient data take the
 //! `Caller` and scope the query by it themselves, so no handler can forget to.
 
+pub mod audit;
 pub mod check_ins;
 pub mod clinics;
 pub mod idempotency;
 pub mod invites;
+pub mod login_throttle;
 pub mod patients;
 pub mod photos;
 pub mod plans;

@@ -27,17 +27,7 @@ pub struct PatientRecord {
     pub created_at: NaiveDateTime,
 }
 
-type PatientRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i32,
-    NaiveTime,
-    NaiveDateTime,
-);
+type PatientRow = (String, String, String, String, String, String, i32, NaiveTime, NaiveDateTime);
 
 const COLUMNS: (
     patients::id,
@@ -62,8 +52,7 @@ const COLUMNS: (
 );
 
 fn from_row(row: PatientRow) -> Result<PatientRecord, AppError> {
-    let (id, clinic_id, name, email, timezone, skin_type, fitzpatrick, reminder_time, created_at) =
-        row;
+    let (id, clinic_id, name, email, timezone, skin_type, fitzpatrick, reminder_time, created_at) = row;
     Ok(PatientRecord {
         id,
         clinic_id,
@@ -83,9 +72,7 @@ type Visible = patients::BoxedQuery<'static, MultiBackend>;
 fn visible_to(caller: &Caller) -> Visible {
     let query = patients::table.into_boxed();
     match caller.role {
-        Role::Admin | Role::Clinician => {
-            query.filter(patients::clinic_id.eq(caller.clinic_id.clone()))
-        }
+        Role::Admin | Role::Clinician => query.filter(patients::clinic_id.eq(caller.clinic_id.clone())),
         Role::Patient => query.filter(patients::id.eq(caller.user_id.clone())),
     }
 }
@@ -129,13 +116,7 @@ pub fn create(
                 patients::created_at.eq(account.created_at),
             ))
             .execute(conn)?;
-        record_schedule(
-            conn,
-            &account.id,
-            account.created_at,
-            new.timezone,
-            new.reminder_time,
-        )?;
+        record_schedule(conn, &account.id, account.created_at, new.timezone, new.reminder_time)?;
         let invite = invites::create(conn, &account.id, invite_ttl)?;
         Ok((get(conn, caller, &account.id)?, invite))
     })
@@ -150,11 +131,7 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Patient
     from_row(row)
 }
 
-pub fn list(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    page: &PageRequest,
-) -> Result<Page<PatientRecord>, AppError> {
+pub fn list(conn: &mut DbConnection, caller: &Caller, page: &PageRequest) -> Result<Page<PatientRecord>, AppError> {
     caller.require_staff()?;
     let mut query = visible_to(caller)
         .inner_join(users::table)
@@ -163,20 +140,11 @@ pub fn list(
         .limit(page.fetch());
     if let Some(after) = &page.after {
         let at = after.instant();
-        query = query.filter(
-            patients::created_at.gt(at).or(patients::created_at
-                .eq(at)
-                .and(patients::id.gt(after.id.clone()))),
-        );
+        query = query
+            .filter(patients::created_at.gt(at).or(patients::created_at.eq(at).and(patients::id.gt(after.id.clone()))));
     }
-    let rows = query
-        .load::<PatientRow>(conn)?
-        .into_iter()
-        .map(from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, page, |p| {
-        Cursor::new(None, p.created_at, &p.id)
-    }))
+    let rows = query.load::<PatientRow>(conn)?.into_iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, |p| Cursor::new(None, p.created_at, &p.id)))
 }
 
 #[derive(Default)]
@@ -197,20 +165,12 @@ pub fn update(
     write_transaction(conn, |conn| {
         let current = get(conn, caller, id)?;
         if let Some(name) = &changes.name {
-            diesel::update(users::table.find(&current.id))
-                .set(users::name.eq(name))
-                .execute(conn)?;
+            diesel::update(users::table.find(&current.id)).set(users::name.eq(name)).execute(conn)?;
         }
         let timezone = changes.timezone.unwrap_or(current.timezone);
         let reminder_time = changes.reminder_time.unwrap_or(current.reminder_time);
         if (timezone, reminder_time) != (current.timezone, current.reminder_time) {
-            record_schedule(
-                conn,
-                &current.id,
-                crate::clock::now(),
-                timezone,
-                reminder_time,
-            )?;
+            record_schedule(conn, &current.id, crate::clock::now(), timezone, reminder_time)?;
         }
         diesel::update(patients::table.find(&current.id))
             .set((
@@ -244,43 +204,22 @@ fn record_schedule(
 
 /// Every schedule the patient has had, for planning reminders. Call only for a patient the caller
 /// may see (one already loaded through `get`).
-pub fn schedule_history(
-    conn: &mut DbConnection,
-    patient_id: &str,
-) -> Result<ScheduleHistory, AppError> {
+pub fn schedule_history(conn: &mut DbConnection, patient_id: &str) -> Result<ScheduleHistory, AppError> {
     let rows: Vec<(NaiveDateTime, String, NaiveTime)> = patient_schedules::table
         .filter(patient_schedules::patient_id.eq(patient_id))
-        .select((
-            patient_schedules::effective_at,
-            patient_schedules::timezone,
-            patient_schedules::reminder_time,
-        ))
+        .select((patient_schedules::effective_at, patient_schedules::timezone, patient_schedules::reminder_time))
         .order(patient_schedules::effective_at.asc())
         .load(conn)?;
     let mut schedules = rows.into_iter().map(|(at, timezone, reminder_time)| {
         let timezone = timezone.parse().map_err(AppError::internal)?;
-        Ok::<_, AppError>((
-            at.and_utc(),
-            Schedule {
-                timezone,
-                reminder_time,
-            },
-        ))
+        Ok::<_, AppError>((at.and_utc(), Schedule { timezone, reminder_time }))
     });
-    let (_, first) = schedules
-        .next()
-        .ok_or_else(|| AppError::internal("patient without a schedule"))??;
-    Ok(ScheduleHistory {
-        first,
-        changes: schedules.collect::<Result<_, _>>()?,
-    })
+    let (_, first) = schedules.next().ok_or_else(|| AppError::internal("patient without a schedule"))??;
+    Ok(ScheduleHistory { first, changes: schedules.collect::<Result<_, _>>()? })
 }
 
 impl PatientRecord {
     pub fn personal(&self) -> Personal {
-        Personal {
-            skin_type: self.skin_type,
-            fitzpatrick: self.fitzpatrick,
-        }
+        Personal { skin_type: self.skin_type, fitzpatrick: self.fitzpatrick }
     }
 }

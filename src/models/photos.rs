@@ -73,9 +73,7 @@ type Visible = photos::BoxedQuery<'static, MultiBackend>;
 fn visible_to(caller: &Caller) -> Visible {
     let query = photos::table.into_boxed();
     match caller.role {
-        Role::Admin | Role::Clinician => {
-            query.filter(photos::clinic_id.eq(caller.clinic_id.clone()))
-        }
+        Role::Admin | Role::Clinician => query.filter(photos::clinic_id.eq(caller.clinic_id.clone())),
         Role::Patient => query.filter(photos::patient_id.eq(caller.user_id.clone())),
     }
 }
@@ -123,11 +121,7 @@ pub fn create(
 }
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<PhotoRecord, AppError> {
-    visible_to(caller)
-        .filter(photos::id.eq(id.to_string()))
-        .select(PhotoRow::as_select())
-        .first(conn)?
-        .try_into()
+    visible_to(caller).filter(photos::id.eq(id.to_string())).select(PhotoRow::as_select()).first(conn)?.try_into()
 }
 
 pub struct PhotoFilter {
@@ -157,20 +151,11 @@ pub fn list_for_treatment(
     }
     if let Some(after) = &page.after {
         let at = after.instant();
-        query = query.filter(
-            photos::captured_at.gt(at).or(photos::captured_at
-                .eq(at)
-                .and(photos::id.gt(after.id.clone()))),
-        );
+        query = query
+            .filter(photos::captured_at.gt(at).or(photos::captured_at.eq(at).and(photos::id.gt(after.id.clone()))));
     }
-    let rows = query
-        .load(conn)?
-        .into_iter()
-        .map(PhotoRecord::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, page, |p| {
-        Cursor::new(None, p.captured_at, &p.id)
-    }))
+    let rows = query.load(conn)?.into_iter().map(PhotoRecord::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, |p| Cursor::new(None, p.captured_at, &p.id)))
 }
 
 /// Deletes a photo's metadata: the patient's own, or any of the clinic's for staff.

@@ -55,12 +55,7 @@ pub fn context_of(
     let patient = patients::get(conn, caller, &treatment.patient_id)?;
     let protocol = library.get(conn, &treatment.protocol_id, treatment.protocol_version)?;
     let schedules = patients::schedule_history(conn, &patient.id)?;
-    Ok(PlanContext {
-        treatment,
-        patient,
-        protocol,
-        schedules,
-    })
+    Ok(PlanContext { treatment, patient, protocol, schedules })
 }
 
 /// Acknowledgement instants of the treatment's reminders dated `from..=to`, by reminder id.
@@ -86,11 +81,8 @@ pub fn acknowledge(
     reminder: &PlannedReminder,
 ) -> Result<NaiveDateTime, AppError> {
     let id = reminder.id.to_string();
-    let existing: Option<NaiveDateTime> = reminder_acks::table
-        .find(&id)
-        .select(reminder_acks::acknowledged_at)
-        .first(conn)
-        .optional()?;
+    let existing: Option<NaiveDateTime> =
+        reminder_acks::table.find(&id).select(reminder_acks::acknowledged_at).first(conn).optional()?;
     if let Some(at) = existing {
         return Ok(at);
     }

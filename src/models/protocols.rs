@@ -56,10 +56,7 @@ impl ProtocolLibrary {
     pub fn new(current: Protocol) -> ProtocolLibrary {
         let current = Arc::new(current);
         let key = (current.id.clone(), current.version);
-        ProtocolLibrary {
-            versions: RwLock::new(HashMap::from([(key, current.clone())])),
-            current,
-        }
+        ProtocolLibrary { versions: RwLock::new(HashMap::from([(key, current.clone())])), current }
     }
 
     pub fn current(&self) -> Arc<Protocol> {
@@ -67,25 +64,14 @@ impl ProtocolLibrary {
     }
 
     /// A stored version, parsed once and then kept in memory.
-    pub fn get(
-        &self,
-        conn: &mut DbConnection,
-        id: &str,
-        version: i32,
-    ) -> Result<Arc<Protocol>, AppError> {
+    pub fn get(&self, conn: &mut DbConnection, id: &str, version: i32) -> Result<Arc<Protocol>, AppError> {
         let key = (id.to_string(), version);
         if let Some(found) = self.versions.read().map_err(AppError::internal)?.get(&key) {
             return Ok(found.clone());
         }
-        let document: String = protocols::table
-            .find((id, version))
-            .select(protocols::document)
-            .first(conn)?;
+        let document: String = protocols::table.find((id, version)).select(protocols::document).first(conn)?;
         let parsed = Arc::new(Protocol::parse(&document).map_err(AppError::internal)?);
-        self.versions
-            .write()
-            .map_err(AppError::internal)?
-            .insert(key, parsed.clone());
+        self.versions.write().map_err(AppError::internal)?.insert(key, parsed.clone());
         Ok(parsed)
     }
 }

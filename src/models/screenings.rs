@@ -29,12 +29,8 @@ pub fn create<'a>(
     caller.require_staff()?;
     let patient = patients::get(conn, caller, patient_id)?;
     let outcome = screen(protocol, answers);
-    let findings: Vec<&str> = outcome
-        .contraindications
-        .iter()
-        .chain(&outcome.cautions)
-        .map(|f| f.code.as_str())
-        .collect();
+    let findings: Vec<&str> =
+        outcome.contraindications.iter().chain(&outcome.cautions).map(|f| f.code.as_str()).collect();
     let id = super::new_id();
     let created_at = crate::clock::now();
     diesel::insert_into(screenings::table)
@@ -51,9 +47,5 @@ pub fn create<'a>(
             screenings::created_at.eq(created_at),
         ))
         .execute(conn)?;
-    Ok(ScreeningRecord {
-        id,
-        outcome,
-        created_at,
-    })
+    Ok(ScreeningRecord { id, outcome, created_at })
 }

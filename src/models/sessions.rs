@@ -16,22 +16,14 @@ use crate::error::AppError;
 /// The outcome of presenting a refresh token.
 pub enum Rotation {
     /// The token was live: here are its user and its successor.
-    Rotated {
-        user_id: String,
-        refresh_token: String,
-    },
+    Rotated { user_id: String, refresh_token: String },
     /// Unknown, expired or revoked.
     Refused,
     /// Already spent: the family has just been revoked.
     ReuseDetected,
 }
 
-fn insert(
-    conn: &mut DbConnection,
-    user_id: &str,
-    family_id: &str,
-    ttl: Duration,
-) -> Result<String, AppError> {
+fn insert(conn: &mut DbConnection, user_id: &str, family_id: &str, ttl: Duration) -> Result<String, AppError> {
     let token = random_token();
     let now = clock::now();
     let ttl = chrono::Duration::from_std(ttl).map_err(AppError::internal)?;
@@ -53,14 +45,7 @@ pub fn start(conn: &mut DbConnection, user_id: &str, ttl: Duration) -> Result<St
     insert(conn, user_id, &super::new_id(), ttl)
 }
 
-type TokenState = (
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-);
+type TokenState = (String, String, String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
 fn lookup(conn: &mut DbConnection, presented: &str) -> Result<Option<TokenState>, AppError> {
     Ok(refresh_tokens::table
@@ -78,14 +63,9 @@ fn lookup(conn: &mut DbConnection, presented: &str) -> Result<Option<TokenState>
 }
 
 /// Spends `presented` and issues its successor. Run it in a write transaction.
-pub fn rotate(
-    conn: &mut DbConnection,
-    presented: &str,
-    ttl: Duration,
-) -> Result<Rotation, AppError> {
+pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> Result<Rotation, AppError> {
     let now = clock::now();
-    let Some((id, user_id, family_id, expires_at, spent_at, revoked_at)) = lookup(conn, presented)?
-    else {
+    let Some((id, user_id, family_id, expires_at, spent_at, revoked_at)) = lookup(conn, presented)? else {
         return Ok(Rotation::Refused);
     };
     if revoked_at.is_some() || expires_at <= now {
@@ -109,10 +89,7 @@ pub fn rotate(
         return Ok(Rotation::ReuseDetected);
     }
     let refresh_token = insert(conn, &user_id, &family_id, ttl)?;
-    Ok(Rotation::Rotated {
-        user_id,
-        refresh_token,
-    })
+    Ok(Rotation::Rotated { user_id, refresh_token })
 }
 
 fn revoke_family(conn: &mut DbConnection, family_id: &str) -> Result<(), AppError> {

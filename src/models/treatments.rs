@@ -77,9 +77,7 @@ type Visible = treatments::BoxedQuery<'static, MultiBackend>;
 fn visible_to(caller: &Caller) -> Visible {
     let query = treatments::table.into_boxed();
     match caller.role {
-        Role::Admin | Role::Clinician => {
-            query.filter(treatments::clinic_id.eq(caller.clinic_id.clone()))
-        }
+        Role::Admin | Role::Clinician => query.filter(treatments::clinic_id.eq(caller.clinic_id.clone())),
         Role::Patient => query.filter(treatments::patient_id.eq(caller.user_id.clone())),
     }
 }
@@ -124,11 +122,7 @@ pub fn create(
     get(conn, caller, &id)
 }
 
-pub fn get(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    id: &str,
-) -> Result<TreatmentRecord, AppError> {
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<TreatmentRecord, AppError> {
     visible_to(caller)
         .filter(treatments::id.eq(id.to_string()))
         .select(TreatmentRow::as_select())
@@ -152,19 +146,11 @@ pub fn list_for_patient(
     if let Some(after) = &page.after {
         let at = after.instant();
         query = query.filter(
-            treatments::created_at.gt(at).or(treatments::created_at
-                .eq(at)
-                .and(treatments::id.gt(after.id.clone()))),
+            treatments::created_at.gt(at).or(treatments::created_at.eq(at).and(treatments::id.gt(after.id.clone()))),
         );
     }
-    let rows = query
-        .load(conn)?
-        .into_iter()
-        .map(TreatmentRecord::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, page, |t| {
-        Cursor::new(None, t.created_at, &t.id)
-    }))
+    let rows = query.load(conn)?.into_iter().map(TreatmentRecord::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, |t| Cursor::new(None, t.created_at, &t.id)))
 }
 
 /// All of the calling patient's own treatments.

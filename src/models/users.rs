@@ -82,25 +82,16 @@ pub fn insert(conn: &mut DbConnection, new: NewUser<'_>) -> Result<User, AppErro
         ))
         .execute(conn);
     match inserted {
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(AppError::Conflict(
-            "an account with this email already exists".into(),
-        )),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(AppError::Conflict("an account with this email already exists".into()))
+        }
         other => other.map_err(AppError::from),
     }?;
     find(conn, &id)?.ok_or(AppError::NotFound)
 }
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
-    users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(User::try_from)
-        .transpose()
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()?.map(User::try_from).transpose()
 }
 
 /// The account behind a token, if it still exists and is active.
@@ -119,18 +110,12 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User
 }
 
 pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(), AppError> {
-    diesel::update(users::table.find(id))
-        .set(users::password_hash.eq(hash))
-        .execute(conn)?;
+    diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)?;
     Ok(())
 }
 
 /// The caller's own clinic's staff (admins and clinicians), oldest first.
-pub fn list_staff(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    page: &PageRequest,
-) -> Result<Page<User>, AppError> {
+pub fn list_staff(conn: &mut DbConnection, caller: &Caller, page: &PageRequest) -> Result<Page<User>, AppError> {
     caller.require_admin()?;
     let mut query = users::table
         .filter(users::clinic_id.eq(&caller.clinic_id))
@@ -141,20 +126,10 @@ pub fn list_staff(
         .into_boxed();
     if let Some(after) = &page.after {
         let at = after.instant();
-        query = query.filter(
-            users::created_at
-                .gt(at)
-                .or(users::created_at.eq(at).and(users::id.gt(after.id.clone()))),
-        );
+        query = query.filter(users::created_at.gt(at).or(users::created_at.eq(at).and(users::id.gt(after.id.clone()))));
     }
-    let rows = query
-        .load(conn)?
-        .into_iter()
-        .map(User::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, page, |u| {
-        Cursor::new(None, u.created_at, &u.id)
-    }))
+    let rows = query.load(conn)?.into_iter().map(User::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page, |u| Cursor::new(None, u.created_at, &u.id)))
 }
 
 /// The caller's own account.

@@ -1,9 +1,7 @@
 //! Local calendar dates and times of day in a patient's IANA time zone, and the UTC instants they
 //! fall on, including the days when daylight saving skips or repeats an hour.
 
-use chrono::{
-    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
-};
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// The patient's calendar date at `now`.
@@ -67,20 +65,10 @@ mod tests {
     fn a_skipped_time_moves_forward_by_the_gap() {
         // New York, 8 March 2026: 02:00 jumps to 03:00.
         let at = instant_of(date(2026, 3, 8), time(2, 30), chrono_tz::America::New_York);
-        assert_eq!(
-            at.with_timezone(&chrono_tz::America::New_York).time(),
-            time(3, 30)
-        );
+        assert_eq!(at.with_timezone(&chrono_tz::America::New_York).time(), time(3, 30));
         // Lord Howe, 4 October 2026: 02:00 jumps to 02:30.
-        let at = instant_of(
-            date(2026, 10, 4),
-            time(2, 15),
-            chrono_tz::Australia::Lord_Howe,
-        );
-        assert_eq!(
-            at.with_timezone(&chrono_tz::Australia::Lord_Howe).time(),
-            time(2, 45)
-        );
+        let at = instant_of(date(2026, 10, 4), time(2, 15), chrono_tz::Australia::Lord_Howe);
+        assert_eq!(at.with_timezone(&chrono_tz::Australia::Lord_Howe).time(), time(2, 45));
     }
 
     #[test]
@@ -94,10 +82,7 @@ mod tests {
     fn samoa_skipped_a_whole_day() {
         let at = instant_of(date(2011, 12, 30), time(9, 0), chrono_tz::Pacific::Apia);
         let shown = at.with_timezone(&chrono_tz::Pacific::Apia);
-        assert_eq!(
-            (shown.date_naive(), shown.time()),
-            (date(2011, 12, 31), time(9, 0))
-        );
+        assert_eq!((shown.date_naive(), shown.time()), (date(2011, 12, 31), time(9, 0)));
     }
 
     #[test]

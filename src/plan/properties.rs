@@ -30,11 +30,7 @@ const ZONES: &[Tz] = &[
 ];
 
 fn offset_at(tz: Tz, at: DateTime<Utc>) -> Duration {
-    Duration::seconds(i64::from(
-        tz.offset_from_utc_datetime(&at.naive_utc())
-            .fix()
-            .local_minus_utc(),
-    ))
+    Duration::seconds(i64::from(tz.offset_from_utc_datetime(&at.naive_utc()).fix().local_minus_utc()))
 }
 
 /// The oracle: every instant whose local reading is `local`, earliest first; or, in a gap, the
@@ -51,10 +47,7 @@ fn oracle(tz: Tz, local: NaiveDateTime) -> (DateTime<Utc>, Option<Duration>) {
     readings.sort();
     match readings.first() {
         Some(first) => (*first, None),
-        None => (
-            Utc.from_utc_datetime(&(local - before)),
-            Some(after - before),
-        ),
+        None => (Utc.from_utc_datetime(&(local - before)), Some(after - before)),
     }
 }
 
@@ -72,11 +65,7 @@ fn transitions() -> Vec<(Tz, DateTime<Utc>)> {
                 let (mut lo, mut hi) = (at, next);
                 while hi - lo > Duration::minutes(1) {
                     let mid = lo + (hi - lo) / 2;
-                    if offset_at(tz, mid) == offset_at(tz, lo) {
-                        lo = mid
-                    } else {
-                        hi = mid
-                    }
+                    if offset_at(tz, mid) == offset_at(tz, lo) { lo = mid } else { hi = mid }
                 }
                 found.push((tz, hi));
             }
@@ -89,16 +78,12 @@ fn transitions() -> Vec<(Tz, DateTime<Utc>)> {
 fn check_due(tz: Tz, date: NaiveDate, time: NaiveTime, due: DateTime<Utc>) -> Result<(), String> {
     let (expected, gap) = oracle(tz, date.and_time(time));
     if due != expected {
-        return Err(format!(
-            "{tz} {date} {time}: due {due}, expected {expected}"
-        ));
+        return Err(format!("{tz} {date} {time}: due {due}, expected {expected}"));
     }
     let shown = due.with_timezone(&tz).naive_local();
     let wanted = date.and_time(time) + gap.unwrap_or_default();
     if shown != wanted {
-        return Err(format!(
-            "{tz} {date} {time}: shows {shown}, wanted {wanted}"
-        ));
+        return Err(format!("{tz} {date} {time}: shows {shown}, wanted {wanted}"));
     }
     Ok(())
 }
@@ -108,52 +93,27 @@ fn check_due(tz: Tz, date: NaiveDate, time: NaiveTime, due: DateTime<Utc>) -> Re
 #[test]
 fn every_dst_change_of_2026_and_2027_at_every_quarter_hour() {
     let changes = transitions();
-    assert!(
-        changes.len() >= 40,
-        "expected many transitions, found {}",
-        changes.len()
-    );
-    assert!(
-        changes
-            .iter()
-            .any(|(tz, _)| *tz == chrono_tz::Australia::Lord_Howe)
-    );
+    assert!(changes.len() >= 40, "expected many transitions, found {}", changes.len());
+    assert!(changes.iter().any(|(tz, _)| *tz == chrono_tz::Australia::Lord_Howe));
     let protocol = Protocol::standard();
-    let personal = Personal {
-        skin_type: SkinType::Normal,
-        fitzpatrick: 3,
-    };
+    let personal = Personal { skin_type: SkinType::Normal, fitzpatrick: 3 };
     let mut cases = 0;
     for (tz, at) in &changes {
         let change_day = at.with_timezone(tz).date_naive();
         for minutes in (0..24 * 60).step_by(15) {
             let time = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).unwrap();
-            let history = ScheduleHistory::fixed(Schedule {
-                timezone: *tz,
-                reminder_time: time,
-            });
+            let history = ScheduleHistory::fixed(Schedule { timezone: *tz, reminder_time: time });
             let treated_on = change_day - Duration::days(10);
-            let plan = TreatmentPlan {
-                protocol: &protocol,
-                treatment_id: "t",
-                treated_on,
-                personal,
-                schedules: &history,
-            };
-            for reminder in plan.reminders(
-                change_day - Duration::days(1),
-                change_day + Duration::days(1),
-            ) {
+            let plan =
+                TreatmentPlan { protocol: &protocol, treatment_id: "t", treated_on, personal, schedules: &history };
+            for reminder in plan.reminders(change_day - Duration::days(1), change_day + Duration::days(1)) {
                 check_due(*tz, reminder.local_date, time, reminder.due_at).unwrap();
                 assert_eq!(reminder.local_time, time);
                 cases += 1;
             }
         }
     }
-    eprintln!(
-        "dst sweep: {} transitions, {cases} reminders checked",
-        changes.len()
-    );
+    eprintln!("dst sweep: {} transitions, {cases} reminders checked", changes.len());
 }
 
 fn zone() -> impl Strategy<Value = Tz> {

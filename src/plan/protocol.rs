@@ -68,22 +68,15 @@ pub struct Personal {
 
 impl Condition {
     pub fn holds_for(&self, who: Personal) -> bool {
-        self.skin_types
-            .as_ref()
-            .is_none_or(|types| types.contains(&who.skin_type))
-            && self
-                .fitzpatrick_min
-                .is_none_or(|min| who.fitzpatrick >= min)
-            && self
-                .fitzpatrick_max
-                .is_none_or(|max| who.fitzpatrick <= max)
+        self.skin_types.as_ref().is_none_or(|types| types.contains(&who.skin_type))
+            && self.fitzpatrick_min.is_none_or(|min| who.fitzpatrick >= min)
+            && self.fitzpatrick_max.is_none_or(|max| who.fitzpatrick <= max)
     }
 }
 
 impl ReminderRule {
     pub fn applies(&self, day: i64, who: Personal) -> bool {
-        (self.day_from..=self.day_to).contains(&day)
-            && self.when.as_ref().is_none_or(|c| c.holds_for(who))
+        (self.day_from..=self.day_to).contains(&day) && self.when.as_ref().is_none_or(|c| c.holds_for(who))
     }
 }
 
@@ -109,19 +102,7 @@ pub struct AssessmentRules {
     pub rules: Vec<AssessmentRule>,
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Serialize,
-    Deserialize,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Ok,
@@ -163,8 +144,7 @@ pub struct AssessmentRule {
 impl Protocol {
     /// Parses and checks a protocol document.
     pub fn parse(json: &str) -> Result<Protocol, String> {
-        let protocol: Protocol =
-            serde_json::from_str(json).map_err(|e| format!("protocol document: {e}"))?;
+        let protocol: Protocol = serde_json::from_str(json).map_err(|e| format!("protocol document: {e}"))?;
         protocol.check()?;
         Ok(protocol)
     }
@@ -189,10 +169,7 @@ impl Protocol {
         let mut kinds = std::collections::HashSet::new();
         for rule in &self.reminders {
             if rule.day_from < 1 || rule.day_to > self.plan_days || rule.day_from > rule.day_to {
-                return Err(format!(
-                    "reminder {} has a window outside the plan",
-                    rule.kind
-                ));
+                return Err(format!("reminder {} has a window outside the plan", rule.kind));
             }
             if !kinds.insert(rule.kind.as_str()) {
                 return Err(format!("reminder kind {} appears twice", rule.kind));
@@ -209,18 +186,12 @@ impl Protocol {
     }
 
     pub fn phase_on(&self, day: i64) -> Option<&Phase> {
-        self.phases
-            .iter()
-            .find(|p| (p.day_from..=p.day_to).contains(&day))
+        self.phases.iter().find(|p| (p.day_from..=p.day_to).contains(&day))
     }
 
     /// The screening questions, in the order of the document.
     pub fn screening_answers(&self) -> Vec<&str> {
-        let all = self
-            .screening
-            .contraindications
-            .iter()
-            .chain(&self.screening.cautions);
+        let all = self.screening.contraindications.iter().chain(&self.screening.cautions);
         all.map(|f| f.answer.as_str()).collect()
     }
 }
@@ -232,32 +203,12 @@ mod tests {
     #[test]
     fn the_standard_protocol_encodes_clinical_md() {
         let p = Protocol::standard();
-        let phases: Vec<_> = p
-            .phases
-            .iter()
-            .map(|ph| (ph.key.as_str(), ph.day_from, ph.day_to))
-            .collect();
-        assert_eq!(
-            phases,
-            [
-                ("days_1_2", 1, 2),
-                ("days_3_7", 3, 7),
-                ("weeks_2_4", 8, 28),
-                ("months_2_3", 29, 90)
-            ]
-        );
+        let phases: Vec<_> = p.phases.iter().map(|ph| (ph.key.as_str(), ph.day_from, ph.day_to)).collect();
+        assert_eq!(phases, [("days_1_2", 1, 2), ("days_3_7", 3, 7), ("weeks_2_4", 8, 28), ("months_2_3", 29, 90)]);
         for phase in &p.phases {
-            assert!(
-                phase.expect.len() >= 2 && phase.care.len() >= 2,
-                "{} needs useful lists",
-                phase.key
-            );
+            assert!(phase.expect.len() >= 2 && phase.care.len() >= 2, "{} needs useful lists", phase.key);
         }
-        let windows: Vec<_> = p
-            .reminders
-            .iter()
-            .map(|r| (r.kind.as_str(), r.day_from, r.day_to))
-            .collect();
+        let windows: Vec<_> = p.reminders.iter().map(|r| (r.kind.as_str(), r.day_from, r.day_to)).collect();
         assert_eq!(
             windows,
             [
@@ -281,11 +232,7 @@ mod tests {
     fn broken_documents_are_refused() {
         let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V1).unwrap();
         doc["phases"][1]["day_from"] = 4.into();
-        assert!(
-            Protocol::parse(&doc.to_string())
-                .unwrap_err()
-                .contains("days_3_7")
-        );
+        assert!(Protocol::parse(&doc.to_string()).unwrap_err().contains("days_3_7"));
         let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V1).unwrap();
         doc["reminders"][0]["day_to"] = 91.into();
         assert!(Protocol::parse(&doc.to_string()).is_err());
@@ -296,22 +243,10 @@ mod tests {
 
     #[test]
     fn conditions_personalise() {
-        let dry_dark = Personal {
-            skin_type: SkinType::Dry,
-            fitzpatrick: 5,
-        };
-        let normal_fair = Personal {
-            skin_type: SkinType::Normal,
-            fitzpatrick: 2,
-        };
-        let dry = Condition {
-            skin_types: Some(vec![SkinType::Dry]),
-            ..Default::default()
-        };
-        let dark = Condition {
-            fitzpatrick_min: Some(4),
-            ..Default::default()
-        };
+        let dry_dark = Personal { skin_type: SkinType::Dry, fitzpatrick: 5 };
+        let normal_fair = Personal { skin_type: SkinType::Normal, fitzpatrick: 2 };
+        let dry = Condition { skin_types: Some(vec![SkinType::Dry]), ..Default::default() };
+        let dark = Condition { fitzpatrick_min: Some(4), ..Default::default() };
         assert!(dry.holds_for(dry_dark) && !dry.holds_for(normal_fair));
         assert!(dark.holds_for(dry_dark) && !dark.holds_for(normal_fair));
         assert!(Condition::default().holds_for(normal_fair));

@@ -12,10 +12,7 @@ use super::protocol::{Personal, Protocol};
 const REMINDER_NAMESPACE: Uuid = Uuid::from_u128(0x6166_7465_7263_6172_6572_656d_696e_6472);
 
 pub fn reminder_id(treatment_id: &str, local_date: NaiveDate, kind: &str) -> Uuid {
-    Uuid::new_v5(
-        &REMINDER_NAMESPACE,
-        format!("{treatment_id}/{local_date}/{kind}").as_bytes(),
-    )
+    Uuid::new_v5(&REMINDER_NAMESPACE, format!("{treatment_id}/{local_date}/{kind}").as_bytes())
 }
 
 /// Where and when a patient wants reminders.
@@ -37,10 +34,7 @@ pub struct ScheduleHistory {
 
 impl ScheduleHistory {
     pub fn fixed(schedule: Schedule) -> ScheduleHistory {
-        ScheduleHistory {
-            first: schedule,
-            changes: Vec::new(),
-        }
+        ScheduleHistory { first: schedule, changes: Vec::new() }
     }
 
     pub fn current(&self) -> Schedule {
@@ -100,12 +94,7 @@ impl TreatmentPlan<'_> {
         for date in from.iter_days().take_while(|d| *d <= to) {
             let day = day_number(self.treated_on, date);
             let mut due = None;
-            for rule in self
-                .protocol
-                .reminders
-                .iter()
-                .filter(|r| r.applies(day, self.personal))
-            {
+            for rule in self.protocol.reminders.iter().filter(|r| r.applies(day, self.personal)) {
                 let (due_at, schedule) = *due.get_or_insert_with(|| self.schedules.due(date));
                 planned.push(PlannedReminder {
                     id: reminder_id(self.treatment_id, date, &rule.kind),
@@ -138,10 +127,7 @@ mod tests {
     }
 
     fn schedule(tz: Tz, h: u32, m: u32) -> Schedule {
-        Schedule {
-            timezone: tz,
-            reminder_time: NaiveTime::from_hms_opt(h, m, 0).unwrap(),
-        }
+        Schedule { timezone: tz, reminder_time: NaiveTime::from_hms_opt(h, m, 0).unwrap() }
     }
 
     fn kinds_by_day(personal: Personal) -> Vec<(i64, Vec<String>)> {
@@ -156,15 +142,7 @@ mod tests {
         };
         let all = plan.all_reminders();
         (1..=90)
-            .map(|day| {
-                (
-                    day,
-                    all.iter()
-                        .filter(|r| r.day_number == day)
-                        .map(|r| r.kind.clone())
-                        .collect(),
-                )
-            })
+            .map(|day| (day, all.iter().filter(|r| r.day_number == day).map(|r| r.kind.clone()).collect()))
             .collect()
     }
 
@@ -174,76 +152,26 @@ mod tests {
         let base = ["sunscreen"];
         let first_week = ["sunscreen", "avoid_heat", "no_actives", "gentle_care"];
         let cases: Vec<(Personal, Vec<&str>)> = vec![
-            (
-                Personal {
-                    skin_type: SkinType::Normal,
-                    fitzpatrick: 2,
-                },
-                vec![],
-            ),
-            (
-                Personal {
-                    skin_type: SkinType::Oily,
-                    fitzpatrick: 3,
-                },
-                vec![],
-            ),
-            (
-                Personal {
-                    skin_type: SkinType::Combination,
-                    fitzpatrick: 1,
-                },
-                vec![],
-            ),
-            (
-                Personal {
-                    skin_type: SkinType::Dry,
-                    fitzpatrick: 2,
-                },
-                vec!["hydration"],
-            ),
-            (
-                Personal {
-                    skin_type: SkinType::Sensitive,
-                    fitzpatrick: 2,
-                },
-                vec!["soothe"],
-            ),
-            (
-                Personal {
-                    skin_type: SkinType::Normal,
-                    fitzpatrick: 4,
-                },
-                vec!["pigment_watch"],
-            ),
-            (
-                Personal {
-                    skin_type: SkinType::Dry,
-                    fitzpatrick: 6,
-                },
-                vec!["hydration", "pigment_watch"],
-            ),
+            (Personal { skin_type: SkinType::Normal, fitzpatrick: 2 }, vec![]),
+            (Personal { skin_type: SkinType::Oily, fitzpatrick: 3 }, vec![]),
+            (Personal { skin_type: SkinType::Combination, fitzpatrick: 1 }, vec![]),
+            (Personal { skin_type: SkinType::Dry, fitzpatrick: 2 }, vec!["hydration"]),
+            (Personal { skin_type: SkinType::Sensitive, fitzpatrick: 2 }, vec!["soothe"]),
+            (Personal { skin_type: SkinType::Normal, fitzpatrick: 4 }, vec!["pigment_watch"]),
+            (Personal { skin_type: SkinType::Dry, fitzpatrick: 6 }, vec!["hydration", "pigment_watch"]),
         ];
         for (personal, extras) in cases {
             for (day, kinds) in kinds_by_day(personal) {
                 let mut expected: Vec<&str> = match day {
-                    1 => [
-                        &first_week[..1],
-                        &["no_makeup", "no_workout"],
-                        &first_week[1..],
-                        &["cool_compress"],
-                    ]
-                    .concat(),
+                    1 => {
+                        [&first_week[..1], &["no_makeup", "no_workout"], &first_week[1..], &["cool_compress"]].concat()
+                    }
                     2 => [&first_week[..], &["cool_compress"]].concat(),
                     3..=7 => [&first_week[..], &["no_picking"]].concat(),
                     _ => base.to_vec(),
                 };
                 for extra in &extras {
-                    let window = if *extra == "pigment_watch" {
-                        1..=28
-                    } else {
-                        1..=7
-                    };
+                    let window = if *extra == "pigment_watch" { 1..=28 } else { 1..=7 };
                     if window.contains(&day) {
                         expected.push(extra);
                     }
@@ -268,15 +196,9 @@ mod tests {
         let tokyo = schedule(chrono_tz::Asia::Tokyo, 8, 0);
         // The patient moved on 10 January at 12:00 UTC.
         let changed_at = date(2026, 1, 10).and_hms_opt(12, 0, 0).unwrap().and_utc();
-        let history = ScheduleHistory {
-            first: chicago,
-            changes: vec![(changed_at, tokyo)],
-        };
+        let history = ScheduleHistory { first: chicago, changes: vec![(changed_at, tokyo)] };
         // 9 January 09:00 Chicago (15:00 UTC) was past: it stays.
-        assert_eq!(
-            history.due(date(2026, 1, 9)).0.to_rfc3339(),
-            "2026-01-09T15:00:00+00:00"
-        );
+        assert_eq!(history.due(date(2026, 1, 9)).0.to_rfc3339(), "2026-01-09T15:00:00+00:00");
         // 10 January 09:00 Chicago (15:00 UTC) was still ahead: it moves to 08:00 Tokyo.
         let (due, used) = history.due(date(2026, 1, 10));
         assert_eq!(due.to_rfc3339(), "2026-01-09T23:00:00+00:00");
@@ -288,10 +210,7 @@ mod tests {
     fn dates_outside_the_plan_have_no_reminders() {
         let protocol = Protocol::standard();
         let history = ScheduleHistory::fixed(schedule(chrono_tz::UTC, 9, 0));
-        let personal = Personal {
-            skin_type: SkinType::Normal,
-            fitzpatrick: 1,
-        };
+        let personal = Personal { skin_type: SkinType::Normal, fitzpatrick: 1 };
         let plan = TreatmentPlan {
             protocol: &protocol,
             treatment_id: "t",
@@ -299,18 +218,8 @@ mod tests {
             personal,
             schedules: &history,
         };
-        assert!(
-            plan.reminders(date(2026, 1, 1), date(2026, 1, 9))
-                .is_empty()
-        );
-        assert!(
-            plan.reminders(date(2026, 4, 10), date(2026, 4, 20))
-                .is_empty()
-        );
-        assert_eq!(
-            plan.reminders(date(2026, 4, 9), date(2026, 4, 20)).len(),
-            1,
-            "day 90 only"
-        );
+        assert!(plan.reminders(date(2026, 1, 1), date(2026, 1, 9)).is_empty());
+        assert!(plan.reminders(date(2026, 4, 10), date(2026, 4, 20)).is_empty());
+        assert_eq!(plan.reminders(date(2026, 4, 9), date(2026, 4, 20)).len(), 1, "day 90 only");
     }
 }

@@ -12,23 +12,11 @@ pub struct ScreeningOutcome<'a> {
 }
 
 /// `answers` maps each question of the protocol to yes (true) or no.
-pub fn screen<'a>(
-    protocol: &'a Protocol,
-    answers: &BTreeMap<String, bool>,
-) -> ScreeningOutcome<'a> {
+pub fn screen<'a>(protocol: &'a Protocol, answers: &BTreeMap<String, bool>) -> ScreeningOutcome<'a> {
     let yes = |f: &&Finding| answers.get(&f.answer).copied().unwrap_or(false);
-    let contraindications: Vec<_> = protocol
-        .screening
-        .contraindications
-        .iter()
-        .filter(yes)
-        .collect();
+    let contraindications: Vec<_> = protocol.screening.contraindications.iter().filter(yes).collect();
     let cautions = protocol.screening.cautions.iter().filter(yes).collect();
-    ScreeningOutcome {
-        eligible: contraindications.is_empty(),
-        contraindications,
-        cautions,
-    }
+    ScreeningOutcome { eligible: contraindications.is_empty(), contraindications, cautions }
 }
 
 #[cfg(test)]
@@ -36,11 +24,7 @@ mod tests {
     use super::*;
 
     fn answers(yes: &[&str]) -> BTreeMap<String, bool> {
-        Protocol::standard()
-            .screening_answers()
-            .into_iter()
-            .map(|a| (a.to_string(), yes.contains(&a)))
-            .collect()
+        Protocol::standard().screening_answers().into_iter().map(|a| (a.to_string(), yes.contains(&a))).collect()
     }
 
     #[test]
@@ -68,15 +52,8 @@ mod tests {
             assert!(!outcome.eligible, "{bar}");
             assert_eq!(outcome.contraindications.len(), 1, "{bar}");
         }
-        let two = screen(
-            &protocol,
-            &answers(&["eczema", "keloids", "numbing_allergy"]),
-        );
-        let codes: Vec<_> = two
-            .contraindications
-            .iter()
-            .map(|f| f.code.as_str())
-            .collect();
+        let two = screen(&protocol, &answers(&["eczema", "keloids", "numbing_allergy"]));
+        let codes: Vec<_> = two.contraindications.iter().map(|f| f.code.as_str()).collect();
         assert_eq!(codes, ["eczema", "keloids"]);
         assert_eq!(two.cautions.len(), 1);
     }

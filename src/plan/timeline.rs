@@ -47,12 +47,7 @@ pub fn timeline(protocol: &Protocol, treated_on: NaiveDate, on: NaiveDate) -> Ti
             },
         })
         .collect();
-    Timeline {
-        on,
-        day_number: day,
-        current_phase: protocol.phase_on(day).map(|p| p.key.as_str()),
-        phases,
-    }
+    Timeline { on, day_number: day, current_phase: protocol.phase_on(day).map(|p| p.key.as_str()), phases }
 }
 
 #[cfg(test)]
@@ -67,31 +62,16 @@ mod tests {
         let statuses = |t: &Timeline| t.phases.iter().map(|p| p.status).collect::<Vec<_>>();
         use PhaseStatus::*;
         assert_eq!(on_day(0).current_phase, None);
-        assert_eq!(
-            statuses(&on_day(0)),
-            [Upcoming, Upcoming, Upcoming, Upcoming]
-        );
+        assert_eq!(statuses(&on_day(0)), [Upcoming, Upcoming, Upcoming, Upcoming]);
         assert_eq!(on_day(2).current_phase, Some("days_1_2"));
         assert_eq!(on_day(3).current_phase, Some("days_3_7"));
-        assert_eq!(
-            statuses(&on_day(8)),
-            [Completed, Completed, Current, Upcoming]
-        );
+        assert_eq!(statuses(&on_day(8)), [Completed, Completed, Current, Upcoming]);
         assert_eq!(on_day(90).current_phase, Some("months_2_3"));
         assert_eq!(on_day(91).current_phase, None);
-        assert_eq!(
-            statuses(&on_day(91)),
-            [Completed, Completed, Completed, Completed]
-        );
+        assert_eq!(statuses(&on_day(91)), [Completed, Completed, Completed, Completed]);
         let t = on_day(5);
         assert_eq!(t.day_number, 5);
-        assert_eq!(
-            t.phases[1].starts_on,
-            NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-        );
-        assert_eq!(
-            t.phases[3].ends_on,
-            NaiveDate::from_ymd_opt(2027, 2, 17).unwrap()
-        );
+        assert_eq!(t.phases[1].starts_on, NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+        assert_eq!(t.phases[3].ends_on, NaiveDate::from_ymd_opt(2027, 2, 17).unwrap());
     }
 }

@@ -1,17 +1,18 @@
 //! Log in, refresh, log out, activate an invitation.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit;
 use crate::auth::Caller;
 use crate::db::write_transaction;
 use crate::domain::{Role, parse_new_password};
 use crate::error::AppError;
-use crate::models::invites;
 use crate::models::sessions::{self, Rotation};
 use crate::models::users::{self, User};
+use crate::models::{invites, login_throttle};
 use crate::state::AppState;
 use crate::validate::{Checks, checked};
 
@@ -60,28 +61,16 @@ pub struct TokenPair {
 
 fn token_pair(state: &AppState, user: &User, refresh_token: String) -> TokenPair {
     TokenPair {
-        access_token: state
-            .tokens
-            .issue(&user.id, user.role, &user.clinic_id, Utc::now()),
+        access_token: state.tokens.issue(&user.id, user.role, &user.clinic_id, Utc::now()),
         refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.tokens.access_ttl.as_secs(),
-        user: TokenUser {
-            id: user.id.clone(),
-            role: user.role,
-            clinic_id: user.clinic_id.clone(),
-        },
+        user: TokenUser { id: user.id.clone(), role: user.role, clinic_id: user.clinic_id.clone() },
     }
 }
 
 fn required_text(field: &str, value: Option<String>, checks: &mut Checks) -> Option<String> {
-    checks.required(field, value, |v| {
-        if v.is_empty() {
-            Err("must not be empty".into())
-        } else {
-            Ok(v)
-        }
-    })
+    checks.required(field, value, |v| if v.is_empty() { Err("must not be empty".into()) } else { Ok(v) })
 }
 
 /// Exchanges an email and password for a token pair. Any wrong email or password answers the same 401.
@@ -94,10 +83,12 @@ fn required_text(field: &str, value: Option<String>, checks: &mut Checks) -> Opt
         (status = 400, response = crate::routes::problems::BadRequest),
         (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 422, response = crate::routes::problems::Invalid),
+        (status = 429, response = crate::routes::problems::TooManyRequests),
     )
 )]
 #[post("/auth/login")]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
@@ -107,24 +98,53 @@ pub async fn login(
     let password = required_text("password", body.password, &mut checks);
     checks.finish()?;
     let (email, password) = (checked(email)?.trim().to_lowercase(), checked(password)?);
+    let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
 
-    let user = state
+    // The same steps whether or not the account exists, so neither the answer nor its timing tells.
+    let limits = state.settings.login_limits();
+    let (lookup_email, lookup_client) = (email.clone(), client.clone());
+    let (user, retry_after) = state
         .db
-        .run(move |conn| users::find_by_email(conn, &email))
+        .run(move |conn| {
+            let now = crate::clock::now();
+            let retry_after = login_throttle::retry_after(conn, &lookup_email, &lookup_client, now, &limits)?;
+            Ok((users::find_by_email(conn, &lookup_email)?, retry_after))
+        })
         .await?;
-    let stored = user
-        .as_ref()
-        .filter(|u| u.active)
-        .and_then(|u| u.password_hash.clone());
+    if let Some(user) = &user {
+        audit::note_actor(
+            &req,
+            Caller { user_id: user.id.clone(), role: user.role, clinic_id: user.clinic_id.clone() },
+        );
+    }
+    if let Some(retry_after_secs) = retry_after {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+    let stored = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.clone());
     let matches = state.passwords.verify(password, stored).await?;
-    let Some(user) = user.filter(|_| matches) else {
-        return Err(AppError::Unauthorized);
-    };
-    let (user_id, ttl) = (user.id.clone(), state.settings.refresh_token_ttl);
-    let refresh_token = state
+    let ttl = state.settings.refresh_token_ttl;
+    let window = state.settings.login_limits().window;
+    let outcome = state
         .db
-        .run(move |conn| sessions::start(conn, &user_id, ttl))
+        .run(move |conn| {
+            let now = crate::clock::now();
+            match user.filter(|_| matches) {
+                Some(user) => {
+                    login_throttle::clear(conn, &email)?;
+                    let refresh_token = sessions::start(conn, &user.id, ttl)?;
+                    Ok(Some((user, refresh_token)))
+                }
+                None => {
+                    login_throttle::record_failure(conn, &email, &client, now)?;
+                    if rand::random::<u8>() == 0 {
+                        login_throttle::expire(conn, now, window)?;
+                    }
+                    Ok(None)
+                }
+            }
+        })
         .await?;
+    let (user, refresh_token) = outcome.ok_or(AppError::Unauthorized)?;
     Ok(web::Json(token_pair(&state, &user, refresh_token)))
 }
 
@@ -146,11 +166,7 @@ pub async fn refresh(
     body: web::Json<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
     let mut checks = Checks::new();
-    let presented = required_text(
-        "refresh_token",
-        body.into_inner().refresh_token,
-        &mut checks,
-    );
+    let presented = required_text("refresh_token", body.into_inner().refresh_token, &mut checks);
     checks.finish()?;
     let presented = checked(presented)?;
     let ttl = state.settings.refresh_token_ttl;
@@ -159,15 +175,12 @@ pub async fn refresh(
         .run(move |conn| {
             let rotation = write_transaction(conn, |conn| sessions::rotate(conn, &presented, ttl))?;
             match rotation {
-                Rotation::Rotated {
-                    user_id,
-                    refresh_token,
-                } => Ok(users::find_active(conn, &user_id)?.map(|user| (user, refresh_token))),
+                Rotation::Rotated { user_id, refresh_token } => {
+                    Ok(users::find_active(conn, &user_id)?.map(|user| (user, refresh_token)))
+                }
                 Rotation::Refused => Ok(None),
                 Rotation::ReuseDetected => {
-                    tracing::warn!(
-                        "a spent refresh token was presented again; its login is revoked"
-                    );
+                    tracing::warn!("a spent refresh token was presented again; its login is revoked");
                     Ok(None)
                 }
             }
@@ -195,21 +208,10 @@ pub async fn logout(
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     let mut checks = Checks::new();
-    let presented = required_text(
-        "refresh_token",
-        body.into_inner().refresh_token,
-        &mut checks,
-    );
+    let presented = required_text("refresh_token", body.into_inner().refresh_token, &mut checks);
     checks.finish()?;
     let presented = checked(presented)?;
-    state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                sessions::end(conn, &caller.user_id, &presented)
-            })
-        })
-        .await?;
+    state.db.run(move |conn| write_transaction(conn, |conn| sessions::end(conn, &caller.user_id, &presented))).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

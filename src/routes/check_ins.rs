@@ -65,11 +65,7 @@ pub struct CreateCheckIn {
 }
 
 fn parse_score(raw: i64) -> Result<i32, String> {
-    if (0..=10).contains(&raw) {
-        Ok(raw as i32)
-    } else {
-        Err("must be an integer from 0 to 10".into())
-    }
+    if (0..=10).contains(&raw) { Ok(raw as i32) } else { Err("must be an integer from 0 to 10".into()) }
 }
 
 fn parse_symptoms(body: Option<SymptomsBody>, checks: &mut Checks) -> Option<Symptoms> {
@@ -77,8 +73,7 @@ fn parse_symptoms(body: Option<SymptomsBody>, checks: &mut Checks) -> Option<Sym
         checks.fail("symptoms", "is required");
         return None;
     };
-    let mut score =
-        |name: &str, v: Option<i64>| checks.required(&format!("symptoms.{name}"), v, parse_score);
+    let mut score = |name: &str, v: Option<i64>| checks.required(&format!("symptoms.{name}"), v, parse_score);
     let (redness, swelling, pain, itching, peeling) = (
         score("redness", b.redness),
         score("swelling", b.swelling),
@@ -86,9 +81,7 @@ fn parse_symptoms(body: Option<SymptomsBody>, checks: &mut Checks) -> Option<Sym
         score("itching", b.itching),
         score("peeling", b.peeling),
     );
-    let mut flag = |name: &str, v: Option<bool>| {
-        checks.required(&format!("symptoms.{name}"), v, Ok::<bool, String>)
-    };
+    let mut flag = |name: &str, v: Option<bool>| checks.required(&format!("symptoms.{name}"), v, Ok::<bool, String>);
     let (bleeding, pus, fever, hives, darkening) = (
         flag("bleeding", b.bleeding),
         flag("pus", b.pus),
@@ -190,16 +183,10 @@ impl From<CheckInRecord> for CheckIn {
                     .assessment
                     .reasons
                     .into_iter()
-                    .map(|r| ReasonView {
-                        code: r.code,
-                        message: r.message,
-                    })
+                    .map(|r| ReasonView { code: r.code, message: r.message })
                     .collect(),
             },
-            protocol: ProtocolRef {
-                id: c.protocol_id,
-                version: c.protocol_version,
-            },
+            protocol: ProtocolRef { id: c.protocol_id, version: c.protocol_version },
             created_at: format_instant(c.created_at),
             reviewed_at: c.reviewed_at.map(format_instant),
             reviewed_by: c.reviewed_by,
@@ -256,32 +243,14 @@ pub async fn create(
             } else if date > today + Duration::days(1) {
                 checks.fail("local_date", "must not be after tomorrow");
             }
-            let kinds: Vec<String> = ctx
-                .plan()
-                .reminders(date, date)
-                .into_iter()
-                .map(|r| r.kind)
-                .collect();
+            let kinds: Vec<String> = ctx.plan().reminders(date, date).into_iter().map(|r| r.kind).collect();
             for kind in adherence.keys().filter(|k| !kinds.contains(k)) {
                 let shown: String = kind.chars().take(40).collect();
-                checks.fail(
-                    &format!("adherence.{shown}"),
-                    "is not a reminder of that day",
-                );
+                checks.fail(&format!("adherence.{shown}"), "is not a reminder of that day");
             }
             checks.finish()?;
             write_transaction(conn, |conn| {
-                check_ins::create(
-                    conn,
-                    &caller,
-                    &ctx,
-                    NewCheckIn {
-                        local_date: date,
-                        symptoms,
-                        adherence,
-                        notes,
-                    },
-                )
+                check_ins::create(conn, &caller, &ctx, NewCheckIn { local_date: date, symptoms, adherence, notes })
             })
         })
         .await?;
@@ -311,10 +280,7 @@ pub async fn list(
     let page = query.into_inner().parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let found = state
-        .db
-        .run(move |conn| check_ins::list_for_treatment(conn, &caller, &treatment_id, &page))
-        .await?;
+    let found = state.db.run(move |conn| check_ins::list_for_treatment(conn, &caller, &treatment_id, &page)).await?;
     Ok(web::Json(found.map(CheckIn::from)))
 }
 
@@ -335,10 +301,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<CheckIn>, AppError> {
     let id = path_id(&id)?;
-    let found = state
-        .db
-        .run(move |conn| check_ins::get(conn, &caller, &id))
-        .await?;
+    let found = state.db.run(move |conn| check_ins::get(conn, &caller, &id)).await?;
     Ok(web::Json(found.into()))
 }
 
@@ -375,12 +338,8 @@ pub async fn review(
     let mut checks = Checks::new();
     let note = checks.optional("note", body.into_inner().note, parse_notes);
     checks.finish()?;
-    let reviewed = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| check_ins::review(conn, &caller, &id, note))
-        })
-        .await?;
+    let reviewed =
+        state.db.run(move |conn| write_transaction(conn, |conn| check_ins::review(conn, &caller, &id, note))).await?;
     Ok(web::Json(reviewed.into()))
 }
 
@@ -408,11 +367,7 @@ pub struct ReviewQueue {
 
 impl From<QueueCounts> for QueueCountsView {
     fn from(c: QueueCounts) -> Self {
-        QueueCountsView {
-            urgent: c.urgent,
-            watch: c.watch,
-            ok: c.ok,
-        }
+        QueueCountsView { urgent: c.urgent, watch: c.watch, ok: c.ok }
     }
 }
 
@@ -440,27 +395,10 @@ pub async fn review_queue(
     let page = checked(page)?;
     let (found, counts) = state
         .db
-        .run(move |conn| {
-            Ok((
-                check_ins::review_queue(conn, &caller, &page)?,
-                check_ins::queue_counts(conn, &caller)?,
-            ))
-        })
+        .run(move |conn| Ok((check_ins::review_queue(conn, &caller, &page)?, check_ins::queue_counts(conn, &caller)?)))
         .await?;
-    let page = found.map(
-        |QueueEntry {
-             check_in,
-             patient_name,
-         }| QueueItem {
-            check_in: check_in.into(),
-            patient_name,
-        },
-    );
-    Ok(web::Json(ReviewQueue {
-        items: page.items,
-        next_cursor: page.next_cursor,
-        counts: counts.into(),
-    }))
+    let page = found.map(|QueueEntry { check_in, patient_name }| QueueItem { check_in: check_in.into(), patient_name });
+    Ok(web::Json(ReviewQueue { items: page.items, next_cursor: page.next_cursor, counts: counts.into() }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -513,12 +451,7 @@ pub async fn get_adherence(
             let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
             let through = local_date(ctx.schedules.current().timezone, Utc::now());
             let due = ctx.plan().reminders(ctx.treatment.treated_on, through);
-            let acks = plans::acknowledgements(
-                conn,
-                &ctx.treatment.id,
-                ctx.treatment.treated_on,
-                through,
-            )?;
+            let acks = plans::acknowledgements(conn, &ctx.treatment.id, ctx.treatment.treated_on, through)?;
             let mut by_kind: Vec<KindAdherence> = Vec::new();
             for reminder in &due {
                 let acked = i64::from(acks.contains_key(&reminder.id.to_string()));
@@ -538,10 +471,7 @@ pub async fn get_adherence(
             for k in &mut by_kind {
                 k.share = share(k.acknowledged, k.due);
             }
-            let (total_due, total_acked) = (
-                due.len() as i64,
-                by_kind.iter().map(|k| k.acknowledged).sum(),
-            );
+            let (total_due, total_acked) = (due.len() as i64, by_kind.iter().map(|k| k.acknowledged).sum());
             Ok(Adherence {
                 treatment_id: ctx.treatment.id.clone(),
                 through,

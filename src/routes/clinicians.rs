@@ -1,9 +1,10 @@
 //! A clinic's staff: administrators invite clinicians and other administrators.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::{Subject, note_subject};
 use crate::auth::Caller;
 use crate::clock::format_instant;
 use crate::db::write_transaction;
@@ -74,6 +75,7 @@ pub struct InviteStaff {
 )]
 #[post("/clinicians")]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<InviteStaff>,
@@ -91,23 +93,19 @@ pub async fn create(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
-                let new = NewUser {
-                    clinic_id: &caller.clinic_id,
-                    role,
-                    email: &email,
-                    name: &name,
-                    password_hash: None,
-                };
+                let new =
+                    NewUser { clinic_id: &caller.clinic_id, role, email: &email, name: &name, password_hash: None };
                 let member = users::insert(conn, new)?;
                 let invite = invites::create(conn, &member.id, ttl)?;
                 Ok((member, invite))
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(CreatedStaffMember {
-        member: member.into(),
-        invite_token,
-    }))
+    note_subject(
+        &req,
+        Subject { patient_id: None, resource_type: Some("staff"), resource_id: Some(member.id.clone()) },
+    );
+    Ok(HttpResponse::Created().json(CreatedStaffMember { member: member.into(), invite_token }))
 }
 
 /// The caller's clinic's administrators and clinicians, oldest first.
@@ -132,9 +130,6 @@ pub async fn list(
     let page = query.into_inner().parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let found = state
-        .db
-        .run(move |conn| users::list_staff(conn, &caller, &page))
-        .await?;
+    let found = state.db.run(move |conn| users::list_staff(conn, &caller, &page)).await?;
     Ok(web::Json(found.map(StaffMember::from)))
 }

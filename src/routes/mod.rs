@@ -1,5 +1,6 @@
 //! HTTP handlers, one file per resource, and the OpenAPI document built from them.
 
+pub mod audit;
 pub mod auth;
 pub mod check_ins;
 pub mod clinicians;
@@ -57,6 +58,7 @@ use crate::error::AppError;
         (name = "reminders", description = "Daily aftercare reminders"),
         (name = "check-ins", description = "Daily check-ins, their assessment and the review queue"),
         (name = "photos", description = "Photo metadata of check-ins"),
+        (name = "audit", description = "Who touched which patient's data"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]
@@ -83,52 +85,46 @@ impl Modify for BearerAuth {
 /// Registers every route of the server. The OpenAPI document is collected from the same calls,
 /// so a route cannot exist without being documented.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(ops::health_live)
-        .service(ops::health_ready)
-        .service(ops::metrics)
-        .service(ops::openapi_yaml)
-        .service(
-            scope::scope("/v1")
-                .service(auth::login)
-                .service(auth::refresh)
-                .service(auth::logout)
-                .service(auth::activate)
-                .service(me::get_me)
-                .service(clinicians::create)
-                .service(clinicians::list)
-                .service(patients::create)
-                .service(patients::list)
-                .service(patients::get)
-                .service(patients::update)
-                .service(screenings::create)
-                .service(treatments::create)
-                .service(treatments::list)
-                .service(treatments::get)
-                .service(treatments::get_timeline)
-                .service(treatments::list_reminders)
-                .service(treatments::calendar)
-                .service(reminders::acknowledge)
-                .service(reminders::get_today)
-                .service(check_ins::create)
-                .service(check_ins::list)
-                .service(check_ins::get)
-                .service(check_ins::review)
-                .service(check_ins::review_queue)
-                .service(check_ins::get_adherence)
-                .service(photos::create)
-                .service(photos::list)
-                .service(photos::get)
-                .service(photos::remove),
-        );
+    cfg.service(ops::health_live).service(ops::health_ready).service(ops::metrics).service(ops::openapi_yaml).service(
+        scope::scope("/v1")
+            .service(auth::login)
+            .service(auth::refresh)
+            .service(auth::logout)
+            .service(auth::activate)
+            .service(me::get_me)
+            .service(clinicians::create)
+            .service(clinicians::list)
+            .service(patients::create)
+            .service(patients::list)
+            .service(patients::get)
+            .service(patients::update)
+            .service(screenings::create)
+            .service(treatments::create)
+            .service(treatments::list)
+            .service(treatments::get)
+            .service(treatments::get_timeline)
+            .service(treatments::list_reminders)
+            .service(treatments::calendar)
+            .service(reminders::acknowledge)
+            .service(reminders::get_today)
+            .service(check_ins::create)
+            .service(check_ins::list)
+            .service(check_ins::get)
+            .service(check_ins::review)
+            .service(check_ins::review_queue)
+            .service(check_ins::get_adherence)
+            .service(photos::create)
+            .service(photos::list)
+            .service(photos::get)
+            .service(photos::remove)
+            .service(audit::list),
+    );
 }
 
 /// The OpenAPI document of exactly the routes `configure` registers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = actix_web::App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .configure(configure)
-        .split_for_parts();
+    let (_, api) =
+        actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(configure).split_for_parts();
     api
 }
 
@@ -147,13 +143,11 @@ impl ApiSpec {
             .iter()
             .map(|(path, item)| {
                 let value = serde_json::to_value(item).unwrap_or_default();
-                let methods = [
-                    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-                ]
-                .iter()
-                .filter(|m| value.get(**m).is_some())
-                .map(|m| m.to_uppercase())
-                .collect();
+                let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
+                    .iter()
+                    .filter(|m| value.get(**m).is_some())
+                    .map(|m| m.to_uppercase())
+                    .collect();
                 (ResourceDef::new(path.as_str()), methods)
             })
             .collect();
@@ -162,29 +156,19 @@ impl ApiSpec {
 
     /// The methods the server answers on `path`, if it knows the path at all.
     pub fn methods_for(&self, path: &str) -> Option<Vec<String>> {
-        self.routes
-            .iter()
-            .find(|(def, _)| def.is_match(path))
-            .map(|(_, methods)| methods.clone())
+        self.routes.iter().find(|(def, _)| def.is_match(path)).map(|(_, methods)| methods.clone())
     }
 }
 
 /// Everything no route matched: 405 with `Allow` when the path exists, else 404.
-pub async fn fallback(
-    req: HttpRequest,
-    spec: web::Data<ApiSpec>,
-) -> Result<HttpResponse, AppError> {
+pub async fn fallback(req: HttpRequest, spec: web::Data<ApiSpec>) -> Result<HttpResponse, AppError> {
     match spec.methods_for(req.path()) {
-        Some(methods) => Err(AppError::MethodNotAllowed {
-            allow: methods.join(", "),
-        }),
+        Some(methods) => Err(AppError::MethodNotAllowed { allow: methods.join(", ") }),
         None => Err(AppError::NotFound),
     }
 }
 
 /// Ids in paths are UUIDs; anything else cannot name a resource, so it is simply not found.
 pub fn path_id(raw: &str) -> Result<String, AppError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|id| id.hyphenated().to_string())
-        .map_err(|_| AppError::NotFound)
+    uuid::Uuid::parse_str(raw).map(|id| id.hyphenated().to_string()).map_err(|_| AppError::NotFound)
 }

@@ -28,14 +28,8 @@ pub async fn health_live() -> HttpResponse {
     )
 )]
 #[get("/health/ready")]
-pub async fn health_ready(
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, crate::error::AppError> {
-    state
-        .db
-        .run(db::ping)
-        .await
-        .map_err(|e| crate::error::AppError::Unavailable(e.to_string()))?;
+pub async fn health_ready(state: web::Data<AppState>) -> Result<HttpResponse, crate::error::AppError> {
+    state.db.run(db::ping).await.map_err(|e| crate::error::AppError::Unavailable(e.to_string()))?;
     Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
 }
 
@@ -47,9 +41,7 @@ pub async fn health_ready(
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(metrics.render(state.db.pool()))
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(metrics.render(state.db.pool()))
 }
 
 /// This document, byte for byte the committed `openapi.yaml`.
@@ -60,7 +52,5 @@ pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) ->
 )]
 #[get("/openapi.yaml")]
 pub async fn openapi_yaml(spec: web::Data<ApiSpec>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/yaml")
-        .body(spec.yaml.clone())
+    HttpResponse::Ok().content_type("application/yaml").body(spec.yaml.clone())
 }

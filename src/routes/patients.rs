@@ -1,14 +1,15 @@
 //! Patient profiles: created by clinic staff, read and edited by staff and by the patient.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::{Subject, note_subject};
 use crate::auth::Caller;
 use crate::clock::format_instant;
 use crate::domain::{
-    SkinType, format_time_of_day, parse_email, parse_enum, parse_fitzpatrick, parse_name,
-    parse_time_of_day, parse_timezone,
+    SkinType, format_time_of_day, parse_email, parse_enum, parse_fitzpatrick, parse_name, parse_time_of_day,
+    parse_timezone,
 };
 use crate::error::AppError;
 use crate::models::patients::{self, NewPatient, PatientChanges, PatientRecord};
@@ -109,6 +110,7 @@ pub struct UpdatePatient {
 )]
 #[post("/patients")]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<CreatePatient>,
@@ -123,10 +125,7 @@ pub async fn create(
     let fitzpatrick = checks.required("fitzpatrick", body.fitzpatrick, parse_fitzpatrick);
     let reminder_time = checks.required(
         "reminder_time",
-        Some(
-            body.reminder_time
-                .unwrap_or_else(|| DEFAULT_REMINDER_TIME.into()),
-        ),
+        Some(body.reminder_time.unwrap_or_else(|| DEFAULT_REMINDER_TIME.into())),
         parse_time_of_day,
     );
     checks.finish()?;
@@ -139,14 +138,14 @@ pub async fn create(
         reminder_time: checked(reminder_time)?,
     };
     let ttl = state.settings.invite_ttl;
-    let (patient, invite_token) = state
-        .db
-        .run(move |conn| patients::create(conn, &caller, new, ttl))
-        .await?;
-    Ok(HttpResponse::Created().json(CreatedPatient {
-        patient: patient.into(),
-        invite_token,
-    }))
+    let (patient, invite_token) = state.db.run(move |conn| patients::create(conn, &caller, new, ttl)).await?;
+    let subject = Subject {
+        patient_id: Some(patient.id.clone()),
+        resource_type: Some("patient"),
+        resource_id: Some(patient.id.clone()),
+    };
+    note_subject(&req, subject);
+    Ok(HttpResponse::Created().json(CreatedPatient { patient: patient.into(), invite_token }))
 }
 
 /// The caller's clinic's patients, oldest first.
@@ -171,10 +170,7 @@ pub async fn list(
     let page = query.into_inner().parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let found = state
-        .db
-        .run(move |conn| patients::list(conn, &caller, &page))
-        .await?;
+    let found = state.db.run(move |conn| patients::list(conn, &caller, &page)).await?;
     Ok(web::Json(found.map(Patient::from)))
 }
 
@@ -195,10 +191,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<Patient>, AppError> {
     let id = path_id(&id)?;
-    let found = state
-        .db
-        .run(move |conn| patients::get(conn, &caller, &id))
-        .await?;
+    let found = state.db.run(move |conn| patients::get(conn, &caller, &id)).await?;
     Ok(web::Json(found.into()))
 }
 
@@ -233,9 +226,6 @@ pub async fn update(
         reminder_time: checks.optional("reminder_time", body.reminder_time, parse_time_of_day),
     };
     checks.finish()?;
-    let updated = state
-        .db
-        .run(move |conn| patients::update(conn, &caller, &id, changes))
-        .await?;
+    let updated = state.db.run(move |conn| patients::update(conn, &caller, &id, changes)).await?;
     Ok(web::Json(updated.into()))
 }

@@ -80,23 +80,12 @@ pub struct CreatePhoto {
 }
 
 fn in_range(raw: i64, min: i64, max: i64) -> Result<i64, String> {
-    if (min..=max).contains(&raw) {
-        Ok(raw)
-    } else {
-        Err(format!("must be an integer from {min} to {max}"))
-    }
+    if (min..=max).contains(&raw) { Ok(raw) } else { Err(format!("must be an integer from {min} to {max}")) }
 }
 
 fn parse_sha256(raw: String) -> Result<String, String> {
-    let ok = raw.len() == 64
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if ok {
-        Ok(raw)
-    } else {
-        Err("must be 64 lowercase hexadecimal characters".into())
-    }
+    let ok = raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok { Ok(raw) } else { Err("must be 64 lowercase hexadecimal characters".into()) }
 }
 
 fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDateTime, String> {
@@ -104,9 +93,7 @@ fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDat
         .map_err(|_| "must be an RFC 3339 instant such as 2026-11-23T14:00:00Z".to_string())?
         .with_timezone(&Utc);
     if at > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
-        return Err(format!(
-            "must not be more than {CLOCK_SKEW_MINUTES} minutes in the future"
-        ));
+        return Err(format!("must not be more than {CLOCK_SKEW_MINUTES} minutes in the future"));
     }
     let micros = at.timestamp_micros();
     crate::clock::from_micros(micros).ok_or_else(|| "is out of range".into())
@@ -161,10 +148,7 @@ pub async fn create(
         body_site: checked(body_site)?,
         view: checked(view)?,
     };
-    let created = state
-        .db
-        .run(move |conn| photos::create(conn, &caller, &check_in_id, new))
-        .await?;
+    let created = state.db.run(move |conn| photos::create(conn, &caller, &check_in_id, new)).await?;
     Ok(HttpResponse::Created().json(Photo::from(created)))
 }
 
@@ -205,17 +189,11 @@ pub async fn list(
         body_site: checks.optional("body_site", q.body_site, parse_enum::<BodySite>),
         view: checks.optional("view", q.view, parse_enum::<PhotoView>),
     };
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .parse(&mut checks);
+    let page = PageQuery { limit: q.limit, cursor: q.cursor }.parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let found = state
-        .db
-        .run(move |conn| photos::list_for_treatment(conn, &caller, &treatment_id, &filter, &page))
-        .await?;
+    let found =
+        state.db.run(move |conn| photos::list_for_treatment(conn, &caller, &treatment_id, &filter, &page)).await?;
     Ok(web::Json(found.map(Photo::from)))
 }
 
@@ -236,10 +214,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<Photo>, AppError> {
     let id = path_id(&id)?;
-    let found = state
-        .db
-        .run(move |conn| photos::get(conn, &caller, &id))
-        .await?;
+    let found = state.db.run(move |conn| photos::get(conn, &caller, &id)).await?;
     Ok(web::Json(found.into()))
 }
 
@@ -260,9 +235,6 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&id)?;
-    state
-        .db
-        .run(move |conn| photos::delete(conn, &caller, &id))
-        .await?;
+    state.db.run(move |conn| photos::delete(conn, &caller, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

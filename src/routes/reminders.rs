@@ -44,22 +44,15 @@ pub async fn acknowledge(
             for treatment in treatments::own(conn, &caller)? {
                 let ctx = plans::context_of(conn, &caller, &shared.protocols, treatment)?;
                 let plan = ctx.plan();
-                let Some(reminder) = plan
-                    .all_reminders()
-                    .into_iter()
-                    .find(|r| r.id.to_string() == reminder_id)
-                else {
+                let Some(reminder) = plan.all_reminders().into_iter().find(|r| r.id.to_string() == reminder_id) else {
                     continue;
                 };
                 let today = local_date(ctx.schedules.current().timezone, now);
                 if reminder.local_date > today {
-                    return Err(AppError::Conflict(
-                        "this reminder is for a later day".into(),
-                    ));
+                    return Err(AppError::Conflict("this reminder is for a later day".into()));
                 }
-                let at = crate::db::write_transaction(conn, |conn| {
-                    plans::acknowledge(conn, &ctx.treatment.id, &reminder)
-                })?;
+                let at =
+                    crate::db::write_transaction(conn, |conn| plans::acknowledge(conn, &ctx.treatment.id, &reminder))?;
                 return Ok(reminder_view(&ctx.treatment.id, &reminder, Some(at)));
             }
             Err(AppError::NotFound)
@@ -98,10 +91,7 @@ pub struct Today {
     )
 )]
 #[get("/me/today")]
-pub async fn get_today(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<web::Json<Today>, AppError> {
+pub async fn get_today(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Today>, AppError> {
     caller.require_patient()?;
     let shared = state.clone();
     let (date, contexts) = state
@@ -110,12 +100,7 @@ pub async fn get_today(
             let own = treatments::own(conn, &caller)?;
             let mut contexts = Vec::new();
             for treatment in own {
-                contexts.push(plans::context_of(
-                    conn,
-                    &caller,
-                    &shared.protocols,
-                    treatment,
-                )?);
+                contexts.push(plans::context_of(conn, &caller, &shared.protocols, treatment)?);
             }
             let zone = match contexts.first() {
                 Some(ctx) => ctx.schedules.current().timezone,
@@ -133,21 +118,9 @@ pub async fn get_today(
         let treatment_id = ctx.treatment.id.clone();
         let phase = ctx.protocol.phase_on(day).map(|p| p.key.clone());
         let id_for_db = treatment_id.clone();
-        let checked_in = state
-            .db
-            .run(move |conn| crate::models::check_ins::exists_on(conn, &id_for_db, date))
-            .await?;
+        let checked_in = state.db.run(move |conn| crate::models::check_ins::exists_on(conn, &id_for_db, date)).await?;
         let reminders = reminders_between(&state, ctx, date, date).await?;
-        active.push(TodayTreatment {
-            treatment_id,
-            day_number: day,
-            phase,
-            reminders,
-            checked_in,
-        });
+        active.push(TodayTreatment { treatment_id, day_number: day, phase, reminders, checked_in });
     }
-    Ok(web::Json(Today {
-        date,
-        treatments: active,
-    }))
+    Ok(web::Json(Today { date, treatments: active }))
 }

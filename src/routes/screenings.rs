@@ -114,10 +114,7 @@ pub async fn create(
                     Some(yes) => {
                         answers.insert(question.to_string(), yes);
                     }
-                    None => checks.fail(
-                        &format!("answers.{question}"),
-                        "is required (true or false)",
-                    ),
+                    None => checks.fail(&format!("answers.{question}"), "is required (true or false)"),
                 }
             }
         }
@@ -129,12 +126,7 @@ pub async fn create(
         .run(move |conn| {
             let record = screenings::create(conn, &caller, &patient_id, &protocol, &answers)?;
             let findings = |list: &[&crate::plan::protocol::Finding]| {
-                list.iter()
-                    .map(|f| ScreeningFinding {
-                        code: f.code.clone(),
-                        message: f.message.clone(),
-                    })
-                    .collect()
+                list.iter().map(|f| ScreeningFinding { code: f.code.clone(), message: f.message.clone() }).collect()
             };
             Ok(Screening {
                 id: record.id,

@@ -7,9 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::clock::format_instant;
-use crate::domain::{
-    Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes,
-};
+use crate::domain::{Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes};
 use crate::error::AppError;
 use crate::models::plans::{self, PlanContext};
 use crate::models::treatments::{self, NewTreatment, TreatmentRecord};
@@ -64,10 +62,7 @@ impl From<TreatmentRecord> for Treatment {
             areas: t.areas,
             needle_depth_mm: t.needle_depth_mm,
             notes: t.notes,
-            protocol: ProtocolRef {
-                id: t.protocol_id,
-                version: t.protocol_version,
-            },
+            protocol: ProtocolRef { id: t.protocol_id, version: t.protocol_version },
             created_at: format_instant(t.created_at),
         }
     }
@@ -97,9 +92,7 @@ fn parse_areas(raw: Vec<String>) -> Result<Vec<Area>, String> {
     }
     let mut areas = Vec::new();
     for item in raw {
-        let area = item
-            .parse::<Area>()
-            .map_err(|e| format!("`{}`: {e}", item.chars().take(32).collect::<String>()))?;
+        let area = item.parse::<Area>().map_err(|e| format!("`{}`: {e}", item.chars().take(32).collect::<String>()))?;
         if !areas.contains(&area) {
             areas.push(area);
         }
@@ -111,9 +104,7 @@ fn parse_depth(raw: f64) -> Result<f64, String> {
     if (MIN_NEEDLE_DEPTH_MM..=MAX_NEEDLE_DEPTH_MM).contains(&raw) {
         Ok(raw)
     } else {
-        Err(format!(
-            "must be from {MIN_NEEDLE_DEPTH_MM} to {MAX_NEEDLE_DEPTH_MM} mm"
-        ))
+        Err(format!("must be from {MIN_NEEDLE_DEPTH_MM} to {MAX_NEEDLE_DEPTH_MM} mm"))
     }
 }
 
@@ -168,10 +159,7 @@ pub async fn create(
         notes,
     };
     let protocol = state.protocols.current();
-    let created = state
-        .db
-        .run(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol))
-        .await?;
+    let created = state.db.run(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol)).await?;
     Ok(HttpResponse::Created().json(Treatment::from(created)))
 }
 
@@ -198,10 +186,7 @@ pub async fn list(
     let page = query.into_inner().parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let found = state
-        .db
-        .run(move |conn| treatments::list_for_patient(conn, &caller, &patient_id, &page))
-        .await?;
+    let found = state.db.run(move |conn| treatments::list_for_patient(conn, &caller, &patient_id, &page)).await?;
     Ok(web::Json(found.map(Treatment::from)))
 }
 
@@ -222,24 +207,14 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<Treatment>, AppError> {
     let id = path_id(&id)?;
-    let found = state
-        .db
-        .run(move |conn| treatments::get(conn, &caller, &id))
-        .await?;
+    let found = state.db.run(move |conn| treatments::get(conn, &caller, &id)).await?;
     Ok(web::Json(found.into()))
 }
 
-async fn load_plan(
-    state: &web::Data<AppState>,
-    caller: Caller,
-    id: &str,
-) -> Result<PlanContext, AppError> {
+async fn load_plan(state: &web::Data<AppState>, caller: Caller, id: &str) -> Result<PlanContext, AppError> {
     let id = path_id(id)?;
     let state_for_db = state.clone();
-    state
-        .db
-        .run(move |conn| plans::load(conn, &caller, &state_for_db.protocols, &id))
-        .await
+    state.db.run(move |conn| plans::load(conn, &caller, &state_for_db.protocols, &id)).await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -376,15 +351,9 @@ pub async fn reminders_between(
     to: NaiveDate,
 ) -> Result<Vec<Reminder>, AppError> {
     let treatment_id = ctx.treatment.id.clone();
-    let acks = state
-        .db
-        .run(move |conn| plans::acknowledgements(conn, &treatment_id, from, to))
-        .await?;
+    let acks = state.db.run(move |conn| plans::acknowledgements(conn, &treatment_id, from, to)).await?;
     let planned = ctx.plan().reminders(from, to);
-    Ok(planned
-        .iter()
-        .map(|r| reminder_view(&ctx.treatment.id, r, acks.get(&r.id.to_string()).copied()))
-        .collect())
+    Ok(planned.iter().map(|r| reminder_view(&ctx.treatment.id, r, acks.get(&r.id.to_string()).copied())).collect())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -433,15 +402,10 @@ pub async fn list_reminders(
     if to < from {
         checks.fail("to", "must not be before `from`");
     } else if (to - from).num_days() + 1 > MAX_REMINDER_DAYS {
-        checks.fail(
-            "to",
-            format!("the range may span at most {MAX_REMINDER_DAYS} days"),
-        );
+        checks.fail("to", format!("the range may span at most {MAX_REMINDER_DAYS} days"));
     }
     checks.finish()?;
-    Ok(web::Json(ReminderList {
-        items: reminders_between(&state, ctx, from, to).await?,
-    }))
+    Ok(web::Json(ReminderList { items: reminders_between(&state, ctx, from, to).await? }))
 }
 
 /// The whole plan's reminders as an iCalendar feed (RFC 5545), one event with an alarm each.

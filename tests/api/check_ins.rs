@@ -16,23 +16,12 @@ pub fn symptoms(redness: i64, bleeding: bool) -> Value {
 pub async fn patient_on_day(app: &TestApp, days_ago: i64) -> (Session, Session, String) {
     let admin = app.clinic("North").await;
     let patient = app.patient(&admin, "Europe/Berlin").await;
-    let t = treatment(
-        app,
-        &admin,
-        &patient.id,
-        today_in("Europe/Berlin") - Duration::days(days_ago),
-    )
-    .await;
+    let t = treatment(app, &admin, &patient.id, today_in("Europe/Berlin") - Duration::days(days_ago)).await;
     (admin, patient, t["id"].as_str().unwrap().to_string())
 }
 
 pub async fn check_in(app: &TestApp, patient: &Session, treatment_id: &str, body: Value) -> Answer {
-    app.post(
-        &format!("/v1/treatments/{treatment_id}/check-ins"),
-        &patient.token,
-        body,
-    )
-    .await
+    app.post(&format!("/v1/treatments/{treatment_id}/check-ins"), &patient.token, body).await
 }
 
 fn date_of(days_from_today: i64) -> String {
@@ -43,13 +32,7 @@ fn date_of(days_from_today: i64) -> String {
 async fn a_check_in_is_judged_against_its_day_of_recovery() {
     let app = spawn().await;
     let (_, patient, t) = patient_on_day(&app, 4).await; // today is day 5
-    let day1 = check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "local_date": date_of(-4), "symptoms": symptoms(9, true) }),
-    )
-    .await;
+    let day1 = check_in(&app, &patient, &t, json!({ "local_date": date_of(-4), "symptoms": symptoms(9, true) })).await;
     assert_eq!(day1.status, 201, "{}", day1.text);
     assert_eq!(day1.body["day_number"], 1);
     assert_eq!(day1.body["phase"], "days_1_2");
@@ -58,60 +41,25 @@ async fn a_check_in_is_judged_against_its_day_of_recovery() {
         json!({ "level": "ok", "reasons": [] }),
         "redness and pinpoint bleeding are expected on day 1"
     );
-    assert_eq!(
-        day1.body["protocol"],
-        json!({ "id": "standard", "version": 1 })
-    );
+    assert_eq!(day1.body["protocol"], json!({ "id": "standard", "version": 1 }));
     assert_eq!(day1.body["patient_id"], patient.id.as_str());
     assert!(day1.body["reviewed_at"].is_null());
 
-    let today = check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "symptoms": symptoms(9, false), "notes": "very red" }),
-    )
-    .await;
-    assert_eq!(
-        today.body["local_date"],
-        date_of(0),
-        "defaults to today in the patient's zone"
-    );
+    let today = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(9, false), "notes": "very red" })).await;
+    assert_eq!(today.body["local_date"], date_of(0), "defaults to today in the patient's zone");
     assert_eq!(today.body["day_number"], 5);
     assert_eq!(today.body["phase"], "days_3_7");
     assert_eq!(today.body["assessment"]["level"], "watch");
-    assert_eq!(
-        today.body["assessment"]["reasons"][0]["code"],
-        "redness_severe_after_day_2"
-    );
-    assert!(
-        today.body["assessment"]["reasons"][0]["message"]
-            .as_str()
-            .unwrap()
-            .len()
-            > 20
-    );
+    assert_eq!(today.body["assessment"]["reasons"][0]["code"], "redness_severe_after_day_2");
+    assert!(today.body["assessment"]["reasons"][0]["message"].as_str().unwrap().len() > 20);
     assert_eq!(today.body["notes"], "very red");
     assert_eq!(today.body["symptoms"]["redness"], 9);
 
-    let bleeding = check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "local_date": date_of(-3), "symptoms": symptoms(2, true) }),
-    )
-    .await;
+    let bleeding =
+        check_in(&app, &patient, &t, json!({ "local_date": date_of(-3), "symptoms": symptoms(2, true) })).await;
     assert_eq!(bleeding.body["assessment"]["level"], "urgent");
-    assert_eq!(
-        bleeding.body["assessment"]["reasons"][0]["code"],
-        "bleeding_after_day_1"
-    );
-    assert!(
-        bleeding.body["assessment"]["reasons"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Contact your clinic now")
-    );
+    assert_eq!(bleeding.body["assessment"]["reasons"][0]["code"], "bleeding_after_day_1");
+    assert!(bleeding.body["assessment"]["reasons"][0]["message"].as_str().unwrap().contains("Contact your clinic now"));
 }
 
 #[actix_web::test]
@@ -128,76 +76,30 @@ async fn bad_check_ins_name_every_field() {
         json!({ "local_date": "2026-02-31", "symptoms": wild, "notes": "x".repeat(2001) }),
     )
     .await;
-    assert_eq!(
-        bad.assert_problem(422),
-        [
-            "local_date",
-            "symptoms.redness",
-            "symptoms.pain",
-            "symptoms.fever",
-            "notes"
-        ]
-    );
-    assert_eq!(
-        check_in(&app, &patient, &t, json!({}))
-            .await
-            .assert_problem(422),
-        ["symptoms"]
-    );
-    let early = check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "local_date": date_of(-3), "symptoms": symptoms(0, false) }),
-    )
-    .await;
+    assert_eq!(bad.assert_problem(422), ["local_date", "symptoms.redness", "symptoms.pain", "symptoms.fever", "notes"]);
+    assert_eq!(check_in(&app, &patient, &t, json!({})).await.assert_problem(422), ["symptoms"]);
+    let early =
+        check_in(&app, &patient, &t, json!({ "local_date": date_of(-3), "symptoms": symptoms(0, false) })).await;
     assert_eq!(early.assert_problem(422), ["local_date"]);
-    let late = check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "local_date": date_of(2), "symptoms": symptoms(0, false) }),
-    )
-    .await;
+    let late = check_in(&app, &patient, &t, json!({ "local_date": date_of(2), "symptoms": symptoms(0, false) })).await;
     assert_eq!(late.assert_problem(422), ["local_date"]);
-    let tomorrow = check_in(
+    let tomorrow =
+        check_in(&app, &patient, &t, json!({ "local_date": date_of(1), "symptoms": symptoms(0, false) })).await;
+    assert_eq!(tomorrow.status, 201, "tomorrow is allowed");
+    let unknown = check_in(
         &app,
         &patient,
         &t,
-        json!({ "local_date": date_of(1), "symptoms": symptoms(0, false) }),
+        json!({ "symptoms": symptoms(0, false), "adherence": { "no_makeup": true, "flossing": true } }),
     )
     .await;
-    assert_eq!(tomorrow.status, 201, "tomorrow is allowed");
-    let unknown = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(0, false), "adherence": { "no_makeup": true, "flossing": true } })).await;
-    assert_eq!(
-        unknown.assert_problem(422),
-        ["adherence.flossing", "adherence.no_makeup"],
-        "day 3 has neither"
-    );
-    check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "symptoms": { "redness": "high" } }),
-    )
-    .await
-    .assert_problem(400);
-    app.post(
-        &format!("/v1/treatments/{t}/check-ins"),
-        &admin.token,
-        json!({ "symptoms": symptoms(0, false) }),
-    )
-    .await
-    .assert_problem(403);
+    assert_eq!(unknown.assert_problem(422), ["adherence.flossing", "adherence.no_makeup"], "day 3 has neither");
+    check_in(&app, &patient, &t, json!({ "symptoms": { "redness": "high" } })).await.assert_problem(400);
+    app.post(&format!("/v1/treatments/{t}/check-ins"), &admin.token, json!({ "symptoms": symptoms(0, false) }))
+        .await
+        .assert_problem(403);
     let neighbour = app.patient(&admin, "Europe/Berlin").await;
-    check_in(
-        &app,
-        &neighbour,
-        &t,
-        json!({ "symptoms": symptoms(0, false) }),
-    )
-    .await
-    .assert_problem(404);
+    check_in(&app, &neighbour, &t, json!({ "symptoms": symptoms(0, false) })).await.assert_problem(404);
 }
 
 #[actix_web::test]
@@ -206,20 +108,9 @@ async fn adherence_answers_acknowledge_reminders_and_add_up() {
     let (admin, patient, t) = patient_on_day(&app, 1).await; // day 2
     let answer = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(3, false), "adherence": { "sunscreen": true, "avoid_heat": false, "cool_compress": true } })).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
-    assert_eq!(
-        answer.body["adherence"],
-        json!({ "avoid_heat": false, "cool_compress": true, "sunscreen": true })
-    );
-    let today = app
-        .get(
-            &format!(
-                "/v1/treatments/{t}/reminders?from={}&to={}",
-                date_of(0),
-                date_of(0)
-            ),
-            &patient.token,
-        )
-        .await;
+    assert_eq!(answer.body["adherence"], json!({ "avoid_heat": false, "cool_compress": true, "sunscreen": true }));
+    let today =
+        app.get(&format!("/v1/treatments/{t}/reminders?from={}&to={}", date_of(0), date_of(0)), &patient.token).await;
     let acked: Vec<_> = today.body["items"]
         .as_array()
         .unwrap()
@@ -229,24 +120,14 @@ async fn adherence_answers_acknowledge_reminders_and_add_up() {
         .collect();
     assert_eq!(acked, ["sunscreen", "cool_compress"]);
 
-    let summary = app
-        .get(&format!("/v1/treatments/{t}/adherence"), &admin.token)
-        .await;
+    let summary = app.get(&format!("/v1/treatments/{t}/adherence"), &admin.token).await;
     assert_eq!(summary.status, 200, "{}", summary.text);
     // Days 1 and 2 of a normal-skinned, Fitzpatrick II patient: 7 reminders on day 1, 5 on day 2.
     assert_eq!(summary.body["due"], 12);
     assert_eq!(summary.body["acknowledged"], 2);
-    let sunscreen = summary.body["by_kind"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kind"] == "sunscreen")
-        .unwrap()
-        .clone();
-    assert_eq!(
-        sunscreen,
-        json!({ "kind": "sunscreen", "due": 2, "acknowledged": 1, "share": 0.5 })
-    );
+    let sunscreen =
+        summary.body["by_kind"].as_array().unwrap().iter().find(|k| k["kind"] == "sunscreen").unwrap().clone();
+    assert_eq!(sunscreen, json!({ "kind": "sunscreen", "due": 2, "acknowledged": 1, "share": 0.5 }));
     let today_view = app.get("/v1/me/today", &patient.token).await;
     assert_eq!(today_view.body["treatments"][0]["checked_in"], true);
 }
@@ -264,10 +145,7 @@ async fn the_queue_puts_urgent_first_and_pages_correctly_while_check_ins_arrive(
 
     let first = app.get("/v1/review-queue?limit=1", &clinician.token).await;
     assert_eq!(first.status, 200, "{}", first.text);
-    assert_eq!(
-        first.body["counts"],
-        json!({ "urgent": 2, "watch": 1, "ok": 1 })
-    );
+    assert_eq!(first.body["counts"], json!({ "urgent": 2, "watch": 1, "ok": 1 }));
     let item = &first.body["items"][0];
     assert_eq!(item["id"], urgent_1["id"]);
     assert_eq!(item["patient_name"], "Pat Test");
@@ -280,32 +158,11 @@ async fn the_queue_puts_urgent_first_and_pages_correctly_while_check_ins_arrive(
     let mut seen = vec![item["id"].clone()];
     let mut cursor = first.body["next_cursor"].as_str().map(String::from);
     while let Some(c) = cursor {
-        let page = app
-            .get(
-                &format!("/v1/review-queue?limit=1&cursor={c}"),
-                &clinician.token,
-            )
-            .await;
-        seen.extend(
-            page.body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["id"].clone()),
-        );
+        let page = app.get(&format!("/v1/review-queue?limit=1&cursor={c}"), &clinician.token).await;
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(|i| i["id"].clone()));
         cursor = page.body["next_cursor"].as_str().map(String::from);
     }
-    assert_eq!(
-        seen,
-        [
-            &urgent_1["id"],
-            &urgent_2["id"],
-            &urgent_3["id"],
-            &watch["id"],
-            &ok["id"]
-        ]
-        .map(|v| v.clone())
-    );
+    assert_eq!(seen, [&urgent_1["id"], &urgent_2["id"], &urgent_3["id"], &watch["id"], &ok["id"]].map(|v| v.clone()));
 
     // Reviewed check-ins leave the queue; a check-in is reviewed once.
     let reviewed = app
@@ -318,45 +175,23 @@ async fn the_queue_puts_urgent_first_and_pages_correctly_while_check_ins_arrive(
     assert_eq!(reviewed.status, 200, "{}", reviewed.text);
     assert_eq!(reviewed.body["reviewed_by"], clinician.id.as_str());
     assert_eq!(reviewed.body["review_note"], "Called the patient.");
-    assert!(
-        reviewed.body["reviewed_at"]
-            .as_str()
-            .unwrap()
-            .ends_with('Z')
-    );
-    app.post(
-        &format!("/v1/check-ins/{}/review", urgent_1["id"].as_str().unwrap()),
-        &admin.token,
-        json!({}),
-    )
-    .await
-    .assert_problem(409);
+    assert!(reviewed.body["reviewed_at"].as_str().unwrap().ends_with('Z'));
+    app.post(&format!("/v1/check-ins/{}/review", urgent_1["id"].as_str().unwrap()), &admin.token, json!({}))
+        .await
+        .assert_problem(409);
     let after = app.get("/v1/review-queue", &clinician.token).await;
     assert_eq!(after.body["counts"]["urgent"], 2);
     assert_eq!(after.body["items"][0]["id"], urgent_2["id"]);
 
-    app.get("/v1/review-queue", &patient.token)
+    app.get("/v1/review-queue", &patient.token).await.assert_problem(403);
+    app.post(&format!("/v1/check-ins/{}/review", ok["id"].as_str().unwrap()), &patient.token, json!({}))
         .await
         .assert_problem(403);
-    app.post(
-        &format!("/v1/check-ins/{}/review", ok["id"].as_str().unwrap()),
-        &patient.token,
-        json!({}),
-    )
-    .await
-    .assert_problem(403);
     let other = app.clinic("South").await;
-    assert_eq!(
-        app.get("/v1/review-queue", &other.token).await.body["items"],
-        json!([])
-    );
-    app.post(
-        &format!("/v1/check-ins/{}/review", ok["id"].as_str().unwrap()),
-        &other.token,
-        json!({}),
-    )
-    .await
-    .assert_problem(404);
+    assert_eq!(app.get("/v1/review-queue", &other.token).await.body["items"], json!([]));
+    app.post(&format!("/v1/check-ins/{}/review", ok["id"].as_str().unwrap()), &other.token, json!({}))
+        .await
+        .assert_problem(404);
     let long = app
         .post(
             &format!("/v1/check-ins/{}/review", ok["id"].as_str().unwrap()),
@@ -371,51 +206,18 @@ async fn the_queue_puts_urgent_first_and_pages_correctly_while_check_ins_arrive(
 async fn check_ins_are_listed_newest_first_and_stay_private() {
     let app = spawn().await;
     let (admin, patient, t) = patient_on_day(&app, 3).await;
-    let a = check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "symptoms": symptoms(1, false) }),
-    )
-    .await
-    .body;
-    let b = check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "symptoms": symptoms(2, false) }),
-    )
-    .await
-    .body;
-    let listed = app
-        .get(&format!("/v1/treatments/{t}/check-ins"), &admin.token)
-        .await;
-    let ids: Vec<_> = listed.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].clone())
-        .collect();
+    let a = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(1, false) })).await.body;
+    let b = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(2, false) })).await.body;
+    let listed = app.get(&format!("/v1/treatments/{t}/check-ins"), &admin.token).await;
+    let ids: Vec<_> = listed.body["items"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect();
     assert_eq!(ids, [b["id"].clone(), a["id"].clone()]);
-    let one = app
-        .get(
-            &format!("/v1/check-ins/{}", a["id"].as_str().unwrap()),
-            &patient.token,
-        )
-        .await;
+    let one = app.get(&format!("/v1/check-ins/{}", a["id"].as_str().unwrap()), &patient.token).await;
     assert_eq!(one.body, a);
     let neighbour = app.patient(&admin, "Europe/Berlin").await;
     let other = app.clinic("South").await;
     for intruder in [&neighbour, &other] {
-        app.get(
-            &format!("/v1/check-ins/{}", a["id"].as_str().unwrap()),
-            &intruder.token,
-        )
-        .await
-        .assert_problem(404);
-        app.get(&format!("/v1/treatments/{t}/check-ins"), &intruder.token)
-            .await
-            .assert_problem(404);
+        app.get(&format!("/v1/check-ins/{}", a["id"].as_str().unwrap()), &intruder.token).await.assert_problem(404);
+        app.get(&format!("/v1/treatments/{t}/check-ins"), &intruder.token).await.assert_problem(404);
     }
 }
 
@@ -428,138 +230,52 @@ fn photo(captured_at: &str, site: &str, view: &str) -> Value {
 async fn photo_metadata_is_validated_listed_in_capture_order_and_deletable() {
     let app = spawn().await;
     let (admin, patient, t) = patient_on_day(&app, 3).await;
-    let c = check_in(
-        &app,
-        &patient,
-        &t,
-        json!({ "symptoms": symptoms(1, false) }),
-    )
-    .await
-    .body;
+    let c = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(1, false) })).await.body;
     let path = format!("/v1/check-ins/{}/photos", c["id"].as_str().unwrap());
     let now = Utc::now();
     let at = |minutes: i64| (now + Duration::minutes(minutes)).to_rfc3339();
 
-    let later = app
-        .post(
-            &path,
-            &patient.token,
-            photo(&at(-10), "left_cheek", "front"),
-        )
-        .await;
+    let later = app.post(&path, &patient.token, photo(&at(-10), "left_cheek", "front")).await;
     assert_eq!(later.status, 201, "{}", later.text);
     assert_eq!(later.body["content_type"], "image/jpeg");
     assert_eq!(later.body["treatment_id"], t.as_str());
-    let earlier = app
-        .post(
-            &path,
-            &patient.token,
-            photo(&at(-60), "left_cheek", "close_up"),
-        )
-        .await
-        .body;
-    let slightly_ahead = app
-        .post(&path, &patient.token, photo(&at(4), "chin", "front"))
-        .await;
-    assert_eq!(
-        slightly_ahead.status, 201,
-        "a phone clock a little fast is fine"
-    );
+    let earlier = app.post(&path, &patient.token, photo(&at(-60), "left_cheek", "close_up")).await.body;
+    let slightly_ahead = app.post(&path, &patient.token, photo(&at(4), "chin", "front")).await;
+    assert_eq!(slightly_ahead.status, 201, "a phone clock a little fast is fine");
 
     let bad = app
         .post(&path, &patient.token, json!({ "content_type": "image/gif", "byte_size": 26_214_401, "sha256": "A".repeat(64), "width": 0, "height": 20_001, "captured_at": at(10), "body_site": "elbow", "view": "back" }))
         .await;
     assert_eq!(
         bad.assert_problem(422),
-        [
-            "content_type",
-            "byte_size",
-            "sha256",
-            "width",
-            "height",
-            "captured_at",
-            "body_site",
-            "view"
-        ]
+        ["content_type", "byte_size", "sha256", "width", "height", "captured_at", "body_site", "view"]
     );
     let missing = app.post(&path, &patient.token, json!({})).await;
     assert_eq!(missing.assert_problem(422).len(), 8);
-    let not_instant = app
-        .post(&path, &patient.token, photo("yesterday", "chin", "front"))
-        .await;
+    let not_instant = app.post(&path, &patient.token, photo("yesterday", "chin", "front")).await;
     assert_eq!(not_instant.assert_problem(422), ["captured_at"]);
-    app.post(&path, &admin.token, photo(&at(0), "chin", "front"))
-        .await
-        .assert_problem(403);
+    app.post(&path, &admin.token, photo(&at(0), "chin", "front")).await.assert_problem(403);
 
-    let all = app
-        .get(&format!("/v1/treatments/{t}/photos"), &admin.token)
-        .await;
-    let ids: Vec<_> = all.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].clone())
-        .collect();
-    assert_eq!(
-        ids,
-        [
-            earlier["id"].clone(),
-            later.body["id"].clone(),
-            slightly_ahead.body["id"].clone()
-        ]
-    );
-    let cheek_front = app
-        .get(
-            &format!("/v1/treatments/{t}/photos?body_site=left_cheek&view=front"),
-            &patient.token,
-        )
-        .await;
+    let all = app.get(&format!("/v1/treatments/{t}/photos"), &admin.token).await;
+    let ids: Vec<_> = all.body["items"].as_array().unwrap().iter().map(|p| p["id"].clone()).collect();
+    assert_eq!(ids, [earlier["id"].clone(), later.body["id"].clone(), slightly_ahead.body["id"].clone()]);
+    let cheek_front =
+        app.get(&format!("/v1/treatments/{t}/photos?body_site=left_cheek&view=front"), &patient.token).await;
     assert_eq!(cheek_front.body["items"].as_array().unwrap().len(), 1);
-    let bad_filter = app
-        .get(
-            &format!("/v1/treatments/{t}/photos?body_site=knee&view=sideways"),
-            &patient.token,
-        )
-        .await;
+    let bad_filter = app.get(&format!("/v1/treatments/{t}/photos?body_site=knee&view=sideways"), &patient.token).await;
     assert_eq!(bad_filter.assert_problem(422), ["body_site", "view"]);
 
     let neighbour = app.patient(&admin, "Europe/Berlin").await;
     let photo_path = format!("/v1/photos/{}", earlier["id"].as_str().unwrap());
-    app.get(&photo_path, &neighbour.token)
-        .await
-        .assert_problem(404);
-    app.call(
-        reqwest::Method::DELETE,
-        &photo_path,
-        Some(&neighbour.token),
-        None,
-    )
-    .await
-    .assert_problem(404);
-    app.post(&path, &neighbour.token, photo(&at(0), "chin", "front"))
-        .await
-        .assert_problem(404);
+    app.get(&photo_path, &neighbour.token).await.assert_problem(404);
+    app.call(reqwest::Method::DELETE, &photo_path, Some(&neighbour.token), None).await.assert_problem(404);
+    app.post(&path, &neighbour.token, photo(&at(0), "chin", "front")).await.assert_problem(404);
     assert_eq!(app.get(&photo_path, &patient.token).await.body, earlier);
-    let deleted = app
-        .call(
-            reqwest::Method::DELETE,
-            &photo_path,
-            Some(&admin.token),
-            None,
-        )
-        .await;
+    let deleted = app.call(reqwest::Method::DELETE, &photo_path, Some(&admin.token), None).await;
     assert_eq!(deleted.status, 204);
-    app.get(&photo_path, &patient.token)
-        .await
-        .assert_problem(404);
+    app.get(&photo_path, &patient.token).await.assert_problem(404);
     let own = format!("/v1/photos/{}", later.body["id"].as_str().unwrap());
-    assert_eq!(
-        app.call(reqwest::Method::DELETE, &own, Some(&patient.token), None)
-            .await
-            .status,
-        204
-    );
+    assert_eq!(app.call(reqwest::Method::DELETE, &own, Some(&patient.token), None).await.status, 204);
 }
 
 fn check_in_rows(app: &TestApp) -> i64 {
@@ -568,13 +284,7 @@ fn check_in_rows(app: &TestApp) -> i64 {
     check_ins::table.count().get_result(&mut *conn).unwrap()
 }
 
-async fn post_with_key(
-    app: &TestApp,
-    patient: &Session,
-    t: &str,
-    key: &str,
-    body: &Value,
-) -> Answer {
+async fn post_with_key(app: &TestApp, patient: &Session, t: &str, key: &str, body: &Value) -> Answer {
     let response = app
         .client
         .post(format!("{}/v1/treatments/{t}/check-ins", app.base))
@@ -602,28 +312,15 @@ async fn a_retried_check_in_is_created_once() {
     }
     assert_eq!(check_in_rows(&app), 1);
 
-    let different = post_with_key(
-        &app,
-        &patient,
-        &t,
-        "phone-retry-1",
-        &json!({ "symptoms": symptoms(3, false) }),
-    )
-    .await;
+    let different =
+        post_with_key(&app, &patient, &t, "phone-retry-1", &json!({ "symptoms": symptoms(3, false) })).await;
     assert_eq!(different.assert_problem(422), ["Idempotency-Key"]);
     let too_long = post_with_key(&app, &patient, &t, &"k".repeat(256), &body).await;
     assert_eq!(too_long.assert_problem(422), ["Idempotency-Key"]);
     // Keys belong to their caller: another patient's same key is independent.
     let neighbour = app.patient(&admin, "Europe/Berlin").await;
     let other_t = treatment(&app, &admin, &neighbour.id, today_in("Europe/Berlin")).await;
-    let theirs = post_with_key(
-        &app,
-        &neighbour,
-        other_t["id"].as_str().unwrap(),
-        "phone-retry-1",
-        &body,
-    )
-    .await;
+    let theirs = post_with_key(&app, &neighbour, other_t["id"].as_str().unwrap(), "phone-retry-1", &body).await;
     assert_eq!(theirs.status, 201, "{}", theirs.text);
     assert_ne!(theirs.body["id"], first.body["id"]);
     assert_eq!(check_in_rows(&app), 2);
@@ -661,14 +358,9 @@ async fn a_retry_while_the_first_is_still_running_gets_409() {
     {
         let mut conn = app.db.pool().get().unwrap();
         diesel::update(keys::table.filter(keys::idempotency_key.eq("slow-1")))
-            .set((
-                keys::status.eq(None::<i32>),
-                keys::created_at.eq(aftercare::clock::now()),
-            ))
+            .set((keys::status.eq(None::<i32>), keys::created_at.eq(aftercare::clock::now())))
             .execute(&mut *conn)
             .unwrap();
     }
-    post_with_key(&app, &patient, &t, "slow-1", &body)
-        .await
-        .assert_problem(409);
+    post_with_key(&app, &patient, &t, "slow-1", &body).await.assert_problem(409);
 }

@@ -15,31 +15,20 @@ async fn metrics_count_requests_by_route_pattern_and_status() {
     let app = spawn().await;
     let admin = app.clinic("North Clinic").await;
     let unknown = uuid::Uuid::new_v4();
-    app.get(&format!("/v1/patients/{unknown}"), &admin.token)
-        .await
-        .assert_problem(404);
+    app.get(&format!("/v1/patients/{unknown}"), &admin.token).await.assert_problem(404);
     let metrics = app.call(Method::GET, "/metrics", None, None).await;
     assert_eq!(metrics.status, 200);
     assert!(metrics.header("content-type").starts_with("text/plain"));
     assert!(
-        metrics.text.contains(r#"aftercare_http_requests_total{method="GET",route="/v1/patients/{id}",status="404"} 1"#),
+        metrics
+            .text
+            .contains(r#"aftercare_http_requests_total{method="GET",route="/v1/patients/{id}",status="404"} 1"#),
         "{}",
         metrics.text
     );
-    assert!(
-        !metrics.text.contains(&unknown.to_string()),
-        "ids never become labels"
-    );
-    assert!(
-        metrics
-            .text
-            .contains("aftercare_http_request_duration_seconds_bucket")
-    );
-    assert!(
-        metrics
-            .text
-            .contains(r#"aftercare_db_pool_connections{state="max"} 4"#)
-    );
+    assert!(!metrics.text.contains(&unknown.to_string()), "ids never become labels");
+    assert!(metrics.text.contains("aftercare_http_request_duration_seconds_bucket"));
+    assert!(metrics.text.contains(r#"aftercare_db_pool_connections{state="max"} 4"#));
 }
 
 #[actix_web::test]

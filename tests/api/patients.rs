@@ -11,13 +11,7 @@ async fn a_clinician_adds_a_patient_who_activates_and_reads_their_profile() {
     let app = spawn().await;
     let admin = app.clinic("North Clinic").await;
     let clinician = app.clinician(&admin).await;
-    let created = app
-        .post(
-            "/v1/patients",
-            &clinician.token,
-            new_patient("maya@mail.test"),
-        )
-        .await;
+    let created = app.post("/v1/patients", &clinician.token, new_patient("maya@mail.test")).await;
     assert_eq!(created.status, 201, "{}", created.text);
     for (field, value) in [
         ("name", json!("Maya Chen")),
@@ -34,7 +28,10 @@ async fn a_clinician_adds_a_patient_who_activates_and_reads_their_profile() {
     let id = created.str("id");
 
     let activated = app
-        .post_anonymous("/v1/auth/activate", json!({ "invite_token": created.str("invite_token"), "password": crate::support::PASSWORD }))
+        .post_anonymous(
+            "/v1/auth/activate",
+            json!({ "invite_token": created.str("invite_token"), "password": crate::support::PASSWORD }),
+        )
         .await;
     assert_eq!(activated.status, 200);
     assert_eq!(activated.body["user"]["role"], "patient");
@@ -43,9 +40,7 @@ async fn a_clinician_adds_a_patient_who_activates_and_reads_their_profile() {
     let own = app.get(&format!("/v1/patients/{id}"), &patient_token).await;
     assert_eq!(own.status, 200, "{}", own.text);
     assert!(own.body.get("invite_token").is_none());
-    let by_staff = app
-        .get(&format!("/v1/patients/{id}"), &clinician.token)
-        .await;
+    let by_staff = app.get(&format!("/v1/patients/{id}"), &clinician.token).await;
     assert_eq!(by_staff.body, own.body);
 }
 
@@ -60,29 +55,10 @@ async fn every_invalid_field_is_named() {
             json!({ "name": " ", "email": "nope", "timezone": "Mars/Olympus", "skin_type": "greasy", "fitzpatrick": 7, "reminder_time": "25:00" }),
         )
         .await;
-    assert_eq!(
-        answer.assert_problem(422),
-        [
-            "name",
-            "email",
-            "timezone",
-            "skin_type",
-            "fitzpatrick",
-            "reminder_time"
-        ]
-    );
+    assert_eq!(answer.assert_problem(422), ["name", "email", "timezone", "skin_type", "fitzpatrick", "reminder_time"]);
     let missing = app.post("/v1/patients", &admin.token, json!({})).await;
-    assert_eq!(
-        missing.assert_problem(422),
-        ["name", "email", "timezone", "skin_type", "fitzpatrick"]
-    );
-    let wrong_type = app
-        .post(
-            "/v1/patients",
-            &admin.token,
-            json!({ "fitzpatrick": "three" }),
-        )
-        .await;
+    assert_eq!(missing.assert_problem(422), ["name", "email", "timezone", "skin_type", "fitzpatrick"]);
+    let wrong_type = app.post("/v1/patients", &admin.token, json!({ "fitzpatrick": "three" })).await;
     wrong_type.assert_problem(400);
 }
 
@@ -91,12 +67,8 @@ async fn patients_cannot_create_or_list_patients() {
     let app = spawn().await;
     let admin = app.clinic("North Clinic").await;
     let patient = app.patient(&admin, "Europe/London").await;
-    app.post("/v1/patients", &patient.token, new_patient("x@mail.test"))
-        .await
-        .assert_problem(403);
-    app.get("/v1/patients", &patient.token)
-        .await
-        .assert_problem(403);
+    app.post("/v1/patients", &patient.token, new_patient("x@mail.test")).await.assert_problem(403);
+    app.get("/v1/patients", &patient.token).await.assert_problem(403);
 }
 
 #[actix_web::test]
@@ -109,20 +81,11 @@ async fn other_clinics_and_other_patients_get_404() {
     let path = format!("/v1/patients/{}", mine.id);
     for intruder in [&south, &neighbour] {
         app.get(&path, &intruder.token).await.assert_problem(404);
-        app.patch(&path, &intruder.token, json!({ "name": "Hacked" }))
-            .await
-            .assert_problem(404);
+        app.patch(&path, &intruder.token, json!({ "name": "Hacked" })).await.assert_problem(404);
     }
     // Not a UUID, or a UUID of nothing: the same 404.
-    app.get("/v1/patients/not-a-uuid", &north.token)
-        .await
-        .assert_problem(404);
-    app.get(
-        &format!("/v1/patients/{}", uuid::Uuid::new_v4()),
-        &north.token,
-    )
-    .await
-    .assert_problem(404);
+    app.get("/v1/patients/not-a-uuid", &north.token).await.assert_problem(404);
+    app.get(&format!("/v1/patients/{}", uuid::Uuid::new_v4()), &north.token).await.assert_problem(404);
     let unchanged = app.get(&path, &north.token).await;
     assert_eq!(unchanged.body["name"], "Pat Test");
     let listed = app.get("/v1/patients", &south.token).await;
@@ -135,27 +98,15 @@ async fn patient_and_clinician_edit_the_profile() {
     let admin = app.clinic("North Clinic").await;
     let patient = app.patient(&admin, "Europe/London").await;
     let path = format!("/v1/patients/{}", patient.id);
-    let by_patient = app
-        .patch(
-            &path,
-            &patient.token,
-            json!({ "timezone": "Australia/Lord_Howe", "reminder_time": "07:30" }),
-        )
-        .await;
+    let by_patient =
+        app.patch(&path, &patient.token, json!({ "timezone": "Australia/Lord_Howe", "reminder_time": "07:30" })).await;
     assert_eq!(by_patient.status, 200, "{}", by_patient.text);
     assert_eq!(by_patient.body["timezone"], "Australia/Lord_Howe");
     assert_eq!(by_patient.body["reminder_time"], "07:30");
-    assert_eq!(
-        by_patient.body["skin_type"], "normal",
-        "untouched fields stay"
-    );
+    assert_eq!(by_patient.body["skin_type"], "normal", "untouched fields stay");
 
     let by_staff = app
-        .patch(
-            &path,
-            &admin.token,
-            json!({ "skin_type": "sensitive", "fitzpatrick": 6, "name": "Pat Renamed" }),
-        )
+        .patch(&path, &admin.token, json!({ "skin_type": "sensitive", "fitzpatrick": 6, "name": "Pat Renamed" }))
         .await;
     assert_eq!(by_staff.status, 200);
     assert_eq!(by_staff.body["skin_type"], "sensitive");
@@ -164,16 +115,9 @@ async fn patient_and_clinician_edit_the_profile() {
     assert_eq!(by_staff.body["reminder_time"], "07:30");
 
     let bad = app
-        .patch(
-            &path,
-            &patient.token,
-            json!({ "timezone": "Nowhere/Land", "fitzpatrick": 0, "reminder_time": "7:30" }),
-        )
+        .patch(&path, &patient.token, json!({ "timezone": "Nowhere/Land", "fitzpatrick": 0, "reminder_time": "7:30" }))
         .await;
-    assert_eq!(
-        bad.assert_problem(422),
-        ["timezone", "fitzpatrick", "reminder_time"]
-    );
+    assert_eq!(bad.assert_problem(422), ["timezone", "fitzpatrick", "reminder_time"]);
     let empty = app.patch(&path, &patient.token, json!({})).await;
     assert_eq!(empty.body, by_staff.body);
 }
@@ -183,13 +127,7 @@ async fn the_patient_list_pages_with_a_cursor() {
     let app = spawn().await;
     let admin = app.clinic("North Clinic").await;
     for n in 0..5 {
-        let created = app
-            .post(
-                "/v1/patients",
-                &admin.token,
-                new_patient(&format!("p{n}@mail.test")),
-            )
-            .await;
+        let created = app.post("/v1/patients", &admin.token, new_patient(&format!("p{n}@mail.test"))).await;
         assert_eq!(created.status, 201);
     }
     let mut seen = Vec::new();
@@ -203,29 +141,18 @@ async fn the_patient_list_pages_with_a_cursor() {
         assert_eq!(page.status, 200, "{}", page.text);
         let items = page.body["items"].as_array().unwrap();
         assert!(items.len() <= 2);
-        seen.extend(
-            items
-                .iter()
-                .map(|p| p["email"].as_str().unwrap().to_string()),
-        );
+        seen.extend(items.iter().map(|p| p["email"].as_str().unwrap().to_string()));
         match page.body["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_string()),
             None => break,
         }
     }
-    assert_eq!(
-        seen,
-        (0..5)
-            .map(|n| format!("p{n}@mail.test"))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(seen, (0..5).map(|n| format!("p{n}@mail.test")).collect::<Vec<_>>());
 
     for bad in ["limit=0", "limit=101", "limit=ten", "cursor=garbage"] {
         let answer = app.get(&format!("/v1/patients?{bad}"), &admin.token).await;
         assert_eq!(answer.assert_problem(422).len(), 1, "{bad}");
     }
-    let both = app
-        .get("/v1/patients?limit=-3&cursor=zzz", &admin.token)
-        .await;
+    let both = app.get("/v1/patients?limit=-3&cursor=zzz", &admin.token).await;
     assert_eq!(both.assert_problem(422), ["limit", "cursor"]);
 }

@@ -7,17 +7,10 @@ use serde_json::{Value, json};
 use crate::support::{Session, TestApp, spawn};
 
 pub fn today_in(zone: &str) -> NaiveDate {
-    Utc::now()
-        .with_timezone(&zone.parse::<Tz>().unwrap())
-        .date_naive()
+    Utc::now().with_timezone(&zone.parse::<Tz>().unwrap()).date_naive()
 }
 
-pub async fn treatment(
-    app: &TestApp,
-    staff: &Session,
-    patient_id: &str,
-    treated_on: NaiveDate,
-) -> Value {
+pub async fn treatment(app: &TestApp, staff: &Session, patient_id: &str, treated_on: NaiveDate) -> Value {
     let created = app
         .post(
             &format!("/v1/patients/{patient_id}/treatments"),
@@ -58,12 +51,7 @@ async fn a_clinician_records_a_treatment_planned_with_the_current_protocol() {
     for who in [&clinician, &patient] {
         let one = app.get(&format!("/v1/treatments/{id}"), &who.token).await;
         assert_eq!(one.body, answer.body);
-        let listed = app
-            .get(
-                &format!("/v1/patients/{}/treatments", patient.id),
-                &who.token,
-            )
-            .await;
+        let listed = app.get(&format!("/v1/patients/{}/treatments", patient.id), &who.token).await;
         assert_eq!(listed.body["items"], json!([answer.body]));
     }
 }
@@ -81,45 +69,19 @@ async fn bad_treatments_name_every_field() {
             json!({ "procedure": "laser", "treated_on": "2026-02-30", "setting": "spa", "areas": [], "needle_depth_mm": 3.5, "notes": "x".repeat(2001) }),
         )
         .await;
-    assert_eq!(
-        bad.assert_problem(422),
-        [
-            "procedure",
-            "treated_on",
-            "setting",
-            "areas",
-            "needle_depth_mm",
-            "notes"
-        ]
-    );
+    assert_eq!(bad.assert_problem(422), ["procedure", "treated_on", "setting", "areas", "needle_depth_mm", "notes"]);
     let missing = app.post(&path, &admin.token, json!({})).await;
-    assert_eq!(
-        missing.assert_problem(422),
-        [
-            "procedure",
-            "treated_on",
-            "setting",
-            "areas",
-            "needle_depth_mm"
-        ]
-    );
+    assert_eq!(missing.assert_problem(422), ["procedure", "treated_on", "setting", "areas", "needle_depth_mm"]);
     let unknown_area = app
         .post(&path, &admin.token, json!({ "procedure": "microneedling", "treated_on": "2026-11-20", "setting": "in_office", "areas": ["face", "elbow"], "needle_depth_mm": 0.05 }))
         .await;
-    assert_eq!(
-        unknown_area.assert_problem(422),
-        ["areas", "needle_depth_mm"]
-    );
+    assert_eq!(unknown_area.assert_problem(422), ["areas", "needle_depth_mm"]);
     let far = app
         .post(&path, &admin.token, json!({ "procedure": "microneedling", "treated_on": "2099-01-01", "setting": "in_office", "areas": ["face"], "needle_depth_mm": 3.0 }))
         .await;
     assert_eq!(far.assert_problem(422), ["treated_on"]);
-    app.post(&path, &admin.token, json!({ "areas": "face" }))
-        .await
-        .assert_problem(400);
-    app.post(&path, &patient.token, json!({}))
-        .await
-        .assert_problem(403);
+    app.post(&path, &admin.token, json!({ "areas": "face" })).await.assert_problem(400);
+    app.post(&path, &patient.token, json!({})).await.assert_problem(403);
 }
 
 #[actix_web::test]
@@ -143,13 +105,7 @@ async fn treatments_stay_inside_their_clinic_and_patient() {
         }
     }
     let body = json!({ "procedure": "microneedling", "treated_on": "2026-11-20", "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0 });
-    app.post(
-        &format!("/v1/patients/{}/treatments", patient.id),
-        &south.token,
-        body,
-    )
-    .await
-    .assert_problem(404);
+    app.post(&format!("/v1/patients/{}/treatments", patient.id), &south.token, body).await.assert_problem(404);
 }
 
 #[actix_web::test]
@@ -161,69 +117,33 @@ async fn the_timeline_shows_todays_phase_in_the_patients_zone() {
     let today = today_in("Pacific/Kiritimati");
     let t = treatment(&app, &admin, &patient.id, today - Duration::days(4)).await;
     let id = t["id"].as_str().unwrap();
-    let timeline = app
-        .get(&format!("/v1/treatments/{id}/timeline"), &patient.token)
-        .await;
+    let timeline = app.get(&format!("/v1/treatments/{id}/timeline"), &patient.token).await;
     assert_eq!(timeline.status, 200, "{}", timeline.text);
     let body = &timeline.body;
     assert_eq!(body["timezone"], "Pacific/Kiritimati");
     assert_eq!(body["on"], today.to_string());
     assert_eq!(body["day_number"], 5);
     assert_eq!(body["current_phase"], "days_3_7");
-    let statuses: Vec<_> = body["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["status"].as_str().unwrap())
-        .collect();
+    let statuses: Vec<_> = body["phases"].as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["completed", "current", "upcoming", "upcoming"]);
     let phase = &body["phases"][1];
     assert_eq!(phase["key"], "days_3_7");
-    assert_eq!(
-        (phase["day_from"].as_i64(), phase["day_to"].as_i64()),
-        (Some(3), Some(7))
-    );
+    assert_eq!((phase["day_from"].as_i64(), phase["day_to"].as_i64()), (Some(3), Some(7)));
     assert_eq!(phase["starts_on"], (today - Duration::days(2)).to_string());
-    assert!(
-        !phase["expect"].as_array().unwrap().is_empty()
-            && !phase["care"].as_array().unwrap().is_empty()
-    );
+    assert!(!phase["expect"].as_array().unwrap().is_empty() && !phase["care"].as_array().unwrap().is_empty());
 
-    let before = app
-        .get(
-            &format!(
-                "/v1/treatments/{id}/timeline?on={}",
-                today - Duration::days(5)
-            ),
-            &admin.token,
-        )
-        .await;
+    let before = app.get(&format!("/v1/treatments/{id}/timeline?on={}", today - Duration::days(5)), &admin.token).await;
     assert_eq!(before.body["day_number"], 0);
     assert!(before.body["current_phase"].is_null());
-    let after = app
-        .get(
-            &format!(
-                "/v1/treatments/{id}/timeline?on={}",
-                today + Duration::days(86)
-            ),
-            &admin.token,
-        )
-        .await;
+    let after = app.get(&format!("/v1/treatments/{id}/timeline?on={}", today + Duration::days(86)), &admin.token).await;
     assert_eq!(after.body["day_number"], 91);
     assert!(after.body["current_phase"].is_null());
-    let bad = app
-        .get(
-            &format!("/v1/treatments/{id}/timeline?on=tomorrow"),
-            &admin.token,
-        )
-        .await;
+    let bad = app.get(&format!("/v1/treatments/{id}/timeline?on=tomorrow"), &admin.token).await;
     assert_eq!(bad.assert_problem(422), ["on"]);
 }
 
 fn instant(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
 
 #[actix_web::test]
@@ -232,33 +152,14 @@ async fn reminders_are_due_at_the_patients_local_time_with_stable_ids() {
     let admin = app.clinic("North").await;
     let patient = app.patient(&admin, "America/New_York").await;
     let path = format!("/v1/patients/{}", patient.id);
-    app.patch(
-        &path,
-        &patient.token,
-        json!({ "reminder_time": "02:30", "skin_type": "dry", "fitzpatrick": 5 }),
-    )
-    .await;
+    app.patch(&path, &patient.token, json!({ "reminder_time": "02:30", "skin_type": "dry", "fitzpatrick": 5 })).await;
     // Day 1 is 14 March 2027, when New York skips 02:00-03:00.
-    let t = treatment(
-        &app,
-        &admin,
-        &patient.id,
-        NaiveDate::from_ymd_opt(2027, 3, 14).unwrap(),
-    )
-    .await;
+    let t = treatment(&app, &admin, &patient.id, NaiveDate::from_ymd_opt(2027, 3, 14).unwrap()).await;
     let id = t["id"].as_str().unwrap();
-    let answer = app
-        .get(
-            &format!("/v1/treatments/{id}/reminders?from=2027-03-13&to=2027-03-15"),
-            &patient.token,
-        )
-        .await;
+    let answer = app.get(&format!("/v1/treatments/{id}/reminders?from=2027-03-13&to=2027-03-15"), &patient.token).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let items = answer.body["items"].as_array().unwrap();
-    let day1: Vec<_> = items
-        .iter()
-        .filter(|r| r["local_date"] == "2027-03-14")
-        .collect();
+    let day1: Vec<_> = items.iter().filter(|r| r["local_date"] == "2027-03-14").collect();
     let kinds: Vec<_> = day1.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
@@ -274,36 +175,19 @@ async fn reminders_are_due_at_the_patients_local_time_with_stable_ids() {
             "pigment_watch"
         ]
     );
-    assert!(
-        items.iter().all(|r| r["local_date"] != "2027-03-13"),
-        "nothing before day 1"
-    );
+    assert!(items.iter().all(|r| r["local_date"] != "2027-03-13"), "nothing before day 1");
     // 02:30 does not exist on 14 March: due one hour later, 03:30 EDT = 07:30 UTC.
     assert_eq!(day1[0]["due_at"], "2027-03-14T07:30:00Z");
     assert_eq!(day1[0]["local_time"], "02:30");
     assert_eq!(day1[0]["day_number"], 1);
     assert!(day1[0]["acknowledged_at"].is_null());
-    assert!(
-        !day1[0]["title"].as_str().unwrap().is_empty()
-            && !day1[0]["body"].as_str().unwrap().is_empty()
-    );
+    assert!(!day1[0]["title"].as_str().unwrap().is_empty() && !day1[0]["body"].as_str().unwrap().is_empty());
     // 15 March: 02:30 EDT = 06:30 UTC.
-    let day2 = items
-        .iter()
-        .find(|r| r["local_date"] == "2027-03-15")
-        .unwrap();
+    let day2 = items.iter().find(|r| r["local_date"] == "2027-03-15").unwrap();
     assert_eq!(day2["due_at"], "2027-03-15T06:30:00Z");
 
-    let again = app
-        .get(
-            &format!("/v1/treatments/{id}/reminders?from=2027-03-13&to=2027-03-15"),
-            &admin.token,
-        )
-        .await;
-    assert_eq!(
-        again.body, answer.body,
-        "same ids, same everything, for staff too"
-    );
+    let again = app.get(&format!("/v1/treatments/{id}/reminders?from=2027-03-13&to=2027-03-15"), &admin.token).await;
+    assert_eq!(again.body, answer.body, "same ids, same everything, for staff too");
 }
 
 #[actix_web::test]
@@ -322,35 +206,16 @@ async fn reminder_ranges_are_checked() {
         .iter()
         .map(|r| r["local_date"].as_str().unwrap().to_string())
         .collect();
-    let expected: std::collections::BTreeSet<_> = (0..7)
-        .map(|d| (today + Duration::days(d)).to_string())
-        .collect();
+    let expected: std::collections::BTreeSet<_> = (0..7).map(|d| (today + Duration::days(d)).to_string()).collect();
     assert_eq!(dates, expected, "today to today + 6");
 
-    let hundred = app
-        .get(
-            &format!("{base}?from={today}&to={}", today + Duration::days(99)),
-            &patient.token,
-        )
-        .await;
+    let hundred = app.get(&format!("{base}?from={today}&to={}", today + Duration::days(99)), &patient.token).await;
     assert_eq!(hundred.status, 200);
-    let too_long = app
-        .get(
-            &format!("{base}?from={today}&to={}", today + Duration::days(100)),
-            &patient.token,
-        )
-        .await;
+    let too_long = app.get(&format!("{base}?from={today}&to={}", today + Duration::days(100)), &patient.token).await;
     assert_eq!(too_long.assert_problem(422), ["to"]);
-    let backwards = app
-        .get(
-            &format!("{base}?from={today}&to={}", today - Duration::days(1)),
-            &patient.token,
-        )
-        .await;
+    let backwards = app.get(&format!("{base}?from={today}&to={}", today - Duration::days(1)), &patient.token).await;
     assert_eq!(backwards.assert_problem(422), ["to"]);
-    let garbage = app
-        .get(&format!("{base}?from=2026-13-01&to=soon"), &patient.token)
-        .await;
+    let garbage = app.get(&format!("{base}?from=2026-13-01&to=soon"), &patient.token).await;
     assert_eq!(garbage.assert_problem(422), ["from", "to"]);
 }
 
@@ -364,72 +229,34 @@ async fn the_patient_acknowledges_reminders_once() {
     let t = treatment(&app, &admin, &patient.id, today - Duration::days(1)).await;
     let id = t["id"].as_str().unwrap();
     let list = app
-        .get(
-            &format!(
-                "/v1/treatments/{id}/reminders?from={today}&to={}",
-                today + Duration::days(1)
-            ),
-            &patient.token,
-        )
+        .get(&format!("/v1/treatments/{id}/reminders?from={today}&to={}", today + Duration::days(1)), &patient.token)
         .await;
     let items = list.body["items"].as_array().unwrap();
-    let todays = items
-        .iter()
-        .find(|r| r["local_date"] == today.to_string())
-        .unwrap();
-    let tomorrows = items
-        .iter()
-        .find(|r| r["local_date"] != today.to_string())
-        .unwrap();
+    let todays = items.iter().find(|r| r["local_date"] == today.to_string()).unwrap();
+    let tomorrows = items.iter().find(|r| r["local_date"] != today.to_string()).unwrap();
     let ack_path = format!("/v1/reminders/{}/ack", todays["id"].as_str().unwrap());
 
-    app.post(&ack_path, &admin.token, json!(null))
-        .await
-        .assert_problem(403);
-    app.post(&ack_path, &neighbour.token, json!(null))
-        .await
-        .assert_problem(404);
+    app.post(&ack_path, &admin.token, json!(null)).await.assert_problem(403);
+    app.post(&ack_path, &neighbour.token, json!(null)).await.assert_problem(404);
     let acked = app.post(&ack_path, &patient.token, json!(null)).await;
     assert_eq!(acked.status, 200, "{}", acked.text);
     assert_eq!(acked.body["id"], todays["id"]);
     let at = acked.str("acknowledged_at");
     assert!(at.ends_with('Z'));
     let again = app.post(&ack_path, &patient.token, json!(null)).await;
-    assert_eq!(
-        again.body, acked.body,
-        "acknowledging again changes nothing"
-    );
+    assert_eq!(again.body, acked.body, "acknowledging again changes nothing");
 
-    let relisted = app
-        .get(
-            &format!("/v1/treatments/{id}/reminders?from={today}&to={today}"),
-            &admin.token,
-        )
-        .await;
-    let shown = relisted.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == todays["id"])
-        .unwrap()
-        .clone();
+    let relisted = app.get(&format!("/v1/treatments/{id}/reminders?from={today}&to={today}"), &admin.token).await;
+    let shown = relisted.body["items"].as_array().unwrap().iter().find(|r| r["id"] == todays["id"]).unwrap().clone();
     assert_eq!(shown["acknowledged_at"], at.as_str());
 
     let early = app
-        .post(
-            &format!("/v1/reminders/{}/ack", tomorrows["id"].as_str().unwrap()),
-            &patient.token,
-            json!(null),
-        )
+        .post(&format!("/v1/reminders/{}/ack", tomorrows["id"].as_str().unwrap()), &patient.token, json!(null))
         .await;
     early.assert_problem(409);
-    app.post(
-        &format!("/v1/reminders/{}/ack", uuid::Uuid::new_v4()),
-        &patient.token,
-        json!(null),
-    )
-    .await
-    .assert_problem(404);
+    app.post(&format!("/v1/reminders/{}/ack", uuid::Uuid::new_v4()), &patient.token, json!(null))
+        .await
+        .assert_problem(404);
 }
 
 #[actix_web::test]
@@ -440,28 +267,13 @@ async fn moving_zone_moves_future_reminders_and_keeps_past_ones_and_acknowledgem
     let today = today_in("America/Chicago");
     let t = treatment(&app, &admin, &patient.id, today - Duration::days(5)).await;
     let id = t["id"].as_str().unwrap();
-    let range = format!(
-        "/v1/treatments/{id}/reminders?from={}&to={}",
-        today - Duration::days(5),
-        today + Duration::days(5)
-    );
+    let range =
+        format!("/v1/treatments/{id}/reminders?from={}&to={}", today - Duration::days(5), today + Duration::days(5));
     let before = app.get(&range, &patient.token).await;
-    let past_sunscreen = before.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["day_number"] == 1)
-        .unwrap()
-        .clone();
+    let past_sunscreen =
+        before.body["items"].as_array().unwrap().iter().find(|r| r["day_number"] == 1).unwrap().clone();
     let acked = app
-        .post(
-            &format!(
-                "/v1/reminders/{}/ack",
-                past_sunscreen["id"].as_str().unwrap()
-            ),
-            &patient.token,
-            json!(null),
-        )
+        .post(&format!("/v1/reminders/{}/ack", past_sunscreen["id"].as_str().unwrap()), &patient.token, json!(null))
         .await;
     assert_eq!(acked.status, 200);
 
@@ -483,18 +295,12 @@ async fn moving_zone_moves_future_reminders_and_keeps_past_ones_and_acknowledgem
         assert_eq!(old["id"], new["id"], "ids survive a move");
         let old_due = instant(old["due_at"].as_str().unwrap());
         if old_due < now - Duration::minutes(1) {
-            assert_eq!(
-                new["due_at"], old["due_at"],
-                "a past reminder stays where it was"
-            );
+            assert_eq!(new["due_at"], old["due_at"], "a past reminder stays where it was");
             assert_eq!(new["local_time"], old["local_time"]);
         } else if old_due > now + Duration::minutes(1) {
             let local_date: NaiveDate = new["local_date"].as_str().unwrap().parse().unwrap();
-            let expected = tokyo
-                .from_local_datetime(
-                    &local_date.and_time(NaiveTime::from_hms_opt(7, 15, 0).unwrap()),
-                )
-                .unwrap();
+            let expected =
+                tokyo.from_local_datetime(&local_date.and_time(NaiveTime::from_hms_opt(7, 15, 0).unwrap())).unwrap();
             assert_eq!(
                 instant(new["due_at"].as_str().unwrap()),
                 expected.with_timezone(&Utc),
@@ -503,14 +309,9 @@ async fn moving_zone_moves_future_reminders_and_keeps_past_ones_and_acknowledgem
             assert_eq!(new["local_time"], "07:15");
         }
     }
-    let kept = after_items
-        .iter()
-        .find(|r| r["id"] == past_sunscreen["id"])
-        .unwrap();
+    let kept = after_items.iter().find(|r| r["id"] == past_sunscreen["id"]).unwrap();
     assert_eq!(kept["acknowledged_at"], acked.body["acknowledged_at"]);
-    let timeline = app
-        .get(&format!("/v1/treatments/{id}/timeline"), &patient.token)
-        .await;
+    let timeline = app.get(&format!("/v1/treatments/{id}/timeline"), &patient.token).await;
     assert_eq!(timeline.body["timezone"], "Asia/Tokyo");
     assert_eq!(timeline.body["on"], today_in("Asia/Tokyo").to_string());
 }
@@ -532,25 +333,10 @@ async fn today_lists_each_active_plan_with_its_reminders() {
     assert_eq!(active[0]["day_number"], 3);
     assert_eq!(active[0]["phase"], "days_3_7");
     assert_eq!(active[0]["checked_in"], false);
-    let kinds: Vec<_> = active[0]["reminders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            "sunscreen",
-            "avoid_heat",
-            "no_actives",
-            "gentle_care",
-            "no_picking"
-        ]
-    );
-    app.get("/v1/me/today", &admin.token)
-        .await
-        .assert_problem(403);
+    let kinds: Vec<_> =
+        active[0]["reminders"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["sunscreen", "avoid_heat", "no_actives", "gentle_care", "no_picking"]);
+    app.get("/v1/me/today", &admin.token).await.assert_problem(403);
 }
 
 fn all_no() -> Value {
@@ -568,70 +354,33 @@ async fn screening_finds_contraindications_and_cautions() {
     let patient = app.patient(&admin, "Europe/London").await;
     let path = format!("/v1/patients/{}/screenings", patient.id);
 
-    let clear = app
-        .post(&path, &admin.token, json!({ "answers": all_no() }))
-        .await;
+    let clear = app.post(&path, &admin.token, json!({ "answers": all_no() })).await;
     assert_eq!(clear.status, 201, "{}", clear.text);
     assert_eq!(clear.body["eligible"], true);
     assert_eq!(clear.body["contraindications"], json!([]));
 
     let mut answers = all_no();
     answers["numbing_allergy"] = json!(true);
-    let caution = app
-        .post(&path, &admin.token, json!({ "answers": answers }))
-        .await;
+    let caution = app.post(&path, &admin.token, json!({ "answers": answers })).await;
     assert_eq!(caution.body["eligible"], true);
     assert_eq!(caution.body["cautions"][0]["code"], "numbing_allergy");
 
     answers["pregnant_or_breastfeeding"] = json!(true);
     answers["blood_thinners"] = json!(true);
-    let barred = app
-        .post(&path, &admin.token, json!({ "answers": answers }))
-        .await;
+    let barred = app.post(&path, &admin.token, json!({ "answers": answers })).await;
     assert_eq!(barred.body["eligible"], false);
-    let codes: Vec<_> = barred.body["contraindications"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
+    let codes: Vec<_> =
+        barred.body["contraindications"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["blood_thinners", "pregnant_or_breastfeeding"]);
-    assert!(
-        barred.body["contraindications"][0]["message"]
-            .as_str()
-            .unwrap()
-            .len()
-            > 10
-    );
+    assert!(barred.body["contraindications"][0]["message"].as_str().unwrap().len() > 10);
 
-    let partial = app
-        .post(
-            &path,
-            &admin.token,
-            json!({ "answers": { "eczema": true, "keloids": false } }),
-        )
-        .await;
+    let partial = app.post(&path, &admin.token, json!({ "answers": { "eczema": true, "keloids": false } })).await;
     assert_eq!(partial.assert_problem(422).len(), 8);
-    assert_eq!(
-        app.post(&path, &admin.token, json!({}))
-            .await
-            .assert_problem(422),
-        ["answers"]
-    );
-    app.post(
-        &path,
-        &admin.token,
-        json!({ "answers": { "eczema": "yes" } }),
-    )
-    .await
-    .assert_problem(400);
-    app.post(&path, &patient.token, json!({ "answers": all_no() }))
-        .await
-        .assert_problem(403);
+    assert_eq!(app.post(&path, &admin.token, json!({})).await.assert_problem(422), ["answers"]);
+    app.post(&path, &admin.token, json!({ "answers": { "eczema": "yes" } })).await.assert_problem(400);
+    app.post(&path, &patient.token, json!({ "answers": all_no() })).await.assert_problem(403);
     let other = app.clinic("South").await;
-    app.post(&path, &other.token, json!({ "answers": all_no() }))
-        .await
-        .assert_problem(404);
+    app.post(&path, &other.token, json!({ "answers": all_no() })).await.assert_problem(404);
 }
 
 #[actix_web::test]
@@ -647,10 +396,5 @@ async fn an_edited_protocol_needs_a_new_version() {
     assert!(refused.contains("new version"), "{refused}");
     aftercare::models::protocols::seed(&mut conn, &Protocol::standard(), STANDARD_V1).unwrap();
     edited.version = 2;
-    aftercare::models::protocols::seed(
-        &mut conn,
-        &edited,
-        &serde_json::to_string(&edited).unwrap(),
-    )
-    .unwrap();
+    aftercare::models::protocols::seed(&mut conn, &edited, &serde_json::to_string(&edited).unwrap()).unwrap();
 }

@@ -23,17 +23,10 @@ async fn an_admin_invites_and_lists_staff() {
 
     let listed = app.get("/v1/clinicians", &admin.token).await;
     assert_eq!(listed.status, 200, "{}", listed.text);
-    let emails: Vec<_> = listed.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["email"].as_str().unwrap())
-        .collect();
+    let emails: Vec<_> =
+        listed.body["items"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap()).collect();
     assert_eq!(emails, [admin.email.as_str(), "okafor@clinic.test"]);
-    assert!(
-        listed.body["items"][0].get("invite_token").is_none(),
-        "invites are shown once"
-    );
+    assert!(listed.body["items"][0].get("invite_token").is_none(), "invites are shown once");
     assert!(listed.body["next_cursor"].is_null());
 }
 
@@ -45,12 +38,8 @@ async fn only_admins_manage_staff() {
     let patient = app.patient(&admin, "Europe/London").await;
     let body = json!({ "name": "X", "email": "x@clinic.test", "role": "clinician" });
     for who in [&clinician, &patient] {
-        app.post("/v1/clinicians", &who.token, body.clone())
-            .await
-            .assert_problem(403);
-        app.get("/v1/clinicians", &who.token)
-            .await
-            .assert_problem(403);
+        app.post("/v1/clinicians", &who.token, body.clone()).await.assert_problem(403);
+        app.get("/v1/clinicians", &who.token).await.assert_problem(403);
     }
 }
 
@@ -69,26 +58,15 @@ async fn invalid_and_duplicate_invitations_are_refused() {
     let app = spawn().await;
     let admin = app.clinic("North Clinic").await;
     let invalid = app
-        .post(
-            "/v1/clinicians",
-            &admin.token,
-            json!({ "name": "", "email": "not-an-email", "role": "patient" }),
-        )
+        .post("/v1/clinicians", &admin.token, json!({ "name": "", "email": "not-an-email", "role": "patient" }))
         .await;
     assert_eq!(invalid.assert_problem(422), ["name", "email", "role"]);
     let missing = app.post("/v1/clinicians", &admin.token, json!({})).await;
     assert_eq!(missing.assert_problem(422), ["name", "email", "role"]);
 
     let body = json!({ "name": "Dr. A", "email": "dup@clinic.test", "role": "clinician" });
-    assert_eq!(
-        app.post("/v1/clinicians", &admin.token, body.clone())
-            .await
-            .status,
-        201
-    );
-    app.post("/v1/clinicians", &admin.token, body)
-        .await
-        .assert_problem(409);
+    assert_eq!(app.post("/v1/clinicians", &admin.token, body.clone()).await.status, 201);
+    app.post("/v1/clinicians", &admin.token, body).await.assert_problem(409);
     // An email is unique across clinics too: it is the login.
     let other = app.clinic("South Clinic").await;
     app.post(

@@ -30,12 +30,7 @@ fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String)> {
              AND table_name <> '__diesel_schema_migrations'"
         }
     };
-    diesel::sql_query(sql)
-        .load::<Column>(conn)
-        .unwrap()
-        .into_iter()
-        .map(|c| (c.table_name, c.column_name))
-        .collect()
+    diesel::sql_query(sql).load::<Column>(conn).unwrap().into_iter().map(|c| (c.table_name, c.column_name)).collect()
 }
 
 fn open(url: &str) -> Database {
@@ -55,10 +50,7 @@ fn migrations_run_up_down_and_up_again() {
     assert!(columns(&mut conn).is_empty(), "down removes every table");
     assert_eq!(run_migrations(&mut conn).unwrap(), applied);
     assert_eq!(columns(&mut conn), after_first);
-    assert!(
-        run_migrations(&mut conn).unwrap().is_empty(),
-        "nothing left to apply"
-    );
+    assert!(run_migrations(&mut conn).unwrap().is_empty(), "nothing left to apply");
 }
 
 #[test]
@@ -68,10 +60,7 @@ fn both_backends_end_with_the_same_tables_and_columns() {
         return;
     }
     let sqlite_dir = tempfile::tempdir().unwrap();
-    let sqlite = open(&format!(
-        "sqlite://{}",
-        sqlite_dir.path().join("a.db").display()
-    ));
+    let sqlite = open(&format!("sqlite://{}", sqlite_dir.path().join("a.db").display()));
     let postgres_store = empty_database();
     let postgres = open(&postgres_store.url);
     let mut sqlite_conn = sqlite.pool().get().unwrap();
@@ -98,37 +87,12 @@ fn sqlite_connections_are_durable_and_enforce_foreign_keys() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(&format!("sqlite://{}", dir.path().join("a.db").display()));
     let mut conn = db.pool().get().unwrap();
-    let mode = diesel::sql_query("PRAGMA journal_mode")
-        .get_result::<Setting>(&mut *conn)
-        .unwrap();
+    let mode = diesel::sql_query("PRAGMA journal_mode").get_result::<Setting>(&mut *conn).unwrap();
     assert_eq!(mode.journal_mode, "wal");
-    let number = |conn: &mut DbConnection, sql: &str| {
-        diesel::sql_query(sql)
-            .get_result::<Number>(conn)
-            .unwrap()
-            .value
-    };
-    assert_eq!(
-        number(
-            &mut conn,
-            "SELECT synchronous AS value FROM pragma_synchronous"
-        ),
-        2,
-        "FULL"
-    );
-    assert_eq!(
-        number(
-            &mut conn,
-            "SELECT foreign_keys AS value FROM pragma_foreign_keys"
-        ),
-        1
-    );
-    assert!(
-        number(
-            &mut conn,
-            "SELECT timeout AS value FROM pragma_busy_timeout"
-        ) >= 5000
-    );
+    let number = |conn: &mut DbConnection, sql: &str| diesel::sql_query(sql).get_result::<Number>(conn).unwrap().value;
+    assert_eq!(number(&mut conn, "SELECT synchronous AS value FROM pragma_synchronous"), 2, "FULL");
+    assert_eq!(number(&mut conn, "SELECT foreign_keys AS value FROM pragma_foreign_keys"), 1);
+    assert!(number(&mut conn, "SELECT timeout AS value FROM pragma_busy_timeout") >= 5000);
 }
 
 #[derive(QueryableByName)]
@@ -208,14 +172,6 @@ async fn the_review_queue_is_served_by_its_index() {
     .map(|l| l.line)
     .collect();
     eprintln!("review queue plan:\n{}", plan.join("\n"));
-    assert!(
-        plan.iter().any(|l| l.contains("check_ins_review_queue")),
-        "{plan:?}"
-    );
-    assert!(
-        !plan
-            .iter()
-            .any(|l| l.contains("TEMP B-TREE") || l.contains("Sort")),
-        "no sort step: {plan:?}"
-    );
+    assert!(plan.iter().any(|l| l.contains("check_ins_review_queue")), "{plan:?}");
+    assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE") || l.contains("Sort")), "no sort step: {plan:?}");
 }

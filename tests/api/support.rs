@@ -24,32 +24,20 @@ impl Drop for Store {
         if let Store::Postgres { admin_url, name } = self
             && let Ok(mut conn) = diesel::PgConnection::establish(admin_url)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
         }
     }
 }
 
 /// A fresh, empty database URL for one test.
 fn fresh_database() -> (String, Store) {
-    match std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    {
+    match std::env::var("TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) {
         Some(admin_url) => {
             let name = format!("aftercare_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = diesel::PgConnection::establish(&admin_url)
-                .expect("TEST_DATABASE_URL must be reachable");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create test database");
-            let (base, _) = admin_url
-                .rsplit_once('/')
-                .expect("TEST_DATABASE_URL ends in /DBNAME");
-            (
-                format!("{base}/{name}"),
-                Store::Postgres { admin_url, name },
-            )
+            let mut conn = diesel::PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL must be reachable");
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
+            let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL ends in /DBNAME");
+            (format!("{base}/{name}"), Store::Postgres { admin_url, name })
         }
         None => {
             let dir = tempfile::tempdir().expect("temporary directory");
@@ -106,50 +94,25 @@ pub struct Answer {
 
 impl Answer {
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     /// Asserts a problem+json error with this status; returns the fields named invalid, if any.
     pub fn assert_problem(&self, status: u16) -> Vec<String> {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status, body: {}",
-            self.text
-        );
-        assert_eq!(
-            self.header("content-type"),
-            "application/problem+json",
-            "body: {}",
-            self.text
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status, body: {}", self.text);
+        assert_eq!(self.header("content-type"), "application/problem+json", "body: {}", self.text);
         for field in ["type", "title", "detail"] {
-            assert!(
-                self.body[field].is_string(),
-                "problem lacks `{field}`: {}",
-                self.text
-            );
+            assert!(self.body[field].is_string(), "problem lacks `{field}`: {}", self.text);
         }
         assert_eq!(self.body["status"], status);
         self.body["errors"]
             .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .map(|e| e["field"].as_str().unwrap_or("").to_string())
-                    .collect()
-            })
+            .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
             .unwrap_or_default()
     }
 
     pub fn str(&self, field: &str) -> String {
-        self.body[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string `{field}` in {}", self.text))
-            .to_string()
+        self.body[field].as_str().unwrap_or_else(|| panic!("no string `{field}` in {}", self.text)).to_string()
     }
 }
 
@@ -169,10 +132,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     actix_web::rt::spawn(server);
     TestApp {
         base,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
         db: services.state.db.clone(),
         services,
         server: handle,
@@ -191,16 +151,8 @@ pub struct Session {
 }
 
 impl TestApp {
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
-        let mut request = self
-            .client
-            .request(method, format!("{}{}", self.base, path));
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.client.request(method, format!("{}{}", self.base, path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -215,12 +167,7 @@ impl TestApp {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Answer { status, headers, body, text }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {
@@ -232,8 +179,7 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
-        self.call(Method::PATCH, path, Some(token), Some(body))
-            .await
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
     }
 
     pub async fn post_anonymous(&self, path: &str, body: Value) -> Answer {
@@ -241,26 +187,14 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Answer {
-        self.post_anonymous(
-            "/v1/auth/login",
-            json!({ "email": email, "password": password }),
-        )
-        .await
+        self.post_anonymous("/v1/auth/login", json!({ "email": email, "password": password })).await
     }
 
     fn session_from(answer: &Answer, email: &str) -> Session {
-        assert_eq!(
-            answer.status,
-            StatusCode::OK,
-            "login failed: {}",
-            answer.text
-        );
+        assert_eq!(answer.status, StatusCode::OK, "login failed: {}", answer.text);
         Session {
             id: answer.body["user"]["id"].as_str().unwrap().to_string(),
-            clinic_id: answer.body["user"]["clinic_id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
+            clinic_id: answer.body["user"]["clinic_id"].as_str().unwrap().to_string(),
             email: email.to_string(),
             token: answer.str("access_token"),
             refresh_token: answer.str("refresh_token"),
@@ -282,10 +216,7 @@ impl TestApp {
 
     async fn activate(&self, invite_token: &str, email: &str) -> Session {
         let answer = self
-            .post_anonymous(
-                "/v1/auth/activate",
-                json!({ "invite_token": invite_token, "password": PASSWORD }),
-            )
+            .post_anonymous("/v1/auth/activate", json!({ "invite_token": invite_token, "password": PASSWORD }))
             .await;
         Self::session_from(&answer, email)
     }
@@ -294,11 +225,7 @@ impl TestApp {
     pub async fn clinician(&self, admin: &Session) -> Session {
         let email = format!("clinician-{}@clinic.test", uuid::Uuid::new_v4().simple());
         let invited = self
-            .post(
-                "/v1/clinicians",
-                &admin.token,
-                json!({ "name": "Dr. Test", "email": email, "role": "clinician" }),
-            )
+            .post("/v1/clinicians", &admin.token, json!({ "name": "Dr. Test", "email": email, "role": "clinician" }))
             .await;
         assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.text);
         self.activate(&invited.str("invite_token"), &email).await

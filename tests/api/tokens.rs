@@ -33,31 +33,19 @@ async fn forged_expired_and_misaddressed_tokens_are_refused() {
     let admin = app.clinic("North Clinic").await;
     let keys = TokenKeys::new(JWT_SECRET.as_bytes(), Duration::from_secs(900));
     let good = claims_for(&admin.id, &admin.clinic_id);
-    assert_eq!(
-        app.get("/v1/me", &keys.sign(&good)).await.status,
-        200,
-        "the control token works"
-    );
+    assert_eq!(app.get("/v1/me", &keys.sign(&good)).await.status, 200, "the control token works");
 
-    let wrong_key = TokenKeys::new(
-        b"another-secret-another-secret-0123",
-        Duration::from_secs(900),
-    )
-    .sign(&good);
+    let wrong_key = TokenKeys::new(b"another-secret-another-secret-0123", Duration::from_secs(900)).sign(&good);
     let mut cases = vec![("wrong key", wrong_key)];
     let mutations: Vec<(&str, Mutation)> = vec![
         ("expired", |c| c.exp = Utc::now().timestamp() - 120),
         ("not yet valid", |c| c.nbf = Utc::now().timestamp() + 3600),
-        ("issued in the future", |c| {
-            c.iat = Utc::now().timestamp() + 3600
-        }),
+        ("issued in the future", |c| c.iat = Utc::now().timestamp() + 3600),
         ("wrong issuer", |c| c.iss = "someone-else".into()),
         ("wrong audience", |c| c.aud = "another-api".into()),
         ("refresh type", |c| c.typ = "refresh".into()),
         ("wrong role", |c| c.role = Role::Clinician),
-        ("wrong clinic", |c| {
-            c.clinic = uuid::Uuid::new_v4().to_string()
-        }),
+        ("wrong clinic", |c| c.clinic = uuid::Uuid::new_v4().to_string()),
         ("unknown user", |c| c.sub = uuid::Uuid::new_v4().to_string()),
     ];
     for (name, mutate) in mutations {
@@ -67,22 +55,13 @@ async fn forged_expired_and_misaddressed_tokens_are_refused() {
     }
     let valid = keys.sign(&good);
     let payload = valid.split('.').nth(1).unwrap();
-    cases.push((
-        "alg none",
-        format!(
-            "{}.{payload}.",
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
-        ),
-    ));
+    cases.push(("alg none", format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#))));
     let mut tampered_claims = good.clone();
     tampered_claims.role = Role::Admin;
     tampered_claims.clinic = "another".into();
     let tampered_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&tampered_claims).unwrap());
     let parts: Vec<&str> = valid.split('.').collect();
-    cases.push((
-        "tampered payload",
-        format!("{}.{tampered_payload}.{}", parts[0], parts[2]),
-    ));
+    cases.push(("tampered payload", format!("{}.{tampered_payload}.{}", parts[0], parts[2])));
     cases.push(("a refresh token", admin.refresh_token.clone()));
     cases.push(("garbage", "not-a-token".into()));
 
@@ -92,9 +71,7 @@ async fn forged_expired_and_misaddressed_tokens_are_refused() {
         answer.assert_problem(401);
         assert_eq!(answer.header("www-authenticate"), "Bearer", "{name}");
     }
-    app.call(reqwest::Method::GET, "/v1/me", None, None)
-        .await
-        .assert_problem(401);
+    app.call(reqwest::Method::GET, "/v1/me", None, None).await.assert_problem(401);
 }
 
 #[actix_web::test]
@@ -105,15 +82,11 @@ async fn a_deactivated_account_loses_access_at_once() {
     let id = admin.id.clone();
     app.db
         .run(move |conn| {
-            diesel::update(users::table.find(&id))
-                .set(users::active.eq(false))
-                .execute(conn)?;
+            diesel::update(users::table.find(&id)).set(users::active.eq(false)).execute(conn)?;
             Ok(())
         })
         .await
         .unwrap();
     app.get("/v1/me", &admin.token).await.assert_problem(401);
-    app.login(&admin.email, crate::support::PASSWORD)
-        .await
-        .assert_problem(401);
+    app.login(&admin.email, crate::support::PASSWORD).await.assert_problem(401);
 }

@@ -1,0 +1,4 @@
+DROP TABLE login_failures;
+DROP TRIGGER audit_events_no_change ON audit_events;
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_append_only();

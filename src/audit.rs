@@ -1,0 +1,184 @@
+//! The audit trail: every request under `/v1` (reads and writes of patient data, denied access,
+//! logins and failed logins, staff changes) becomes one event: when, who, which patient, what,
+//! outcome, request id, client address.
+//!
+//! Events are queued in memory and appended in batches by one writer thread, so a read does not
+//! pay for a write transaction of its own. The window a crash can lose is the batch delay
+//! (`BATCH_DELAY`); a graceful shutdown flushes the queue first.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest};
+use tracing_actix_web::RequestId;
+
+use crate::auth::Caller;
+use crate::db::Database;
+use crate::models::audit::{self, NewEvent};
+
+const QUEUE_CAPACITY: usize = 100_000;
+const BATCH_DELAY: Duration = Duration::from_millis(50);
+const BATCH_MAX: usize = 1_000;
+
+enum Message {
+    Event(Box<NewEvent>),
+    Flush(mpsc::Sender<()>),
+}
+
+/// The handle requests use to record events.
+#[derive(Clone)]
+pub struct AuditLog {
+    queue: SyncSender<Message>,
+}
+
+impl AuditLog {
+    /// Starts the writer thread.
+    pub fn start(db: Database) -> AuditLog {
+        let (queue, incoming) = mpsc::sync_channel(QUEUE_CAPACITY);
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || write_batches(db, incoming))
+            .expect("the audit writer thread starts");
+        AuditLog { queue }
+    }
+
+    pub fn record(&self, event: NewEvent) {
+        match self.queue.try_send(Message::Event(Box::new(event))) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => tracing::error!("audit queue full: an audit event was dropped"),
+            Err(TrySendError::Disconnected(_)) => tracing::error!("audit writer stopped: an audit event was dropped"),
+        }
+    }
+
+    /// Blocks until every event recorded so far is in the database.
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::channel();
+        if self.queue.send(Message::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(Duration::from_secs(30));
+        }
+    }
+}
+
+fn write_batches(db: Database, incoming: Receiver<Message>) {
+    let mut batch: Vec<NewEvent> = Vec::new();
+    let mut waiting: Vec<mpsc::Sender<()>> = Vec::new();
+    loop {
+        // Wait for the first message, then gather what arrives within the batch delay.
+        match incoming.recv() {
+            Ok(Message::Event(event)) => batch.push(*event),
+            Ok(Message::Flush(done)) => waiting.push(done),
+            Err(_) => return,
+        }
+        let deadline = Instant::now() + BATCH_DELAY;
+        while batch.len() < BATCH_MAX && waiting.is_empty() {
+            match incoming.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Message::Event(event)) => batch.push(*event),
+                Ok(Message::Flush(done)) => waiting.push(done),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        while !batch.is_empty() {
+            let written = db
+                .pool()
+                .get()
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| audit::append(&mut conn, batch.clone()).map_err(|e| e.to_string()));
+            match written {
+                Ok(()) => batch.clear(),
+                Err(err) => {
+                    tracing::error!(error = %err, events = batch.len(), "could not write audit events; retrying");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// What a handler knows about the subject of its request, for the audit event.
+#[derive(Clone, Debug, Default)]
+pub struct Subject {
+    pub patient_id: Option<String>,
+    pub resource_type: Option<&'static str>,
+    pub resource_id: Option<String>,
+}
+
+/// Lets a handler name the patient and resource its request was about.
+pub fn note_subject(req: &HttpRequest, subject: Subject) {
+    req.extensions_mut().insert(subject);
+}
+
+/// Lets a handler name who acted when there is no access token (login).
+pub fn note_actor(req: &HttpRequest, actor: Caller) {
+    req.extensions_mut().insert(actor);
+}
+
+fn resource_type_of(segment: &str) -> Option<&'static str> {
+    match segment {
+        "patients" => Some("patient"),
+        "treatments" => Some("treatment"),
+        "check-ins" => Some("check-in"),
+        "photos" => Some("photo"),
+        "reminders" => Some("reminder"),
+        "clinicians" => Some("staff"),
+        _ => None,
+    }
+}
+
+fn outcome_of(status: u16) -> &'static str {
+    match status {
+        200..=399 => "success",
+        401 | 403 | 404 => "denied",
+        429 => "throttled",
+        500.. => "error",
+        _ => "invalid",
+    }
+}
+
+/// Records one audit event for every request under `/v1`.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let log = req.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|s| s.audit.clone());
+    let audited = req.path().starts_with("/v1/");
+    let res = next.call(req).await?;
+    if let (Some(log), true) = (log, audited) {
+        let request = res.request();
+        let extensions = request.extensions();
+        let caller = extensions.get::<Caller>();
+        let subject = extensions.get::<Subject>().cloned().unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
+        // The resource a route names by `{id}` is the segment just before it.
+        let named = route
+            .split('/')
+            .collect::<Vec<_>>()
+            .windows(2)
+            .find(|pair| pair[1] == "{id}")
+            .and_then(|pair| resource_type_of(pair[0]));
+        let path_id = request.match_info().get("id").map(String::from);
+        let status = res.status().as_u16();
+        log.record(NewEvent {
+            id: crate::models::new_id(),
+            at: crate::clock::now(),
+            user_id: caller.map(|c| c.user_id.clone()),
+            role: caller.map(|c| c.role.as_str().to_string()),
+            clinic_id: caller.map(|c| c.clinic_id.clone()),
+            patient_id: subject.patient_id,
+            action: format!("{} {route}", request.method()),
+            resource_type: subject.resource_type.or(named).map(String::from),
+            resource_id: subject.resource_id.or(path_id),
+            outcome: outcome_of(status).to_string(),
+            status: i32::from(status),
+            request_id: extensions.get::<RequestId>().map(|id| id.to_string()),
+            client_addr: request.peer_addr().map(|a| a.ip().to_string()),
+        });
+    }
+    Ok(res)
+}

@@ -1,0 +1,125 @@
+//! The audit trail, for a clinic's administrators.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::clock::format_instant;
+use crate::error::AppError;
+use crate::models::audit::{self, AuditFilter, StoredEvent};
+use crate::pagination::{Cursor, PageQuery};
+use crate::state::AppState;
+use crate::validate::{Checks, checked};
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: String,
+    /// Position in the chain.
+    pub seq: i64,
+    pub at: String,
+    pub user_id: Option<String>,
+    pub role: Option<String>,
+    pub clinic_id: Option<String>,
+    pub patient_id: Option<String>,
+    /// The request (`METHOD /route`), e.g. `GET /v1/patients/{id}`.
+    pub action: String,
+    #[schema(example = "patient")]
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    /// `success`, `denied`, `invalid`, `throttled` or `error`.
+    pub outcome: String,
+    pub status: i32,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+    /// sha256 over the previous entry's hash and this entry.
+    pub hash: String,
+}
+
+impl From<StoredEvent> for AuditEvent {
+    fn from(e: StoredEvent) -> AuditEvent {
+        AuditEvent {
+            id: e.id,
+            seq: e.seq,
+            at: format_instant(e.at),
+            user_id: e.user_id,
+            role: e.role,
+            clinic_id: e.clinic_id,
+            patient_id: e.patient_id,
+            action: e.action,
+            resource_type: e.resource_type,
+            resource_id: e.resource_id,
+            outcome: e.outcome,
+            status: e.status,
+            request_id: e.request_id,
+            client_addr: e.client_addr,
+            hash: e.hash,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEvent>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only events about this patient.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub patient_id: Option<String>,
+    /// RFC 3339: events at or after this instant.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<String>,
+    /// RFC 3339: events before this instant.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+fn parse_instant(raw: String) -> Result<chrono::NaiveDateTime, String> {
+    DateTime::parse_from_rfc3339(&raw)
+        .map(|at| at.with_timezone(&Utc).naive_utc())
+        .map_err(|_| "must be an RFC 3339 instant such as 2026-11-23T14:00:00Z".into())
+}
+
+/// The clinic's audit trail, newest first, by patient and by time. Nothing can change or remove it.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of events", body = AuditPage),
+        (status = 401, response = crate::routes::problems::Unauthorized),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 422, response = crate::routes::problems::Invalid),
+    )
+)]
+#[get("/audit-events")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditPage>, AppError> {
+    caller.require_admin()?;
+    let q = query.into_inner();
+    let mut checks = Checks::new();
+    let patient_id = checks.optional("patient_id", q.patient_id, |raw| {
+        uuid::Uuid::parse_str(&raw).map(|id| id.hyphenated().to_string()).map_err(|_| "must be a UUID".to_string())
+    });
+    let since = checks.optional("since", q.since, parse_instant);
+    let until = checks.optional("until", q.until, parse_instant);
+    let page = PageQuery { limit: q.limit, cursor: q.cursor }.parse(&mut checks);
+    checks.finish()?;
+    let page = checked(page)?;
+    let filter = AuditFilter { patient_id, since, until };
+    let (events, next) = state.db.run(move |conn| audit::list(conn, &caller, &filter, &page)).await?;
+    Ok(web::Json(AuditPage {
+        items: events.into_iter().map(AuditEvent::from).collect(),
+        next_cursor: next.map(|seq| Cursor { rank: None, at: seq, id: String::new() }.encode()),
+    }))
+}

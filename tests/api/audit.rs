@@ -1,0 +1,185 @@
+//! Login throttling and the audit trail.
+
+use std::process::Command;
+use std::time::Instant;
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::support::{PASSWORD, TestApp, spawn, spawn_with};
+
+fn flush(app: &TestApp) {
+    app.services.state.audit.flush();
+}
+
+#[actix_web::test]
+async fn five_failed_logins_lock_the_account_for_a_while() {
+    let app = spawn().await;
+    let admin = app.clinic("North").await;
+    for _ in 0..5 {
+        app.login(&admin.email, "wrong password!").await.assert_problem(401);
+    }
+    let locked = app.login(&admin.email, PASSWORD).await;
+    locked.assert_problem(429);
+    let retry: u64 = locked.header("retry-after").parse().unwrap();
+    assert!((1..=900).contains(&retry), "Retry-After {retry}");
+
+    // An unknown email behaves exactly alike.
+    for _ in 0..5 {
+        app.login("ghost@nowhere.test", "wrong password!").await.assert_problem(401);
+    }
+    let ghost = app.login("ghost@nowhere.test", "wrong password!").await;
+    ghost.assert_problem(429);
+    assert_eq!(ghost.body["type"], locked.body["type"]);
+    assert_eq!(ghost.body["title"], locked.body["title"]);
+    // Another account from the same address is not locked by these.
+    let other = app.clinic("South").await;
+    assert_eq!(app.login(&other.email, PASSWORD).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_success_clears_the_failures_and_addresses_have_their_own_bound() {
+    let app = spawn_with(|s| s.login_failures_per_client = 8).await;
+    let admin = app.clinic("North").await;
+    for _ in 0..4 {
+        app.login(&admin.email, "wrong password!").await.assert_problem(401);
+    }
+    assert_eq!(app.login(&admin.email, PASSWORD).await.status, 200);
+    for _ in 0..4 {
+        app.login(&admin.email, "wrong password!").await.assert_problem(401);
+    }
+    assert_eq!(app.login(&admin.email, PASSWORD).await.status, 200, "the success reset the count");
+    // Many accounts from one address: the per-address bound (8 here) applies.
+    for n in 0..8 {
+        app.login(&format!("spray{n}@nowhere.test"), "guess").await.assert_problem(401);
+    }
+    app.login("spray-more@nowhere.test", "guess").await.assert_problem(429);
+    app.login(&admin.email, PASSWORD).await.assert_problem(429);
+}
+
+#[actix_web::test]
+async fn unknown_emails_cost_the_same_time_as_wrong_passwords() {
+    let app = spawn_with(|s| {
+        s.login_failures_per_account = 1000;
+        s.login_failures_per_client = 1000;
+    })
+    .await;
+    let admin = app.clinic("North").await;
+    let mut median = |samples: &mut Vec<f64>| {
+        samples.sort_by(f64::total_cmp);
+        samples[samples.len() / 2]
+    };
+    let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..9 {
+        let started = Instant::now();
+        app.login(&admin.email, "wrong password!").await.assert_problem(401);
+        wrong.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        app.login("ghost@nowhere.test", "wrong password!").await.assert_problem(401);
+        unknown.push(started.elapsed().as_secs_f64());
+    }
+    let (wrong, unknown) = (median(&mut wrong), median(&mut unknown));
+    let ratio = unknown / wrong;
+    assert!((0.5..2.0).contains(&ratio), "unknown {unknown:.4}s vs wrong password {wrong:.4}s");
+}
+
+#[actix_web::test]
+async fn reads_writes_denials_and_logins_are_audited_for_the_clinics_admins() {
+    let app = spawn().await;
+    let admin = app.clinic("North").await;
+    let clinician = app.clinician(&admin).await;
+    let patient = app.patient(&clinician, "Europe/Paris").await;
+    let neighbour = app.patient(&clinician, "Europe/Paris").await;
+    app.get(&format!("/v1/patients/{}", patient.id), &clinician.token).await;
+    app.get(&format!("/v1/patients/{}", patient.id), &neighbour.token).await.assert_problem(404);
+    app.login(&clinician.email, "not the password").await.assert_problem(401);
+    flush(&app);
+
+    let all = app.get("/v1/audit-events?limit=100", &admin.token).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let events = all.body["items"].as_array().unwrap();
+    let find = |action: &str, user: &str, outcome: &str| {
+        events.iter().find(|e| e["action"] == action && e["user_id"] == user && e["outcome"] == outcome).cloned()
+    };
+    let created = events
+        .iter()
+        .find(|e| e["action"] == "POST /v1/patients" && e["resource_id"] == patient.id.as_str())
+        .expect("patient creation");
+    assert_eq!(created["user_id"], clinician.id.as_str());
+    assert_eq!(created["patient_id"], patient.id.as_str());
+    assert_eq!(created["resource_type"], "patient");
+    assert_eq!(created["role"], "clinician");
+    assert_eq!(created["status"], 201);
+    let read = find("GET /v1/patients/{id}", &clinician.id, "success").expect("a read");
+    assert_eq!(read["patient_id"], patient.id.as_str());
+    assert_eq!(read["request_id"].as_str().unwrap().len(), 36);
+    assert_eq!(read["client_addr"], "127.0.0.1");
+    let denied = find("GET /v1/patients/{id}", &neighbour.id, "denied").expect("a denied read");
+    assert_eq!(denied["status"], 404);
+    assert_eq!(denied["resource_id"], patient.id.as_str());
+    assert!(find("POST /v1/auth/login", &clinician.id, "denied").is_some(), "a failed login");
+    assert!(find("POST /v1/auth/activate", "", "success").is_none());
+    assert!(find("POST /v1/clinicians", &admin.id, "success").is_some(), "a staff change");
+
+    let about_patient = app.get(&format!("/v1/audit-events?patient_id={}&limit=100", patient.id), &admin.token).await;
+    let items = about_patient.body["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.iter().all(|e| e["patient_id"] == patient.id.as_str()));
+    let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let future = app.get("/v1/audit-events?since=2999-01-01T00:00:00Z", &admin.token).await;
+    assert_eq!(future.body["items"], json!([]));
+    let bad = app.get("/v1/audit-events?since=yesterday&patient_id=nope", &admin.token).await;
+    assert_eq!(bad.assert_problem(422), ["patient_id", "since"]);
+    app.get("/v1/audit-events", &clinician.token).await.assert_problem(403);
+    let other = app.clinic("South").await;
+    flush(&app);
+    let theirs = app.get("/v1/audit-events?limit=100", &other.token).await;
+    assert!(theirs.body["items"].as_array().unwrap().iter().all(|e| e["clinic_id"] == other.clinic_id.as_str()));
+    app.call(reqwest::Method::DELETE, "/v1/audit-events", Some(&admin.token), None).await.assert_problem(405);
+}
+
+#[actix_web::test]
+async fn the_chain_is_append_only_and_tampering_is_detected() {
+    use aftercare::db::schema::audit_events;
+    let app = spawn().await;
+    let admin = app.clinic("North").await;
+    for _ in 0..3 {
+        app.get("/v1/me", &admin.token).await;
+    }
+    flush(&app);
+    let url = app.services.state.settings.database_url.clone();
+    let verify = || {
+        Command::new(env!("CARGO_BIN_EXE_aftercare"))
+            .args(["audit", "verify"])
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+    let clean = verify();
+    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert!(report["checked"].as_i64().unwrap() >= 4);
+
+    let mut conn = app.db.pool().get().unwrap();
+    let refused = diesel::update(audit_events::table.filter(audit_events::seq.eq(2)))
+        .set(audit_events::outcome.eq("success"))
+        .execute(&mut *conn);
+    assert!(refused.is_err(), "the database refuses edits");
+    assert!(diesel::delete(audit_events::table).execute(&mut *conn).is_err(), "and removals");
+
+    // Someone with the database's own privileges drops the guard and edits an entry.
+    let drop_guard = match &mut *conn {
+        aftercare::db::DbConnection::Sqlite(_) => "DROP TRIGGER audit_events_no_update",
+        aftercare::db::DbConnection::Postgres(_) => "DROP TRIGGER audit_events_no_change ON audit_events",
+    };
+    diesel::sql_query(drop_guard).execute(&mut *conn).unwrap();
+    diesel::update(audit_events::table.filter(audit_events::seq.eq(2)))
+        .set(audit_events::status.eq(299))
+        .execute(&mut *conn)
+        .unwrap();
+    let tampered = verify();
+    assert!(!tampered.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&tampered.stdout).unwrap();
+    assert_eq!(report["broken_at"], 2);
+}
