@@ -65,7 +65,7 @@ async fn unknown_emails_cost_the_same_time_as_wrong_passwords() {
     })
     .await;
     let admin = app.clinic("North").await;
-    let mut median = |samples: &mut Vec<f64>| {
+    let median = |samples: &mut Vec<f64>| {
         samples.sort_by(f64::total_cmp);
         samples[samples.len() / 2]
     };
