@@ -32,6 +32,8 @@ pub struct Settings {
     pub login_failures_per_account: i64,
     pub login_failures_per_client: i64,
     pub login_window: Duration,
+    /// Browser origins allowed to call the API (CORS); empty: no cross-origin access.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -94,6 +96,17 @@ impl Settings {
             }
         };
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_string())
+            .filter(|o| !o.is_empty())
+            .collect();
+        if let Some(bad) = cors_allowed_origins.iter().find(|o| !(o.starts_with("https://") || o.starts_with("http://"))) {
+            return Err(StartupError::Config(format!(
+                "CORS_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, not `{bad}`"
+            )));
+        }
         Ok(Settings {
             database_url: get("DATABASE_URL")
                 .filter(|s| !s.is_empty())
@@ -112,6 +125,7 @@ impl Settings {
             login_failures_per_account: number(&get, "LOGIN_FAILURES_PER_ACCOUNT", 5)? as i64,
             login_failures_per_client: number(&get, "LOGIN_FAILURES_PER_CLIENT", 50)? as i64,
             login_window: Duration::from_secs(number(&get, "LOGIN_WINDOW_SECONDS", 15 * 60)?),
+            cors_allowed_origins,
         })
     }
 }

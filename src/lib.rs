@@ -125,6 +125,7 @@ pub fn build_app(
     >,
 > {
     let body_limit = services.state.settings.json_body_limit;
+    let cors = middleware::cors(&services.state.settings.cors_allowed_origins);
     let (app, _) = App::new().into_utoipa_app().configure(routes::configure).split_for_parts();
     app.app_data(services.state)
         .app_data(services.spec)
@@ -140,6 +141,7 @@ pub fn build_app(
         .wrap(from_fn(idempotency::middleware))
         .wrap(from_fn(audit::middleware))
         .wrap(middleware::security_headers())
+        .wrap(cors)
         .wrap(from_fn(middleware::observe))
         .wrap(TracingLogger::default())
 }

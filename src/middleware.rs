@@ -44,6 +44,19 @@ pub fn security_headers() -> DefaultHeaders {
         .add((header::CACHE_CONTROL, "no-store"))
 }
 
+/// Cross-origin access for the configured browser origins only; none by default.
+pub fn cors(allowed_origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::HeaderName::from_static("idempotency-key")])
+        .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(3600);
+    for origin in allowed_origins {
+        cors = cors.allowed_origin(origin);
+    }
+    actix_web::middleware::Condition::new(!allowed_origins.is_empty(), cors)
+}
+
 /// Rewrites error answers that the framework produced without a problem body (a 405 from a
 /// resource, a payload error, ...) into problem+json. Ours already are and pass through.
 pub fn problem_for_bare_errors<B: MessageBody>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {

@@ -100,7 +100,8 @@ fn patient_of(conn: &mut DbConnection, event: &NewEvent) -> Result<Option<String
     if event.patient_id.is_some() || event.role.as_deref() == Some("patient") {
         return Ok(event.patient_id.clone().or_else(|| event.user_id.clone()));
     }
-    let Some(id) = event.resource_id.as_deref() else { return Ok(None) };
+    // Only for requests that succeeded: a refused caller must not learn whose resource it probed.
+    let Some(id) = event.resource_id.as_deref().filter(|_| event.outcome == "success") else { return Ok(None) };
     Ok(match event.resource_type.as_deref() {
         Some("patient") => Some(id.to_string()),
         Some("treatment") => treatments::table.find(id).select(treatments::patient_id).first(conn).optional()?,

@@ -9,6 +9,7 @@ mod calendar;
 mod check_ins;
 mod cli;
 mod errors;
+mod isolation;
 mod openapi;
 mod operations;
 mod patients;

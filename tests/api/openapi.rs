@@ -3,8 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use actix_web::introspection::IntrospectionTree;
-use actix_web::{test, web};
 use aftercare::routes::{ApiSpec, openapi};
 
 use crate::support::spawn;
@@ -49,24 +47,7 @@ fn documented_routes() -> BTreeSet<(String, String)> {
 #[actix_web::test]
 async fn every_route_of_the_server_is_documented_and_nothing_else() {
     let app = spawn().await;
-    let probe = "/__introspection_probe";
-    let service = test::init_service(
-        aftercare::build_app(app.services.clone())
-            .route(probe, web::get().to(|tree: web::Data<IntrospectionTree>| async move { tree.report_as_json() })),
-    )
-    .await;
-    let report: serde_json::Value =
-        test::call_and_read_body_json(&service, test::TestRequest::get().uri(probe).to_request()).await;
-    let mut served = BTreeSet::new();
-    for item in report.as_array().unwrap() {
-        let path = item["full_path"].as_str().unwrap();
-        if path == probe {
-            continue;
-        }
-        for method in item["methods"].as_array().unwrap() {
-            served.insert((method.as_str().unwrap().to_string(), path.to_string()));
-        }
-    }
-    assert!(!served.is_empty(), "the route table was read: {report}");
+    let served = crate::support::served_routes(&app).await;
+    assert!(!served.is_empty(), "the route table was read");
     assert_eq!(served, documented_routes());
 }

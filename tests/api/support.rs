@@ -252,3 +252,28 @@ impl Drop for TestApp {
         drop(self.server.stop(false));
     }
 }
+
+/// (METHOD, /path/{param}) of every route the server really has, read from actix-web's own route
+/// table (not a hand-kept list).
+pub async fn served_routes(app: &TestApp) -> std::collections::BTreeSet<(String, String)> {
+    use actix_web::introspection::IntrospectionTree;
+    use actix_web::{test, web};
+    let probe = "/__introspection_probe";
+    let service = test::init_service(aftercare::build_app(app.services.clone()).route(
+        probe,
+        web::get().to(|tree: web::Data<IntrospectionTree>| async move { tree.report_as_json() }),
+    ))
+    .await;
+    let report: Value = test::call_and_read_body_json(&service, test::TestRequest::get().uri(probe).to_request()).await;
+    let mut served = std::collections::BTreeSet::new();
+    for item in report.as_array().unwrap() {
+        let path = item["full_path"].as_str().unwrap();
+        if path == probe {
+            continue;
+        }
+        for method in item["methods"].as_array().unwrap() {
+            served.insert((method.as_str().unwrap().to_string(), path.to_string()));
+        }
+    }
+    served
+}

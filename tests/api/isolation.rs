@@ -1,0 +1,163 @@
+//! Tenant isolation, proven route by route: every route of the server's own route table that names
+//! a resource by id is called by every kind of intruder. Each call must be refused (404, or 403
+//! where the intruder's role may not act at all), must not leak the victim's data, and must change
+//! nothing. A new id-bearing route fails this test until it has a fixture below, which is the
+//! moment to make sure it is scoped.
+
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::check_ins::{check_in, symptoms};
+use crate::plans::{today_in, treatment};
+use crate::support::{Session, TestApp, served_routes, spawn};
+
+struct Victim {
+    clinician: Session,
+    patient: Session,
+    ids: Vec<(&'static str, String)>,
+}
+
+impl Victim {
+    fn id_for(&self, segment: &str) -> Option<&str> {
+        self.ids.iter().find(|(s, _)| *s == segment).map(|(_, id)| id.as_str())
+    }
+}
+
+async fn victim(app: &TestApp, admin: &Session) -> Victim {
+    let clinician = app.clinician(admin).await;
+    let patient = app.patient(&clinician, "Europe/Madrid").await;
+    let t = treatment(app, &clinician, &patient.id, today_in("Europe/Madrid") - Duration::days(2)).await;
+    let t = t["id"].as_str().unwrap().to_string();
+    let c = check_in(app, &patient, &t, json!({ "symptoms": symptoms(3, false) })).await.body;
+    let c = c["id"].as_str().unwrap().to_string();
+    let photo = app
+        .post(&format!("/v1/check-ins/{c}/photos"), &patient.token, photo_body())
+        .await
+        .body;
+    let reminders = app.get(&format!("/v1/treatments/{t}/reminders"), &patient.token).await.body;
+    let r = reminders["items"][0]["id"].as_str().unwrap().to_string();
+    Victim {
+        ids: vec![
+            ("patients", patient.id.clone()),
+            ("treatments", t),
+            ("check-ins", c),
+            ("photos", photo["id"].as_str().unwrap().to_string()),
+            ("reminders", r),
+        ],
+        clinician,
+        patient,
+    }
+}
+
+fn photo_body() -> Value {
+    json!({ "content_type": "image/png", "byte_size": 1000, "sha256": "b".repeat(64), "width": 100, "height": 100,
+            "captured_at": (Utc::now() - Duration::minutes(1)).to_rfc3339(), "body_site": "chin", "view": "front" })
+}
+
+/// A valid body for each writing route, so that validation cannot hide a missing scope.
+fn body_for(method: &str, path: &str) -> Option<Value> {
+    let answers = json!({ "active_acne": false, "eczema": false, "psoriasis": false, "other_inflammatory": false,
+        "bleeding_disorder": false, "blood_thinners": false, "keloids": false, "immunocompromised": false,
+        "pregnant_or_breastfeeding": false, "numbing_allergy": false });
+    Some(match (method, path) {
+        ("GET" | "DELETE", _) => Value::Null,
+        ("PATCH", "/v1/patients/{id}") => json!({ "name": "Intruder was here", "timezone": "Asia/Tokyo" }),
+        ("POST", "/v1/patients/{id}/screenings") => json!({ "answers": answers }),
+        ("POST", "/v1/patients/{id}/treatments") => json!({ "procedure": "microneedling", "treated_on": today_in("UTC"),
+            "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0 }),
+        ("POST", "/v1/treatments/{id}/check-ins") => json!({ "symptoms": symptoms(2, false) }),
+        ("POST", "/v1/check-ins/{id}/review") => json!({ "note": "looked at it" }),
+        ("POST", "/v1/check-ins/{id}/photos") => photo_body(),
+        ("POST", "/v1/reminders/{id}/ack") => Value::Null,
+        _ => return None,
+    })
+}
+
+/// Row counts of every table that holds patient or clinic data.
+fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
+    use aftercare::db::schema::*;
+    let mut conn = app.db.pool().get().unwrap();
+    let c = &mut *conn;
+    vec![
+        ("users", users::table.count().get_result(c).unwrap()),
+        ("patients", patients::table.count().get_result(c).unwrap()),
+        ("patient_schedules", patient_schedules::table.count().get_result(c).unwrap()),
+        ("treatments", treatments::table.count().get_result(c).unwrap()),
+        ("reminder_acks", reminder_acks::table.count().get_result(c).unwrap()),
+        ("screenings", screenings::table.count().get_result(c).unwrap()),
+        ("check_ins", check_ins::table.count().get_result(c).unwrap()),
+        ("reviewed", check_ins::table.filter(check_ins::reviewed_at.is_not_null()).count().get_result(c).unwrap()),
+        ("photos", photos::table.count().get_result(c).unwrap()),
+        ("invites", invites::table.count().get_result(c).unwrap()),
+    ]
+}
+
+/// Everything the victim's own clinician can see of the victim.
+async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
+    let mut seen = Vec::new();
+    for (segment, id) in &v.ids {
+        if *segment != "reminders" {
+            seen.push(app.get(&format!("/v1/{segment}/{id}"), &v.clinician.token).await.text);
+        }
+    }
+    let t = v.id_for("treatments").unwrap();
+    for sub in ["reminders", "check-ins", "photos", "timeline"] {
+        seen.push(app.get(&format!("/v1/treatments/{t}/{sub}"), &v.clinician.token).await.text);
+    }
+    seen
+}
+
+#[actix_web::test]
+async fn no_intruder_reaches_another_patients_data_on_any_route() {
+    let app = spawn().await;
+    let home = app.clinic("Home Clinic").await;
+    let away = app.clinic("Away Clinic").await;
+    let v = victim(&app, &home).await;
+    let intruders = [
+        ("another patient of the same clinic", app.patient(&home, "Europe/Madrid").await),
+        ("a patient of another clinic", app.patient(&away, "Europe/Madrid").await),
+        ("a clinician of another clinic", app.clinician(&away).await),
+        ("an admin of another clinic", away.clone()),
+    ];
+    let before = (counts(&app), victim_view(&app, &v).await);
+
+    let routes = served_routes(&app).await;
+    // Lists without an id must not show the victim (checked first: the audit trail of the
+    // intruder's clinic will rightly echo the ids the intruders tried below).
+    for (method, path) in routes.iter().filter(|(m, p)| m == "GET" && p.starts_with("/v1/") && !p.contains('{')) {
+        for (who, intruder) in &intruders {
+            let answer = app.call(Method::GET, path, Some(&intruder.token), None).await;
+            for (_, secret) in &v.ids {
+                assert!(!answer.text.contains(secret.as_str()), "{who}: {method} {path} leaked an id");
+            }
+            assert!(!answer.text.contains(&v.patient.email), "{who}: {method} {path} leaked an email");
+        }
+    }
+    let mut refused = 0;
+    for (method, path) in routes.iter().filter(|(_, path)| path.contains("{id}")) {
+        let segment = path.split('/').collect::<Vec<_>>().windows(2).find(|w| w[1] == "{id}").map(|w| w[0]).unwrap();
+        let id = v.id_for(segment).unwrap_or_else(|| panic!("no fixture for {method} {path}: add one, and scope the route"));
+        let body = body_for(method, path).unwrap_or_else(|| panic!("no request body for {method} {path}: add one"));
+        let url = path.replace("{id}", id);
+        for (who, intruder) in &intruders {
+            let body = (!body.is_null()).then(|| body.clone());
+            let answer = app.call(Method::from_bytes(method.as_bytes()).unwrap(), &url, Some(&intruder.token), body).await;
+            let status = answer.status.as_u16();
+            assert!(status == 404 || status == 403, "{who}: {method} {path} answered {status}: {}", answer.text);
+            answer.assert_problem(status);
+            for (_, secret) in &v.ids {
+                assert!(!answer.text.contains(secret.as_str()), "{who}: {method} {path} leaked an id");
+            }
+            refused += 1;
+        }
+    }
+    let after = (counts(&app), victim_view(&app, &v).await);
+    assert_eq!(before.0, after.0, "row counts changed");
+    assert!(before.1 == after.1, "the victim's data changed");
+    let id_routes = routes.iter().filter(|(_, p)| p.contains("{id}")).count();
+    assert_eq!(refused, id_routes * intruders.len());
+    assert!(id_routes >= 19, "expected the whole route table, found only {id_routes} id-bearing routes");
+    eprintln!("isolation matrix: {id_routes} id-bearing routes x {} intruders = {refused} calls, all refused", intruders.len());
+}
