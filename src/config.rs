@@ -102,7 +102,9 @@ impl Settings {
             .map(|o| o.trim().trim_end_matches('/').to_string())
             .filter(|o| !o.is_empty())
             .collect();
-        if let Some(bad) = cors_allowed_origins.iter().find(|o| !(o.starts_with("https://") || o.starts_with("http://"))) {
+        if let Some(bad) =
+            cors_allowed_origins.iter().find(|o| !(o.starts_with("https://") || o.starts_with("http://")))
+        {
             return Err(StartupError::Config(format!(
                 "CORS_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, not `{bad}`"
             )));

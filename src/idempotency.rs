@@ -44,14 +44,6 @@ pub async fn middleware(
     if req.method() != Method::POST {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let key = match raw_key.to_str() {
-        Ok(k) if !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS => k.to_string(),
-        _ => {
-            let err =
-                AppError::invalid("Idempotency-Key", format!("must be 1 to {MAX_KEY_CHARS} visible ASCII characters"));
-            return Ok(req.into_response(reply(err)));
-        }
-    };
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
@@ -63,8 +55,17 @@ pub async fn middleware(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .and_then(|(_, token)| state.tokens.verify(token.trim(), Utc::now()).ok())
         .map(|claims| claims.sub);
+    // Without a valid access token the handler answers 401; the key does not matter then.
     let Some(user_id) = user_id else {
         return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let key = match raw_key.to_str() {
+        Ok(k) if !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS => k.to_string(),
+        _ => {
+            let err =
+                AppError::invalid("Idempotency-Key", format!("must be 1 to {MAX_KEY_CHARS} visible ASCII characters"));
+            return Ok(req.into_response(reply(err)));
+        }
     };
 
     let body = match req.extract::<web::Bytes>().await {

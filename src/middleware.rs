@@ -48,7 +48,11 @@ pub fn security_headers() -> DefaultHeaders {
 pub fn cors(allowed_origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::HeaderName::from_static("idempotency-key")])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
         .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(3600);
     for origin in allowed_origins {

@@ -1,7 +1,5 @@
 //! Keyset pagination: `limit` and an opaque `cursor` in, `{items, next_cursor}` out.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +17,7 @@ pub struct PageQuery {
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^([0-2]:)?[0-9]{1,16}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub cursor: Option<String>,
 }
 
@@ -38,17 +37,36 @@ impl Cursor {
         Cursor { rank, at: clock::micros(at), id: id.to_string() }
     }
 
+    /// `[rank:]micros:id`. Clients treat it as opaque; its shape is exact so that every string
+    /// of that shape is a position (perhaps past the end), and the document can say so.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        match self.rank {
+            Some(rank) => format!("{rank}:{}:{}", self.at, self.id),
+            None => format!("{}:{}", self.at, self.id),
+        }
     }
 
     pub fn decode(raw: &str) -> Result<Cursor, String> {
-        URL_SAFE_NO_PAD
-            .decode(raw)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
-            .filter(|c| clock::from_micros(c.at).is_some())
-            .ok_or_else(|| "is not a cursor this server issued".to_string())
+        let invalid = || "is not a cursor this server issued".to_string();
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let parts: Vec<&str> = raw.split(':').collect();
+        if !parts.iter().rev().skip(1).all(|p| digits(p)) {
+            return Err(invalid());
+        }
+        let (rank, at, id) = match parts.as_slice() {
+            [rank, at, id] => {
+                (Some(rank.parse::<i32>().ok().filter(|r| (0..=2).contains(r)).ok_or_else(invalid)?), *at, *id)
+            }
+            [at, id] => (None, *at, *id),
+            _ => return Err(invalid()),
+        };
+        let at = at.parse::<i64>().ok().filter(|at| (0..=9_999_999_999_999_999).contains(at)).ok_or_else(invalid)?;
+        let id = uuid::Uuid::try_parse(id).map_err(|_| invalid())?.hyphenated().to_string();
+        if id != parts[parts.len() - 1] {
+            return Err(invalid());
+        }
+        clock::from_micros(at).ok_or_else(invalid)?;
+        Ok(Cursor { rank, at, id })
     }
 
     pub fn instant(&self) -> NaiveDateTime {
@@ -127,7 +145,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let at = clock::now();
-        let cursor = Cursor::new(Some(2), at, "abc");
+        let cursor = Cursor::new(Some(2), at, "01a210ff-356e-7511-8855-fb32cae2393b");
         let back = parse(None, Some(&cursor.encode())).unwrap().after.unwrap();
         assert_eq!(back, cursor);
         assert_eq!(back.instant(), at);
@@ -138,10 +156,15 @@ mod tests {
     fn pages_know_whether_more_follow() {
         let request = PageRequest { limit: 2, after: None };
         let at = clock::now();
-        let page = Page::from_rows(vec!["a", "b", "c"], &request, |s| Cursor::new(None, at, s));
-        assert_eq!(page.items, ["a", "b"]);
-        assert_eq!(Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap().id, "b");
-        let last = Page::from_rows(vec!["a"], &request, |s| Cursor::new(None, at, s));
+        let ids = [
+            "01a210ff-356e-7511-8855-00000000000a",
+            "01a210ff-356e-7511-8855-00000000000b",
+            "01a210ff-356e-7511-8855-00000000000c",
+        ];
+        let page = Page::from_rows(ids.to_vec(), &request, |s| Cursor::new(None, at, s));
+        assert_eq!(page.items, ids[..2]);
+        assert_eq!(Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap().id, ids[1]);
+        let last = Page::from_rows(ids[..1].to_vec(), &request, |s| Cursor::new(None, at, s));
         assert!(last.next_cursor.is_none());
     }
 }

@@ -62,6 +62,21 @@ impl Checks {
     }
 }
 
+/// Reads an optional JSON integer. JSON Schema counts `9.0` as the integer 9, so it is accepted;
+/// `9.5` or a string is a type error (400).
+pub fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else { return Ok(None) };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
+        _ => Err(D::Error::custom(format!("invalid type: {number}, expected an integer"))),
+    }
+}
+
 /// Unwraps a value that `Checks::finish` has already proven present.
 pub fn checked<T>(value: Option<T>) -> Result<T, AppError> {
     value.ok_or_else(|| AppError::internal("a checked value was missing"))

@@ -161,6 +161,8 @@ pub struct AuditFilter {
     pub patient_id: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
+    /// Only events older than this position (the cursor).
+    pub before_seq: Option<i64>,
 }
 
 /// The caller's clinic's events, newest first. Administrators only.
@@ -186,8 +188,8 @@ pub fn list(
     if let Some(until) = filter.until {
         query = query.filter(audit_events::at.lt(until));
     }
-    if let Some(after) = &page.after {
-        query = query.filter(audit_events::seq.lt(after.at));
+    if let Some(before) = filter.before_seq {
+        query = query.filter(audit_events::seq.lt(before));
     }
     let mut rows: Vec<StoredEvent> = query.load(conn)?;
     let more = rows.len() as i64 > page.limit;

@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::clock::format_instant;
 use crate::error::AppError;
 use crate::models::audit::{self, AuditFilter, StoredEvent};
-use crate::pagination::{Cursor, PageQuery};
+use crate::pagination::PageQuery;
 use crate::state::AppState;
 use crate::validate::{Checks, checked};
 
@@ -79,6 +79,8 @@ pub struct AuditQuery {
     pub until: Option<String>,
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -113,13 +115,16 @@ pub async fn list(
     });
     let since = checks.optional("since", q.since, parse_instant);
     let until = checks.optional("until", q.until, parse_instant);
-    let page = PageQuery { limit: q.limit, cursor: q.cursor }.parse(&mut checks);
+    let before_seq = checks.optional("cursor", q.cursor, |raw| {
+        raw.parse::<i64>().map_err(|_| "is not a cursor this server issued".to_string())
+    });
+    let page = PageQuery { limit: q.limit, cursor: None }.parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let filter = AuditFilter { patient_id, since, until };
+    let filter = AuditFilter { patient_id, since, until, before_seq };
     let (events, next) = state.db.run(move |conn| audit::list(conn, &caller, &filter, &page)).await?;
     Ok(web::Json(AuditPage {
         items: events.into_iter().map(AuditEvent::from).collect(),
-        next_cursor: next.map(|seq| Cursor { rank: None, at: seq, id: String::new() }.encode()),
+        next_cursor: next.map(|seq| seq.to_string()),
     }))
 }

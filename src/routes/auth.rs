@@ -18,21 +18,21 @@ use crate::validate::{Checks, checked};
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(value_type = String, required = true, example = "ana@clinic.example")]
+    #[schema(value_type = String, required = true, min_length = 1, example = "ana@clinic.example")]
     pub email: Option<String>,
-    #[schema(value_type = String, required = true, format = Password)]
+    #[schema(value_type = String, required = true, min_length = 1, format = Password)]
     pub password: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub refresh_token: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ActivateRequest {
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub invite_token: Option<String>,
     /// At least 12 characters.
     #[schema(value_type = String, required = true, format = Password, min_length = 12, max_length = 512)]

@@ -29,14 +29,19 @@ pub const MAX_REVIEW_NOTE_CHARS: usize = 2000;
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 pub struct SymptomsBody {
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub redness: Option<i64>,
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub swelling: Option<i64>,
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub pain: Option<i64>,
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub itching: Option<i64>,
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub peeling: Option<i64>,
     #[schema(value_type = bool, required = true)]
     pub bleeding: Option<bool>,

@@ -125,7 +125,47 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) =
         actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(configure).split_for_parts();
-    api
+    with_common_errors(api)
+}
+
+/// Adds the answers the framework gives on any route of a kind, so no handler has to list them:
+/// a JSON body can be malformed (400), too large (413) or not JSON (415); a query string can be
+/// malformed (400) or hold invalid values (422); a route behind a bearer token can answer 401.
+fn with_common_errors(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut doc = serde_json::to_value(&api).expect("the document serialises");
+    let reference = |name: &str| serde_json::json!({ "$ref": format!("#/components/responses/{name}") });
+    let operations = doc
+        .get_mut("paths")
+        .and_then(|p| p.as_object_mut())
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.as_object_mut());
+    for operation in operations {
+        let has_body = operation.contains_key("requestBody");
+        let has_query = operation
+            .get("parameters")
+            .and_then(|p| p.as_array())
+            .is_some_and(|params| params.iter().any(|p| p["in"] == "query"));
+        let public = operation.get("security").is_some_and(|s| s == &serde_json::json!([{}]));
+        let mut add = Vec::new();
+        if has_body {
+            add.extend([("400", "BadRequest"), ("413", "PayloadTooLarge"), ("415", "UnsupportedMediaType")]);
+        }
+        if has_query {
+            add.extend([("400", "BadRequest"), ("422", "Invalid")]);
+        }
+        if !public {
+            add.push(("401", "Unauthorized"));
+        }
+        if let Some(responses) = operation.get_mut("responses").and_then(|r| r.as_object_mut()) {
+            for (status, name) in add {
+                responses.entry(status).or_insert_with(|| reference(name));
+            }
+        }
+    }
+    serde_json::from_value(doc).expect("the amended document is still a document")
 }
 
 /// The document as served and committed, and the route table used to answer 405 correctly.

@@ -75,6 +75,7 @@ pub struct CreatePatient {
     #[schema(value_type = SkinType, required = true)]
     pub skin_type: Option<String>,
     #[schema(value_type = i64, required = true, minimum = 1, maximum = 6)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub fitzpatrick: Option<i64>,
     /// `HH:MM`, default 09:00.
     #[schema(value_type = String, example = "09:00")]
@@ -90,6 +91,7 @@ pub struct UpdatePatient {
     #[schema(value_type = SkinType)]
     pub skin_type: Option<String>,
     #[schema(value_type = i64, minimum = 1, maximum = 6)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub fitzpatrick: Option<i64>,
     #[schema(value_type = String, example = "08:30")]
     pub reminder_time: Option<String>,

@@ -62,13 +62,16 @@ pub struct CreatePhoto {
     #[schema(value_type = PhotoType, required = true)]
     pub content_type: Option<String>,
     #[schema(value_type = i64, required = true, minimum = 1, maximum = 26214400)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub byte_size: Option<i64>,
     /// SHA-256 of the image bytes: 64 lowercase hexadecimal characters.
     #[schema(value_type = String, required = true, pattern = "^[0-9a-f]{64}$")]
     pub sha256: Option<String>,
     #[schema(value_type = i64, required = true, minimum = 1, maximum = 20000)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub width: Option<i64>,
     #[schema(value_type = i64, required = true, minimum = 1, maximum = 20000)]
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub height: Option<i64>,
     /// RFC 3339; at most 5 minutes in the future.
     #[schema(value_type = String, format = DateTime, required = true)]
@@ -161,6 +164,8 @@ pub struct PhotoQuery {
     pub view: Option<String>,
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^([0-2]:)?[0-9]{1,16}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub cursor: Option<String>,
 }
 

@@ -32,10 +32,7 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     let t = t["id"].as_str().unwrap().to_string();
     let c = check_in(app, &patient, &t, json!({ "symptoms": symptoms(3, false) })).await.body;
     let c = c["id"].as_str().unwrap().to_string();
-    let photo = app
-        .post(&format!("/v1/check-ins/{c}/photos"), &patient.token, photo_body())
-        .await
-        .body;
+    let photo = app.post(&format!("/v1/check-ins/{c}/photos"), &patient.token, photo_body()).await.body;
     let reminders = app.get(&format!("/v1/treatments/{t}/reminders"), &patient.token).await.body;
     let r = reminders["items"][0]["id"].as_str().unwrap().to_string();
     Victim {
@@ -65,8 +62,10 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("GET" | "DELETE", _) => Value::Null,
         ("PATCH", "/v1/patients/{id}") => json!({ "name": "Intruder was here", "timezone": "Asia/Tokyo" }),
         ("POST", "/v1/patients/{id}/screenings") => json!({ "answers": answers }),
-        ("POST", "/v1/patients/{id}/treatments") => json!({ "procedure": "microneedling", "treated_on": today_in("UTC"),
-            "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0 }),
+        ("POST", "/v1/patients/{id}/treatments") => {
+            json!({ "procedure": "microneedling", "treated_on": today_in("UTC"),
+            "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0 })
+        }
         ("POST", "/v1/treatments/{id}/check-ins") => json!({ "symptoms": symptoms(2, false) }),
         ("POST", "/v1/check-ins/{id}/review") => json!({ "note": "looked at it" }),
         ("POST", "/v1/check-ins/{id}/photos") => photo_body(),
@@ -138,12 +137,14 @@ async fn no_intruder_reaches_another_patients_data_on_any_route() {
     let mut refused = 0;
     for (method, path) in routes.iter().filter(|(_, path)| path.contains("{id}")) {
         let segment = path.split('/').collect::<Vec<_>>().windows(2).find(|w| w[1] == "{id}").map(|w| w[0]).unwrap();
-        let id = v.id_for(segment).unwrap_or_else(|| panic!("no fixture for {method} {path}: add one, and scope the route"));
+        let id =
+            v.id_for(segment).unwrap_or_else(|| panic!("no fixture for {method} {path}: add one, and scope the route"));
         let body = body_for(method, path).unwrap_or_else(|| panic!("no request body for {method} {path}: add one"));
         let url = path.replace("{id}", id);
         for (who, intruder) in &intruders {
             let body = (!body.is_null()).then(|| body.clone());
-            let answer = app.call(Method::from_bytes(method.as_bytes()).unwrap(), &url, Some(&intruder.token), body).await;
+            let answer =
+                app.call(Method::from_bytes(method.as_bytes()).unwrap(), &url, Some(&intruder.token), body).await;
             let status = answer.status.as_u16();
             assert!(status == 404 || status == 403, "{who}: {method} {path} answered {status}: {}", answer.text);
             answer.assert_problem(status);
@@ -159,5 +160,8 @@ async fn no_intruder_reaches_another_patients_data_on_any_route() {
     let id_routes = routes.iter().filter(|(_, p)| p.contains("{id}")).count();
     assert_eq!(refused, id_routes * intruders.len());
     assert!(id_routes >= 19, "expected the whole route table, found only {id_routes} id-bearing routes");
-    eprintln!("isolation matrix: {id_routes} id-bearing routes x {} intruders = {refused} calls, all refused", intruders.len());
+    eprintln!(
+        "isolation matrix: {id_routes} id-bearing routes x {} intruders = {refused} calls, all refused",
+        intruders.len()
+    );
 }

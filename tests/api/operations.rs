@@ -46,7 +46,13 @@ async fn every_answer_carries_a_request_id_and_security_headers() {
 #[actix_web::test]
 async fn cross_origin_access_is_off_unless_an_origin_is_allowed() {
     let closed = spawn().await;
-    let answer = closed.client.get(format!("{}/health/live", closed.base)).header("Origin", "https://evil.example").send().await.unwrap();
+    let answer = closed
+        .client
+        .get(format!("{}/health/live", closed.base))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(answer.headers().get("access-control-allow-origin").is_none());
 
     let open = crate::support::spawn_with(|s| s.cors_allowed_origins = vec!["https://app.example".into()]).await;
@@ -61,6 +67,12 @@ async fn cross_origin_access_is_off_unless_an_origin_is_allowed() {
         .unwrap();
     assert_eq!(preflight.status(), 200);
     assert_eq!(preflight.headers()["access-control-allow-origin"], "https://app.example");
-    let other = open.client.get(format!("{}/health/live", open.base)).header("Origin", "https://evil.example").send().await.unwrap();
+    let other = open
+        .client
+        .get(format!("{}/health/live", open.base))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }

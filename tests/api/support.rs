@@ -259,10 +259,10 @@ pub async fn served_routes(app: &TestApp) -> std::collections::BTreeSet<(String,
     use actix_web::introspection::IntrospectionTree;
     use actix_web::{test, web};
     let probe = "/__introspection_probe";
-    let service = test::init_service(aftercare::build_app(app.services.clone()).route(
-        probe,
-        web::get().to(|tree: web::Data<IntrospectionTree>| async move { tree.report_as_json() }),
-    ))
+    let service = test::init_service(
+        aftercare::build_app(app.services.clone())
+            .route(probe, web::get().to(|tree: web::Data<IntrospectionTree>| async move { tree.report_as_json() })),
+    )
     .await;
     let report: Value = test::call_and_read_body_json(&service, test::TestRequest::get().uri(probe).to_request()).await;
     let mut served = std::collections::BTreeSet::new();
