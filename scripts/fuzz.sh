@@ -38,15 +38,32 @@ for clinic in ("a", "b"):
             entries.append({"name": f"{who['role']}_{clinic}",
                             "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}]})
 json.dump({"auth": entries}, open(f"{work}/auth.json", "w"))
+
+# Clinic A's own objects, so operations that take an id reach their logic instead of a 404.
+def get(path, who):
+    token = next(e for e in entries if e["name"] == who)["fixedHeaders"][0]["value"]
+    return json.load(urllib.request.urlopen(urllib.request.Request(base + path, headers={"Authorization": token})))
+today = get("/v1/me/today", "patient_a")["treatments"][0]
+treatment = today["treatment_id"]
+check_in = get(f"/v1/treatments/{treatment}/check-ins", "clinician_a")["items"][0]["id"]
+photo = get(f"/v1/treatments/{treatment}/photos", "clinician_a")["items"][0]["id"]
+ids = {"patients": get(f"/v1/treatments/{treatment}", "clinician_a")["patient_id"], "treatments": treatment,
+       "check-ins": check_in, "photos": photo, "reminders": today["reminders"][0]["id"]}
+with open(f"{work}/ids.toml", "w") as out:
+    for prefix, value in ids.items():
+        out.write(f'[[operations]]\ninclude-path-regex = "^/v1/{prefix}/\\\\{{id\\\\}}"\nparameters = {{ id = "{value}" }}\n\n')
 PY
 cat > "$work/schemathesis.toml" <<TOML
 [auth.wfc]
 path = "$work/auth.json"
-peers = ["clinician_a", "clinician_b", "patient_a", "patient_b"]
+peers = ["clinician_a", "clinician_b"]
+$(cat fuzz/rules-a-schema-cannot-express.toml)
+$(cat "$work/ids.toml")
 TOML
 schemathesis --config-file "$work/schemathesis.toml" run openapi.yaml \
-  --url "http://$BIND_ADDR" --checks all --seed 20261125 --max-examples 100 --workers 2 \
+  --url "http://$BIND_ADDR" --checks all --seed 20261125 --max-examples 100 --workers 1 \
   --exclude-path /metrics "${@:2}"
 status=$?
-grep -q '"level":"ERROR"' "$work/server.log" && { echo "the server logged errors:"; grep '"level":"ERROR"' "$work/server.log" | head -20; exit 1; }
+# Our own errors (a bad client's unparsable request is logged by the HTTP layer, not by us).
+grep '"level":"ERROR"' "$work/server.log" | grep -v '"target":"actix_http' && { echo "the server logged errors"; exit 1; }
 exit $status

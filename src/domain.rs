@@ -172,6 +172,27 @@ pub fn parse_enum<T: FromStr<Err = String>>(raw: String) -> Result<T, String> {
     raw.parse()
 }
 
+/// An IANA time zone name, as the document lists it: every name the server knows.
+pub struct TimeZoneName;
+
+impl utoipa::PartialSchema for TimeZoneName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+        let schema = utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(names))
+            .description(Some("An IANA time zone name, such as America/Chicago"))
+            .build();
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(schema))
+    }
+}
+
+impl utoipa::ToSchema for TimeZoneName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TimeZone")
+    }
+}
+
 /// Fitzpatrick skin phototype, I (1) to VI (6).
 pub fn parse_fitzpatrick(raw: i64) -> Result<i32, String> {
     if (1..=6).contains(&raw) { Ok(raw as i32) } else { Err("must be an integer from 1 to 6".into()) }
@@ -195,16 +216,17 @@ pub fn format_time_of_day(time: NaiveTime) -> String {
     time.format("%H:%M").to_string()
 }
 
+/// The document says the same with a pattern on every name field.
 pub fn parse_name(raw: String) -> Result<String, String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        Err("must not be empty".into())
-    } else if name.chars().count() > MAX_NAME_CHARS {
+    let blank = |c: char| c.is_whitespace() || c == '\u{feff}';
+    if raw.chars().count() > MAX_NAME_CHARS {
         Err(format!("must be at most {MAX_NAME_CHARS} characters"))
-    } else if name.chars().any(char::is_control) {
+    } else if raw.chars().any(char::is_control) {
         Err("must not contain control characters".into())
+    } else if raw.chars().all(blank) {
+        Err("must not be empty".into())
     } else {
-        Ok(name.to_string())
+        Ok(raw.trim_matches(blank).to_string())
     }
 }
 

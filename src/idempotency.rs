@@ -60,7 +60,7 @@ pub async fn middleware(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = match raw_key.to_str() {
-        Ok(k) if !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS => k.to_string(),
+        Ok(k) if (1..=MAX_KEY_CHARS).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => k.to_string(),
         _ => {
             let err =
                 AppError::invalid("Idempotency-Key", format!("must be 1 to {MAX_KEY_CHARS} visible ASCII characters"));

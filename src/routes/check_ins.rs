@@ -58,14 +58,14 @@ pub struct SymptomsBody {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateCheckIn {
     /// `YYYY-MM-DD`; default today in the patient's zone. Not before the treatment, not after tomorrow.
-    #[schema(value_type = NaiveDate)]
+    #[schema(value_type = Option<NaiveDate>)]
     pub local_date: Option<String>,
     #[schema(value_type = SymptomsBody, required = true)]
     pub symptoms: Option<SymptomsBody>,
     /// For reminder kinds of that day: true when followed. True answers acknowledge the reminder.
-    #[schema(value_type = BTreeMap<String, bool>)]
+    #[schema(value_type = Option<BTreeMap<String, bool>>)]
     pub adherence: Option<BTreeMap<String, bool>>,
-    #[schema(value_type = String, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -205,7 +205,7 @@ impl From<CheckInRecord> for CheckIn {
     tag = "check-ins",
     params(
         ("id" = uuid::Uuid, Path, description = "Treatment id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 characters"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe: 1-255 visible ASCII characters; a retry with the same key gets the first answer"),
     ),
     request_body = CreateCheckIn,
     responses(
@@ -312,7 +312,7 @@ pub async fn get(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReviewBody {
-    #[schema(value_type = String, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub note: Option<String>,
 }
 

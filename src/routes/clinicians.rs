@@ -52,7 +52,7 @@ pub struct CreatedStaffMember {
 
 #[derive(Deserialize, ToSchema)]
 pub struct InviteStaff {
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
     pub name: Option<String>,
     #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,

@@ -48,7 +48,7 @@ pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) ->
 #[utoipa::path(
     tag = "operations",
     security(()),
-    responses((status = 200, description = "The OpenAPI document", body = String, content_type = "application/yaml"))
+    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/yaml"))
 )]
 #[get("/openapi.yaml")]
 pub async fn openapi_yaml(spec: web::Data<ApiSpec>) -> HttpResponse {

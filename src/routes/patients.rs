@@ -8,8 +8,8 @@ use crate::audit::{Subject, note_subject};
 use crate::auth::Caller;
 use crate::clock::format_instant;
 use crate::domain::{
-    SkinType, format_time_of_day, parse_email, parse_enum, parse_fitzpatrick, parse_name, parse_time_of_day,
-    parse_timezone,
+    SkinType, TimeZoneName, format_time_of_day, parse_email, parse_enum, parse_fitzpatrick, parse_name,
+    parse_time_of_day, parse_timezone,
 };
 use crate::error::AppError;
 use crate::models::patients::{self, NewPatient, PatientChanges, PatientRecord};
@@ -26,8 +26,7 @@ pub struct Patient {
     pub clinic_id: String,
     pub name: String,
     pub email: String,
-    /// IANA time zone name.
-    #[schema(example = "America/Chicago")]
+    #[schema(value_type = TimeZoneName)]
     pub timezone: String,
     pub skin_type: SkinType,
     /// Fitzpatrick skin phototype, 1 to 6.
@@ -66,11 +65,11 @@ pub struct CreatedPatient {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePatient {
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
     pub name: Option<String>,
     #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,
-    #[schema(value_type = String, required = true, example = "America/Chicago")]
+    #[schema(value_type = TimeZoneName, required = true)]
     pub timezone: Option<String>,
     #[schema(value_type = SkinType, required = true)]
     pub skin_type: Option<String>,
@@ -78,22 +77,22 @@ pub struct CreatePatient {
     #[serde(default, deserialize_with = "crate::validate::integer")]
     pub fitzpatrick: Option<i64>,
     /// `HH:MM`, default 09:00.
-    #[schema(value_type = String, example = "09:00")]
+    #[schema(value_type = Option<String>, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
     pub reminder_time: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdatePatient {
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
     pub name: Option<String>,
-    #[schema(value_type = String, example = "Europe/London")]
+    #[schema(value_type = Option<TimeZoneName>)]
     pub timezone: Option<String>,
-    #[schema(value_type = SkinType)]
+    #[schema(value_type = Option<SkinType>)]
     pub skin_type: Option<String>,
-    #[schema(value_type = i64, minimum = 1, maximum = 6)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 6)]
     #[serde(default, deserialize_with = "crate::validate::integer")]
     pub fitzpatrick: Option<i64>,
-    #[schema(value_type = String, example = "08:30")]
+    #[schema(value_type = Option<String>, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "08:30")]
     pub reminder_time: Option<String>,
 }
 

@@ -107,7 +107,7 @@ fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDat
     tag = "photos",
     params(
         ("id" = uuid::Uuid, Path, description = "Check-in id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 characters"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe: 1-255 visible ASCII characters; a retry with the same key gets the first answer"),
     ),
     request_body = CreatePhoto,
     responses(

@@ -21,9 +21,6 @@ use crate::validate::{Checks, checked};
 
 pub const MIN_NEEDLE_DEPTH_MM: f64 = 0.1;
 pub const MAX_NEEDLE_DEPTH_MM: f64 = 3.0;
-/// How far from today a treatment date may lie.
-pub const MAX_DAYS_AHEAD: i64 = 366;
-pub const MAX_DAYS_BACK: i64 = 3660;
 pub const DEFAULT_REMINDER_DAYS: i64 = 7;
 pub const MAX_REMINDER_DAYS: i64 = 100;
 
@@ -82,7 +79,7 @@ pub struct CreateTreatment {
     pub areas: Option<Vec<String>>,
     #[schema(value_type = f64, required = true, minimum = 0.1, maximum = 3.0)]
     pub needle_depth_mm: Option<f64>,
-    #[schema(value_type = String, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -132,19 +129,9 @@ pub async fn create(
     caller.require_staff()?;
     let patient_id = path_id(&id)?;
     let body = body.into_inner();
-    let today = Utc::now().date_naive();
     let mut checks = Checks::new();
     let procedure = checks.required("procedure", body.procedure, parse_enum::<Procedure>);
-    let treated_on = checks.required("treated_on", body.treated_on, |raw| {
-        let date = parse_date(raw)?;
-        if date > today + Duration::days(MAX_DAYS_AHEAD) {
-            Err(format!("must be at most {MAX_DAYS_AHEAD} days ahead"))
-        } else if date < today - Duration::days(MAX_DAYS_BACK) {
-            Err(format!("must be within the last {MAX_DAYS_BACK} days"))
-        } else {
-            Ok(date)
-        }
-    });
+    let treated_on = checks.required("treated_on", body.treated_on, parse_date);
     let setting = checks.required("setting", body.setting, parse_enum::<Setting>);
     let areas = checks.required("areas", body.areas, parse_areas);
     let needle_depth_mm = checks.required("needle_depth_mm", body.needle_depth_mm, parse_depth);
