@@ -51,11 +51,13 @@ impl Target {
     }
 }
 
-/// Settings every SQLite connection gets: WAL so readers never block the writer, FULL sync so an
-/// acknowledged write survives a power cut, a busy timeout so writers queue instead of failing.
-/// The busy timeout comes first so that the journal-mode switch itself waits for other connections.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+/// Settings every SQLite connection gets: FULL sync so an acknowledged write survives a power cut,
+/// a busy timeout so writers queue instead of failing, foreign keys enforced.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+
+/// WAL, so readers never block the writer. It is a property of the database file, set once before
+/// the pool opens its connections (several connections switching it at once would collide).
+const SQLITE_WAL: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;";
 
 /// Opens connections of exactly the configured backend (never falls back to another).
 pub struct Manager {
@@ -101,6 +103,13 @@ impl Database {
     pub fn connect(url: &str, pool_size: u32) -> Result<Database, StartupError> {
         let target = Target::parse(url);
         let backend = target.backend();
+        if let Target::Sqlite(path) = &target {
+            diesel::SqliteConnection::establish(path)
+                .and_then(|mut conn| {
+                    conn.batch_execute(SQLITE_WAL).map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+                })
+                .map_err(|e| StartupError::Database(format!("{path}: {e}")))?;
+        }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))
