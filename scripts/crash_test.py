@@ -29,7 +29,7 @@ def main():
     random.seed(20261125)
     server = Server(url, os.path.join(work, "server.log"))
     server.command("migrate")
-    tokens, treatment = seed_demo_started(server)
+    tokens, treatment, _ = seed_demo_started(server)
 
     acknowledged, lock = [], threading.Lock()
     stop = threading.Event()

@@ -78,7 +78,7 @@ def call(base, method, path, token=None, body=None, headers=None, timeout=30):
 
 
 def seed_demo(server):
-    """Seeds a demo clinic; returns {role: token} and the patient's active treatment id."""
+    """Seeds a demo clinic; returns {role: token}, the patient's active treatment id, and the logins."""
     logins = json.loads(server.command("demo"))["logins"]
     tokens = {}
     for login in logins:
@@ -86,7 +86,7 @@ def seed_demo(server):
         assert status == 200, (status, body)
         tokens[login["role"]] = body["access_token"]
     status, today = call(server.base, "GET", "/v1/me/today", tokens["patient"])
-    return tokens, today["treatments"][0]["treatment_id"]
+    return tokens, today["treatments"][0]["treatment_id"], logins
 
 
 SYMPTOMS = {"redness": 2, "swelling": 1, "pain": 1, "itching": 0, "peeling": 1,

@@ -23,7 +23,7 @@ def main():
     log_path = os.path.join(work, "server.log")
     server = Server(f"sqlite://{work}/load.db", log_path)
     server.start()
-    tokens, treatment = seed_demo(server)
+    tokens, treatment, _ = seed_demo(server)
     reads = [
         ("patient", f"/v1/treatments/{treatment}/timeline"),
         ("patient", f"/v1/treatments/{treatment}/reminders"),
