@@ -26,7 +26,7 @@ os.environ.setdefault("AFTERCARE_BIN", os.path.join(ROOT, "target", "release", "
 from harness import SYMPTOMS, Server, call, seed_demo  # noqa: E402
 from seed import seed  # noqa: E402
 
-SIZES = {"small": (1_000, 30_000), "medium": (10_000, 300_000), "large": (10_000, 1_000_000)}
+SIZES = {"small": (1_000, 10_000), "medium": (10_000, 300_000), "large": (10_000, 1_000_000)}
 
 
 def wrk(url, seconds, connections, method="GET", token=None, body=None):

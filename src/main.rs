@@ -60,7 +60,19 @@ enum ClinicAction {
     },
 }
 
+/// Password hashing allocates 19 MiB per hash. glibc would raise its mmap threshold after the first
+/// such block is freed and from then on keep every one in a per-thread arena, so memory would grow
+/// with the number of threads that ever hashed; a fixed threshold returns each block when freed.
+fn keep_large_allocations_returnable() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; it is called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    keep_large_allocations_returnable();
     let cli = Cli::parse();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,

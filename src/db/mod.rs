@@ -193,6 +193,8 @@ fn sqlite_of(conn: &mut DbConnection) -> Option<&mut diesel::SqliteConnection> {
     }
 }
 
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `work` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so writers queue on the
 /// busy timeout up front instead of failing with "database is locked" when a read upgrades.
 pub fn write_transaction<T, E>(
@@ -210,6 +212,9 @@ where
         // Already inside a write transaction: nest as a savepoint.
         return conn.transaction(work);
     }
+    // SQLite has one writer at a time. Queueing this process's writers on a lock hands the write
+    // lock over in order at once, where SQLite's busy handler would have them sleep and poll.
+    let _writer = SQLITE_WRITER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     let result = work(conn);
     let sqlite = sqlite_of(conn).expect("a connection does not change its backend");
