@@ -52,6 +52,9 @@ def statements(clinic, patients, check_ins, postgres):
         f"{false}, {false}, '{{}}', NULL, {LEVELS.format(i='c')}, {RANKS.format(i='c')}, '[]', 'standard', 1, "
         f"{ts.format(x='c')}, CASE WHEN c % 10 = 0 THEN NULL ELSE {ts.format(x='c + 60')} END, NULL, NULL "
         f"FROM {series(check_ins, 'c')}",
+        f"UPDATE review_queue_counts SET unreviewed = (SELECT COUNT(*) FROM check_ins "
+        f"WHERE check_ins.clinic_id = review_queue_counts.clinic_id AND check_ins.level_rank = review_queue_counts.level_rank "
+        f"AND check_ins.reviewed_at IS NULL) WHERE clinic_id = '{clinic}'",
     ]
 
 

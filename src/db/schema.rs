@@ -212,6 +212,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    review_queue_counts (clinic_id, level_rank) {
+        clinic_id -> Text,
+        level_rank -> Integer,
+        unreviewed -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(check_ins -> users (patient_id));
 diesel::joinable!(photos -> check_ins (check_in_id));
@@ -237,4 +245,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     audit_events,
     login_failures,
+    review_queue_counts,
 );

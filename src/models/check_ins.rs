@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::auth::Caller;
-use crate::db::schema::{check_ins, users};
+use crate::db::schema::{check_ins, review_queue_counts, users};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::Role;
 use crate::error::AppError;
@@ -198,6 +198,7 @@ pub fn create(
             ),
         ))
         .execute(conn)?;
+    count_unreviewed(conn, &ctx.treatment.clinic_id, level_rank(assessment.level), 1)?;
     let followed: Vec<&String> = new.adherence.iter().filter(|(_, done)| **done).map(|(kind, _)| kind).collect();
     for reminder in ctx.plan().reminders(new.local_date, new.local_date) {
         if followed.contains(&&reminder.kind) {
@@ -291,14 +292,12 @@ pub fn review_queue(
     }))
 }
 
-/// How many unreviewed check-ins the clinic has at each level.
+/// How many unreviewed check-ins the clinic has at each level (kept in `review_queue_counts`).
 pub fn queue_counts(conn: &mut DbConnection, caller: &Caller) -> Result<QueueCounts, AppError> {
     caller.require_staff()?;
-    let rows: Vec<(i32, i64)> = check_ins::table
-        .filter(check_ins::clinic_id.eq(caller.clinic_id.clone()))
-        .filter(check_ins::reviewed_at.is_null())
-        .group_by(check_ins::level_rank)
-        .select((check_ins::level_rank, diesel::dsl::count_star()))
+    let rows: Vec<(i32, i64)> = review_queue_counts::table
+        .filter(review_queue_counts::clinic_id.eq(caller.clinic_id.clone()))
+        .select((review_queue_counts::level_rank, review_queue_counts::unreviewed))
         .load(conn)?;
     let mut counts = QueueCounts::default();
     for (rank, count) in rows {
@@ -309,6 +308,28 @@ pub fn queue_counts(conn: &mut DbConnection, caller: &Caller) -> Result<QueueCou
         }
     }
     Ok(counts)
+}
+
+/// A new clinic's counters, all zero.
+pub fn start_queue_counts(conn: &mut DbConnection, clinic_id: &str) -> Result<(), AppError> {
+    for rank in 0..=2 {
+        diesel::insert_into(review_queue_counts::table)
+            .values((
+                review_queue_counts::clinic_id.eq(clinic_id),
+                review_queue_counts::level_rank.eq(rank),
+                review_queue_counts::unreviewed.eq(0_i64),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Moves a counter in the same transaction as the check-in that moves it.
+fn count_unreviewed(conn: &mut DbConnection, clinic_id: &str, rank: i32, by: i64) -> Result<(), AppError> {
+    diesel::update(review_queue_counts::table.find((clinic_id, rank)))
+        .set(review_queue_counts::unreviewed.eq(review_queue_counts::unreviewed + by))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Marks a check-in reviewed by the caller. A check-in is reviewed once: again answers 409.
@@ -330,5 +351,6 @@ pub fn review(
     if updated == 0 {
         return Err(AppError::Conflict("this check-in has already been reviewed".into()));
     }
+    count_unreviewed(conn, &current.clinic_id, level_rank(current.assessment.level), -1)?;
     get(conn, caller, id)
 }

@@ -26,6 +26,7 @@ pub fn create_with_admin(conn: &mut DbConnection, new: NewClinic<'_>) -> Result<
                 clinics::created_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
+        crate::models::check_ins::start_queue_counts(conn, &clinic_id)?;
         let admin = users::insert(
             conn,
             NewUser {
