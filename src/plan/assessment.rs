@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::protocol::{AssessmentRule, Level, Protocol};
 
 /// What the patient reports: scores from 0 to 10 and yes/no signs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Symptoms {
     pub redness: i32,
     pub swelling: i32,

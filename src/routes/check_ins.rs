@@ -124,20 +124,6 @@ pub struct AssessmentView {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SymptomsView {
-    pub redness: i32,
-    pub swelling: i32,
-    pub pain: i32,
-    pub itching: i32,
-    pub peeling: i32,
-    pub bleeding: bool,
-    pub pus: bool,
-    pub fever: bool,
-    pub hives: bool,
-    pub darkening: bool,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct CheckIn {
     pub id: String,
     pub treatment_id: String,
@@ -146,7 +132,7 @@ pub struct CheckIn {
     pub day_number: i64,
     #[schema(example = "days_3_7")]
     pub phase: Option<String>,
-    pub symptoms: SymptomsView,
+    pub symptoms: Symptoms,
     pub adherence: BTreeMap<String, bool>,
     pub notes: Option<String>,
     pub assessment: AssessmentView,
@@ -160,7 +146,6 @@ pub struct CheckIn {
 
 impl From<CheckInRecord> for CheckIn {
     fn from(c: CheckInRecord) -> CheckIn {
-        let s = c.symptoms;
         CheckIn {
             id: c.id,
             treatment_id: c.treatment_id,
@@ -168,18 +153,7 @@ impl From<CheckInRecord> for CheckIn {
             local_date: c.local_date,
             day_number: c.day_number,
             phase: c.phase,
-            symptoms: SymptomsView {
-                redness: s.redness,
-                swelling: s.swelling,
-                pain: s.pain,
-                itching: s.itching,
-                peeling: s.peeling,
-                bleeding: s.bleeding,
-                pus: s.pus,
-                fever: s.fever,
-                hives: s.hives,
-                darkening: s.darkening,
-            },
+            symptoms: c.symptoms,
             adherence: c.adherence,
             notes: c.notes,
             assessment: AssessmentView {
