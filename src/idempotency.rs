@@ -47,13 +47,8 @@ pub async fn middleware(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let user_id = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| state.tokens.verify(token.trim(), Utc::now()).ok())
+    let user_id = crate::auth::caller::bearer_token(req.headers())
+        .and_then(|token| state.tokens.verify(token, Utc::now()).ok())
         .map(|claims| claims.sub);
     // Without a valid access token the handler answers 401; the key does not matter then.
     let Some(user_id) = user_id else {

@@ -95,6 +95,16 @@ impl PageQuery {
     }
 }
 
+impl PageQuery {
+    /// For routes whose only query parameters are the page's: the page, or 422 naming each bad one.
+    pub fn into_request(self) -> Result<PageRequest, crate::error::AppError> {
+        let mut checks = Checks::new();
+        let page = self.parse(&mut checks);
+        checks.finish()?;
+        crate::validate::checked(page)
+    }
+}
+
 fn parse_limit(raw: String) -> Result<i64, String> {
     match raw.parse::<i64>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),

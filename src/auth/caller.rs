@@ -35,8 +35,9 @@ impl Caller {
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(headers: &header::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
@@ -48,7 +49,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let request = req.clone();
-        let claims = match (&state, bearer_token(req)) {
+        let claims = match (&state, bearer_token(req.headers())) {
             (Some(state), Some(token)) => state.tokens.verify(token, Utc::now()),
             (None, _) => Err(AppError::internal("application state is missing")),
             (_, None) => Err(AppError::Unauthorized),

@@ -1,12 +1,11 @@
 //! The audit trail, for a clinic's administrators.
 
 use actix_web::{get, web};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::clock::format_instant;
+use crate::clock::{format_instant, parse_instant};
 use crate::error::AppError;
 use crate::models::audit::{self, AuditFilter, StoredEvent};
 use crate::pagination::PageQuery;
@@ -84,12 +83,6 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-fn parse_instant(raw: String) -> Result<chrono::NaiveDateTime, String> {
-    DateTime::parse_from_rfc3339(&raw)
-        .map(|at| at.with_timezone(&Utc).naive_utc())
-        .map_err(|_| "must be an RFC 3339 instant such as 2026-11-23T14:00:00Z".into())
-}
-
 /// The clinic's audit trail, newest first, by patient and by time. Nothing can change or remove it.
 #[utoipa::path(
     tag = "audit",
@@ -113,8 +106,8 @@ pub async fn list(
     let patient_id = checks.optional("patient_id", q.patient_id, |raw| {
         uuid::Uuid::parse_str(&raw).map(|id| id.hyphenated().to_string()).map_err(|_| "must be a UUID".to_string())
     });
-    let since = checks.optional("since", q.since, parse_instant);
-    let until = checks.optional("until", q.until, parse_instant);
+    let since = checks.optional("since", q.since, |raw| parse_instant(&raw));
+    let until = checks.optional("until", q.until, |raw| parse_instant(&raw));
     let before_seq = checks.optional("cursor", q.cursor, |raw| {
         raw.parse::<i64>().map_err(|_| "is not a cursor this server issued".to_string())
     });

@@ -255,10 +255,7 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<CheckIn>>, AppError> {
     let treatment_id = path_id(&id)?;
-    let mut checks = Checks::new();
-    let page = query.into_inner().parse(&mut checks);
-    checks.finish()?;
-    let page = checked(page)?;
+    let page = query.into_inner().into_request()?;
     let found = state.db.run(move |conn| check_ins::list_for_treatment(conn, &caller, &treatment_id, &page)).await?;
     Ok(web::Json(found.map(CheckIn::from)))
 }
@@ -368,10 +365,7 @@ pub async fn review_queue(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ReviewQueue>, AppError> {
     caller.require_staff()?;
-    let mut checks = Checks::new();
-    let page = query.into_inner().parse(&mut checks);
-    checks.finish()?;
-    let page = checked(page)?;
+    let page = query.into_inner().into_request()?;
     let (found, counts) = state
         .db
         .run(move |conn| Ok((check_ins::review_queue(conn, &caller, &page)?, check_ins::queue_counts(conn, &caller)?)))

@@ -126,10 +126,7 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<StaffMember>>, AppError> {
     caller.require_admin()?;
-    let mut checks = Checks::new();
-    let page = query.into_inner().parse(&mut checks);
-    checks.finish()?;
-    let page = checked(page)?;
+    let page = query.into_inner().into_request()?;
     let found = state.db.run(move |conn| users::list_staff(conn, &caller, &page)).await?;
     Ok(web::Json(found.map(StaffMember::from)))
 }

@@ -167,10 +167,7 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Patient>>, AppError> {
     caller.require_staff()?;
-    let mut checks = Checks::new();
-    let page = query.into_inner().parse(&mut checks);
-    checks.finish()?;
-    let page = checked(page)?;
+    let page = query.into_inner().into_request()?;
     let found = state.db.run(move |conn| patients::list(conn, &caller, &page)).await?;
     Ok(web::Json(found.map(Patient::from)))
 }

@@ -92,14 +92,11 @@ fn parse_sha256(raw: String) -> Result<String, String> {
 }
 
 fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDateTime, String> {
-    let at = DateTime::parse_from_rfc3339(&raw)
-        .map_err(|_| "must be an RFC 3339 instant such as 2026-11-23T14:00:00Z".to_string())?
-        .with_timezone(&Utc);
-    if at > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
+    let at = crate::clock::parse_instant(&raw)?;
+    if at > (now + Duration::minutes(CLOCK_SKEW_MINUTES)).naive_utc() {
         return Err(format!("must not be more than {CLOCK_SKEW_MINUTES} minutes in the future"));
     }
-    let micros = at.timestamp_micros();
-    crate::clock::from_micros(micros).ok_or_else(|| "is out of range".into())
+    Ok(at)
 }
 
 /// Attaches a photo's metadata to one of the patient's own check-ins.

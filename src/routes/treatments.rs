@@ -169,10 +169,7 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Treatment>>, AppError> {
     let patient_id = path_id(&id)?;
-    let mut checks = Checks::new();
-    let page = query.into_inner().parse(&mut checks);
-    checks.finish()?;
-    let page = checked(page)?;
+    let page = query.into_inner().into_request()?;
     let found = state.db.run(move |conn| treatments::list_for_patient(conn, &caller, &patient_id, &page)).await?;
     Ok(web::Json(found.map(Treatment::from)))
 }
