@@ -7,6 +7,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    group_commit: IntGaugeVec,
 }
 
 impl Default for Metrics {
@@ -29,14 +30,20 @@ impl Metrics {
         .expect("valid metric");
         let pool = IntGaugeVec::new(Opts::new("db_pool_connections", "Database pool connections by state"), &["state"])
             .expect("valid metric");
+        let group_commit = IntGaugeVec::new(
+            Opts::new("sqlite_group_commit_total", "SQLite commits, and the writes they carried, since start"),
+            &["count"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
+            Box::new(group_commit.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Metrics { registry, requests, latency, pool }
+        Metrics { registry, requests, latency, pool, group_commit }
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -47,12 +54,17 @@ impl Metrics {
     }
 
     /// The text exposition format, with the pool's state as of now.
-    pub fn render(&self, pool: &crate::db::Pool) -> String {
+    pub fn render(&self, db: &crate::db::Database) -> String {
+        let pool = db.pool();
         let state = pool.state();
         let idle = i64::from(state.idle_connections);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool.with_label_values(&["in_use"]).set(i64::from(state.connections) - idle);
         self.pool.with_label_values(&["max"]).set(i64::from(pool.max_size()));
+        if let Some((commits, writes)) = db.group_commits() {
+            self.group_commit.with_label_values(&["commits"]).set(commits as i64);
+            self.group_commit.with_label_values(&["writes"]).set(writes as i64);
+        }
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding into memory cannot fail");
         String::from_utf8(out).unwrap_or_default()

@@ -58,7 +58,7 @@ impl FromRequest for Caller {
             let claims = claims?;
             let state = state.ok_or_else(|| AppError::internal("application state is missing"))?;
             let user_id = claims.sub.clone();
-            let account = state.db.run(move |conn| users::find_active(conn, &user_id)).await?;
+            let account = state.db.read(move |conn| users::find_active(conn, &user_id)).await?;
             // A token outlives changes to its account: a deactivated or deleted user, or one whose
             // role or clinic changed, is refused.
             match account {

@@ -1,6 +1,8 @@
 //! Storage: one connection type over SQLite and PostgreSQL, a bounded pool, migrations, and the
 //! one way handlers reach the database (`Database::run`, off the async workers).
 
+mod group_commit;
+mod readers;
 pub mod schema;
 
 use std::time::Duration;
@@ -12,6 +14,7 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::{AppError, StartupError};
+use group_commit::GroupCommitter;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -60,6 +63,7 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = 
 const SQLITE_WAL: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;";
 
 /// Opens connections of exactly the configured backend (never falls back to another).
+#[derive(Clone)]
 pub struct Manager {
     target: Target,
 }
@@ -97,6 +101,10 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Database {
     pool: Pool,
     backend: Backend,
+    /// SQLite only: the thread that commits writes in groups.
+    committer: Option<GroupCommitter>,
+    /// SQLite only: where each worker thread opens its own connection for short reads.
+    readers: Option<readers::Readers>,
 }
 
 impl Database {
@@ -110,12 +118,17 @@ impl Database {
                 })
                 .map_err(|e| StartupError::Database(format!("{path}: {e}")))?;
         }
+        let readers = matches!(target, Target::Sqlite(_)).then(|| readers::Readers::new(target.clone()));
+        let committer = matches!(target, Target::Sqlite(_)).then(|| {
+            let manager = Manager { target: target.clone() };
+            GroupCommitter::start(move || manager.connect().map_err(|e| e.to_string()))
+        });
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { target })
             .map_err(|e| StartupError::Database(e.to_string()))?;
-        Ok(Database { pool, backend })
+        Ok(Database { pool, backend, committer, readers })
     }
 
     pub fn backend(&self) -> Backend {
@@ -141,6 +154,41 @@ impl Database {
             work(&mut conn)
         })
         .await?
+    }
+
+    /// SQLite only: (commits, writes) the group committer has made so far.
+    pub fn group_commits(&self) -> Option<(u64, u64)> {
+        self.committer.as_ref().map(GroupCommitter::committed)
+    }
+
+    /// Runs a short read: a few lookups by key or index, no writes. On SQLite it runs right here
+    /// on the calling worker thread, on that thread's own read-only connection: a lookup in the
+    /// page cache costs less than handing the work to another thread and back (and in WAL mode a
+    /// reader never waits for a writer). On PostgreSQL, where every query is a network round
+    /// trip, it goes to the blocking pool like `run`.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.readers {
+            Some(readers) => readers.with_connection(work),
+            None => self.run(work).await,
+        }
+    }
+
+    /// Runs `work` in a write transaction, answering once it is committed. On SQLite, writes
+    /// that arrive together share one commit (see `group_commit`); on PostgreSQL, which commits
+    /// concurrent transactions in parallel, each has its own.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.committer {
+            Some(committer) => committer.write(work).await,
+            None => self.run(move |conn| write_transaction(conn, work)).await,
+        }
     }
 
     /// Applies every pending migration; returns the versions applied.

@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::clock::format_instant;
-use crate::db::write_transaction;
 use crate::domain::{parse_date, parse_notes};
 use crate::error::AppError;
 use crate::models::check_ins::{self, CheckInRecord, NewCheckIn, QueueCounts, QueueEntry};
@@ -212,7 +211,7 @@ pub async fn create(
     let shared = state.clone();
     let created = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
             let today = local_date(ctx.schedules.current().timezone, Utc::now());
             let date = local_date_given.unwrap_or(today);
@@ -228,9 +227,7 @@ pub async fn create(
                 checks.fail(&format!("adherence.{shown}"), "is not a reminder of that day");
             }
             checks.finish()?;
-            write_transaction(conn, |conn| {
-                check_ins::create(conn, &caller, &ctx, NewCheckIn { local_date: date, symptoms, adherence, notes })
-            })
+            check_ins::create(conn, &caller, &ctx, NewCheckIn { local_date: date, symptoms, adherence, notes })
         })
         .await?;
     Ok(HttpResponse::Created().json(CheckIn::from(created)))
@@ -314,8 +311,7 @@ pub async fn review(
     let mut checks = Checks::new();
     let note = checks.optional("note", body.into_inner().note, parse_notes);
     checks.finish()?;
-    let reviewed =
-        state.db.run(move |conn| write_transaction(conn, |conn| check_ins::review(conn, &caller, &id, note))).await?;
+    let reviewed = state.db.write(move |conn| check_ins::review(conn, &caller, &id, note)).await?;
     Ok(web::Json(reviewed.into()))
 }
 

@@ -7,8 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::models::plans;
-use crate::models::treatments;
+use crate::models::{check_ins, plans, treatments};
 use crate::plan::local_time::{day_number, local_date};
 use crate::routes::path_id;
 use crate::routes::treatments::{Reminder, reminder_view, reminders_between};
@@ -38,7 +37,7 @@ pub async fn acknowledge(
     let now = Utc::now();
     let view = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             // Reminder ids are derived, not stored: find it among the plans of the caller's own
             // treatments (a patient has few).
             for treatment in treatments::own(conn, &caller)? {
@@ -51,8 +50,7 @@ pub async fn acknowledge(
                 if reminder.local_date > today {
                     return Err(AppError::Conflict("this reminder is for a later day".into()));
                 }
-                let at =
-                    crate::db::write_transaction(conn, |conn| plans::acknowledge(conn, &ctx.treatment.id, &reminder))?;
+                let at = plans::acknowledge(conn, &ctx.treatment.id, &reminder)?;
                 return Ok(reminder_view(&ctx.treatment.id, &reminder, Some(at)));
             }
             Err(AppError::NotFound)
@@ -94,9 +92,9 @@ pub struct Today {
 pub async fn get_today(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Today>, AppError> {
     caller.require_patient()?;
     let shared = state.clone();
-    let (date, contexts) = state
+    let today = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let own = treatments::own(conn, &caller)?;
             let mut contexts = Vec::new();
             for treatment in own {
@@ -106,21 +104,25 @@ pub async fn get_today(state: web::Data<AppState>, caller: Caller) -> Result<web
                 Some(ctx) => ctx.schedules.current().timezone,
                 None => crate::models::patients::get(conn, &caller, &caller.user_id)?.timezone,
             };
-            Ok((local_date(zone, Utc::now()), contexts))
+            let date = local_date(zone, Utc::now());
+            let mut active = Vec::new();
+            for ctx in contexts {
+                let day = day_number(ctx.treatment.treated_on, date);
+                if !(1..=ctx.protocol.plan_days).contains(&day) {
+                    continue;
+                }
+                let checked_in = check_ins::exists_on(conn, &ctx.treatment.id, date)?;
+                let acks = plans::acknowledgements(conn, &ctx.treatment.id, date, date)?;
+                active.push(TodayTreatment {
+                    treatment_id: ctx.treatment.id.clone(),
+                    day_number: day,
+                    phase: ctx.protocol.phase_on(day).map(|p| p.key.clone()),
+                    reminders: reminders_between(&ctx, date, date, &acks),
+                    checked_in,
+                });
+            }
+            Ok(Today { date, treatments: active })
         })
         .await?;
-    let mut active = Vec::new();
-    for ctx in contexts {
-        let day = day_number(ctx.treatment.treated_on, date);
-        if !(1..=ctx.protocol.plan_days).contains(&day) {
-            continue;
-        }
-        let treatment_id = ctx.treatment.id.clone();
-        let phase = ctx.protocol.phase_on(day).map(|p| p.key.clone());
-        let id_for_db = treatment_id.clone();
-        let checked_in = state.db.run(move |conn| crate::models::check_ins::exists_on(conn, &id_for_db, date)).await?;
-        let reminders = reminders_between(&state, ctx, date, date).await?;
-        active.push(TodayTreatment { treatment_id, day_number: day, phase, reminders, checked_in });
-    }
-    Ok(web::Json(Today { date, treatments: active }))
+    Ok(web::Json(today))
 }

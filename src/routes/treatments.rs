@@ -1,7 +1,9 @@
 //! Treatments and their recovery plans: timeline, reminders, calendar feed.
 
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{Duration, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -198,7 +200,7 @@ pub async fn get(
 async fn load_plan(state: &web::Data<AppState>, caller: Caller, id: &str) -> Result<PlanContext, AppError> {
     let id = path_id(id)?;
     let state_for_db = state.clone();
-    state.db.run(move |conn| plans::load(conn, &caller, &state_for_db.protocols, &id)).await
+    state.db.read(move |conn| plans::load(conn, &caller, &state_for_db.protocols, &id)).await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -327,17 +329,16 @@ pub fn reminder_view(
     }
 }
 
-/// The reminders of a treatment's plan on local dates `from..=to`, with their acknowledgements.
-pub async fn reminders_between(
-    state: &web::Data<AppState>,
-    ctx: PlanContext,
+/// The reminders of a treatment's plan on local dates `from..=to`, with their acknowledgements
+/// (loaded by `plans::acknowledgements` for the same dates).
+pub fn reminders_between(
+    ctx: &PlanContext,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<Reminder>, AppError> {
-    let treatment_id = ctx.treatment.id.clone();
-    let acks = state.db.run(move |conn| plans::acknowledgements(conn, &treatment_id, from, to)).await?;
+    acks: &HashMap<String, NaiveDateTime>,
+) -> Vec<Reminder> {
     let planned = ctx.plan().reminders(from, to);
-    Ok(planned.iter().map(|r| reminder_view(&ctx.treatment.id, r, acks.get(&r.id.to_string()).copied())).collect())
+    planned.iter().map(|r| reminder_view(&ctx.treatment.id, r, acks.get(&r.id.to_string()).copied())).collect()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -379,17 +380,26 @@ pub async fn list_reminders(
     let from = checks.optional("from", query.from, parse_date);
     let to = checks.optional("to", query.to, parse_date);
     checks.finish()?;
-    let ctx = load_plan(&state, caller, &id).await?;
-    let from = from.unwrap_or_else(|| local_date(ctx.schedules.current().timezone, Utc::now()));
-    let to = to.unwrap_or(from + Duration::days(DEFAULT_REMINDER_DAYS - 1));
-    let mut checks = Checks::new();
-    if to < from {
-        checks.fail("to", "must not be before `from`");
-    } else if (to - from).num_days() + 1 > MAX_REMINDER_DAYS {
-        checks.fail("to", format!("the range may span at most {MAX_REMINDER_DAYS} days"));
-    }
-    checks.finish()?;
-    Ok(web::Json(ReminderList { items: reminders_between(&state, ctx, from, to).await? }))
+    let id = path_id(&id)?;
+    let shared = state.clone();
+    let (ctx, from, to, acks) = state
+        .db
+        .read(move |conn| {
+            let ctx = plans::load(conn, &caller, &shared.protocols, &id)?;
+            let from = from.unwrap_or_else(|| local_date(ctx.schedules.current().timezone, Utc::now()));
+            let to = to.unwrap_or(from + Duration::days(DEFAULT_REMINDER_DAYS - 1));
+            let mut checks = Checks::new();
+            if to < from {
+                checks.fail("to", "must not be before `from`");
+            } else if (to - from).num_days() + 1 > MAX_REMINDER_DAYS {
+                checks.fail("to", format!("the range may span at most {MAX_REMINDER_DAYS} days"));
+            }
+            checks.finish()?;
+            let acks = plans::acknowledgements(conn, &ctx.treatment.id, from, to)?;
+            Ok((ctx, from, to, acks))
+        })
+        .await?;
+    Ok(web::Json(ReminderList { items: reminders_between(&ctx, from, to, &acks) }))
 }
 
 /// The whole plan's reminders as an iCalendar feed (RFC 5545), one event with an alarm each.
