@@ -151,10 +151,10 @@ pub async fn middleware(
     let res = next.call(req).await?;
     if let (Some(log), true) = (log, audited) {
         let request = res.request();
+        let route = crate::middleware::route_pattern(request);
         let extensions = request.extensions();
         let caller = extensions.get::<Caller>();
         let subject = extensions.get::<Subject>().cloned().unwrap_or_default();
-        let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
         // The resource a route names by `{id}` is the segment just before it.
         let named = route
             .split('/')

@@ -7,7 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, Next};
-use actix_web::{HttpMessage, web};
+use actix_web::{HttpMessage, HttpRequest, web};
 use tracing_actix_web::RequestId;
 
 use crate::error::{PROBLEM_JSON, problem_response};
@@ -25,13 +25,26 @@ pub async fn observe(
     let method = req.method().to_string();
     let mut res = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+        let route = route_pattern(res.request());
         metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     }
     if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
     }
     Ok(res)
+}
+
+struct RoutePattern(String);
+
+/// The pattern of the route that answered (`/v1/treatments/{id}/timeline`), or `unmatched`.
+/// Worked out once per request: the framework walks its whole route table each time it is asked.
+pub fn route_pattern(req: &HttpRequest) -> String {
+    if let Some(RoutePattern(known)) = req.extensions().get::<RoutePattern>() {
+        return known.clone();
+    }
+    let pattern = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    req.extensions_mut().insert(RoutePattern(pattern.clone()));
+    pattern
 }
 
 /// Headers every answer of a JSON API holding health data should carry.
