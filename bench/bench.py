@@ -29,13 +29,28 @@ from seed import seed  # noqa: E402
 SIZES = {"small": (1_000, 10_000), "medium": (10_000, 300_000), "large": (10_000, 1_000_000)}
 
 
-def wrk(url, seconds, connections, method="GET", token=None, body=None):
+# Each request gets a key of its own, as the app sends (one per check-in, reused only on retry).
+UNIQUE_IDEMPOTENCY_KEY = """
+local threads = 0
+function setup(thread) thread:set("thread_id", threads); threads = threads + 1 end
+local sent = 0
+function request()
+  sent = sent + 1
+  wrk.headers["Idempotency-Key"] = "bench-" .. thread_id .. "-" .. sent
+  return wrk.format()
+end
+"""
+
+
+def wrk(url, seconds, connections, method="GET", token=None, body=None, unique_key=False):
     script = ["wrk.method = %s" % json.dumps(method)]
     if token:
         script.append('wrk.headers["Authorization"] = "Bearer %s"' % token)
     if body is not None:
         script.append('wrk.headers["Content-Type"] = "application/json"')
         script.append("wrk.body = %s" % json.dumps(json.dumps(body)))
+    if unique_key:
+        script.append(UNIQUE_IDEMPOTENCY_KEY)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write("\n".join(script) + "\n")
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
@@ -96,8 +111,9 @@ def run_backend(backend, size, seconds, connections):
         name = f"bench_{int(time.time())}"
         subprocess.run(["psql", "-q", admin, "-c", f"CREATE DATABASE {name}"], check=True)
         url = admin.rsplit("/", 1)[0] + "/" + name
-    server = Server(url, os.path.join(work, "server.log"), LOGIN_FAILURES_PER_ACCOUNT="1000000",
-                    DATABASE_POOL_SIZE=os.environ.get("BENCH_POOL_SIZE", "16"))
+    # The server's own pool size (twice the cores) unless BENCH_POOL_SIZE says otherwise.
+    pool = {"DATABASE_POOL_SIZE": os.environ["BENCH_POOL_SIZE"]} if os.environ.get("BENCH_POOL_SIZE") else {}
+    server = Server(url, os.path.join(work, "server.log"), LOGIN_FAILURES_PER_ACCOUNT="1000000", **pool)
     server.start()
     tokens, treatment, logins = seed_demo(server)
     status, me = call(server.base, "GET", "/v1/me", tokens["clinician"])
@@ -115,10 +131,11 @@ def run_backend(backend, size, seconds, connections):
         ("GET /v1/me/today", f"{base}/v1/me/today", "GET", tokens["patient"], None),
         ("GET review queue", f"{base}/v1/review-queue", "GET", tokens["clinician"], None),
         ("POST check-in", f"{base}/v1/treatments/{treatment}/check-ins", "POST", tokens["patient"], {"symptoms": SYMPTOMS}),
+        ("POST check-in + Idempotency-Key", f"{base}/v1/treatments/{treatment}/check-ins", "POST", tokens["patient"], {"symptoms": SYMPTOMS}),
         ("POST login", f"{base}/v1/auth/login", "POST", None, login_body),
     ]
     for name, url_, method, token, body in plan:
-        results[name] = wrk(url_, seconds, connections, method, token, body)
+        results[name] = wrk(url_, seconds, connections, method, token, body, unique_key="Idempotency-Key" in name)
         print(f"[{backend}] {name}: {results[name]}", flush=True)
 
     # Reads while 10 logins a second run alongside.
@@ -153,7 +170,7 @@ def report(size, seconds, connections, by_backend):
     for backend, data in by_backend.items():
         ceiling = data["results"]["GET /health/live"]["rps"]
         for name, r in data["results"].items():
-            if name == "POST check-in":
+            if name.startswith("POST check-in"):
                 ratio = f"{r['rps'] / data['raw_commits_per_s']:.2f} of raw commits"
             elif name.startswith("GET") and name != "GET /health/live":
                 ratio = f"{r['rps'] / ceiling:.2f} of live"

@@ -118,7 +118,9 @@ impl Settings {
             access_token_ttl: Duration::from_secs(number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
             refresh_token_ttl: Duration::from_secs(number(&get, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?),
             invite_ttl: Duration::from_secs(number(&get, "INVITE_TTL_SECONDS", 7 * 24 * 3600)?),
-            db_pool_size: number(&get, "DATABASE_POOL_SIZE", 10)? as u32,
+            // Twice the cores: more connections working at once than the machine can run only
+            // queue inside the database, where a preempted lock holder stalls everyone.
+            db_pool_size: number(&get, "DATABASE_POOL_SIZE", 2 * cpus as u64)?.max(1) as u32,
             max_concurrent_hashes: number(&get, "MAX_CONCURRENT_HASHES", cpus as u64)? as usize,
             log_format,
             shutdown_timeout: Duration::from_secs(number(&get, "SHUTDOWN_TIMEOUT_SECONDS", 30)?),

@@ -84,7 +84,7 @@ pub async fn middleware(
         let (user, k, fp) = (user_id.clone(), key.clone(), fingerprint.clone());
         let claim = state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 let now = crate::clock::now();
                 let keep = Duration::hours(KEEP_HOURS);
                 let claim =
@@ -121,7 +121,7 @@ pub async fn middleware(
     }
 
     let release = |state: web::Data<AppState>, user: String, k: String| async move {
-        if let Err(err) = state.db.run(move |conn| idempotency::release(conn, &user, &k)).await {
+        if let Err(err) = state.db.write(move |conn| idempotency::release(conn, &user, &k)).await {
             tracing::error!(error = %err, "could not release an idempotency key");
         }
     };
@@ -144,7 +144,7 @@ pub async fn middleware(
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let stored = state
         .db
-        .run(move |conn| idempotency::complete(conn, &user_id, &key, status, content_type.as_deref(), &text))
+        .write(move |conn| idempotency::complete(conn, &user_id, &key, status, content_type.as_deref(), &text))
         .await;
     if let Err(err) = stored {
         tracing::error!(error = %err, "could not store an idempotent answer");

@@ -149,10 +149,9 @@ pub fn build_app(
 /// A server on `listener`. It drains requests in flight on SIGTERM or SIGINT.
 pub fn serve(services: Services, listener: TcpListener) -> std::io::Result<Server> {
     let shutdown_timeout = services.state.settings.shutdown_timeout.as_secs();
-    // Blocking work is database calls (bounded by the pool) and password hashes (bounded by their
-    // semaphore); more threads than that only wait, and every extra thread costs memory.
-    let settings = &services.state.settings;
-    let blocking_threads = settings.db_pool_size as usize + settings.max_concurrent_hashes;
+    // Blocking work is database calls, bounded by the pool (password hashes have threads of their
+    // own); more threads than that only wait, and every extra thread costs memory.
+    let blocking_threads = services.state.settings.db_pool_size as usize;
     let server = HttpServer::new(move || build_app(services.clone()))
         .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(shutdown_timeout)

@@ -71,11 +71,6 @@ fn keep_large_allocations_returnable() {
     }
 }
 
-/// mimalloc: per-thread free lists, where the system allocator's arenas showed up as lock
-/// contention and consolidation work in the request path (see BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     keep_large_allocations_returnable();
     let cli = Cli::parse();

@@ -107,23 +107,16 @@ fn commit_batches(
             }
         }
         let conn = connection.as_mut().expect("opened above");
-        let writes = jobs.len() as u64;
-        match run_batch(conn, jobs) {
-            Ok(()) => {
-                committed.commits.fetch_add(1, Ordering::Relaxed);
-                committed.writes.fetch_add(writes, Ordering::Relaxed);
-            }
-            Err(err) => {
-                // The connection's transaction state is unknown: start over with a new one.
-                tracing::error!(error = %err, "a write batch failed; reopening the committer's connection");
-                connection = None;
-            }
+        if let Err(err) = run_batch(conn, jobs, committed) {
+            // The connection's transaction state is unknown: start over with a new one.
+            tracing::error!(error = %err, "a write batch failed; reopening the committer's connection");
+            connection = None;
         }
     }
 }
 
 /// One transaction for all of `jobs`. An `Err` means the connection should not be reused.
-fn run_batch(conn: &mut DbConnection, jobs: Vec<Job>) -> Result<(), String> {
+fn run_batch(conn: &mut DbConnection, jobs: Vec<Job>, committed: &Committed) -> Result<(), String> {
     let Some(sqlite) = sqlite_of(conn) else { return Err("group commit is for SQLite only".into()) };
     let _writer = SQLITE_WRITER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
@@ -137,12 +130,16 @@ fn run_batch(conn: &mut DbConnection, jobs: Vec<Job>) -> Result<(), String> {
         }
     }
     let sqlite = sqlite_of(conn).expect("a connection does not change its backend");
-    let committed = AnsiTransactionManager::commit_transaction(sqlite).map_err(|e| e.to_string());
+    let outcome = AnsiTransactionManager::commit_transaction(sqlite).map_err(|e| e.to_string());
+    if outcome.is_ok() {
+        committed.commits.fetch_add(1, Ordering::Relaxed);
+        committed.writes.fetch_add(replies.len() as u64, Ordering::Relaxed);
+    }
     for reply in replies {
-        reply(committed.clone());
+        reply(outcome.clone());
     }
     // After a failed commit the connection is dropped, which rolls back whatever is left open.
-    committed
+    outcome
 }
 
 #[cfg(test)]
