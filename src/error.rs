@@ -185,6 +185,11 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
                 AppError::Unavailable(info.message().to_string())
             }
+            // SQLite's SQLITE_BUSY once the busy timeout has run out: the database was held by
+            // someone else for that long. A retry shortly after will do.
+            Error::DatabaseError(_, info) if info.message().starts_with("database is locked") => {
+                AppError::Unavailable("the database is busy; retry shortly".into())
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }

@@ -11,8 +11,10 @@ use super::{DbConnection, Manager, Target};
 use crate::error::AppError;
 
 /// A reader refuses writes, so a read that writes by mistake fails instead of writing outside the
-/// committer.
-const READER_PRAGMAS: &str = "PRAGMA query_only = ON;";
+/// committer. In WAL mode a reader waits only in rare cases (another process holding the database
+/// exclusively); it runs on an HTTP worker, which must not stall for the pool's 10 s, so it gives up
+/// after 250 ms and the request is answered 503.
+const READER_PRAGMAS: &str = "PRAGMA query_only = ON; PRAGMA busy_timeout = 250;";
 
 static NEXT_DATABASE: AtomicU64 = AtomicU64::new(0);
 
@@ -82,5 +84,25 @@ mod tests {
         let wrote = readers.with_connection(|conn| Ok(diesel::sql_query("INSERT INTO t VALUES (2)").execute(conn)?));
         assert!(wrote.is_err());
         assert_eq!(readers.with_connection(count).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_reader_gives_up_quickly_on_a_database_held_exclusively() {
+        // In WAL mode that takes another process in exclusive locking mode; a rollback-journal
+        // database held by `BEGIN EXCLUSIVE` makes a reader wait the same way.
+        let dir = tempfile::tempdir().unwrap();
+        let target = Target::Sqlite(dir.path().join("x.db").display().to_string());
+        let mut holder = Manager { target: target.clone() }.connect().unwrap();
+        holder.batch_execute("CREATE TABLE t (n INTEGER);").unwrap();
+        let readers = Readers::new(target);
+        assert_eq!(readers.with_connection(count).unwrap(), 0);
+        holder.batch_execute("BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);").unwrap();
+
+        let started = std::time::Instant::now();
+        let read = readers.with_connection(count);
+        assert!(matches!(read, Err(AppError::Unavailable(_))), "{read:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "waited {:?}", started.elapsed());
+        holder.batch_execute("COMMIT;").unwrap();
+        assert_eq!(readers.with_connection(count).unwrap(), 1, "a fresh reader after the failure");
     }
 }
