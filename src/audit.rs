@@ -6,8 +6,8 @@
 //! pay for a write transaction of its own. The window a crash can lose is the batch delay
 //! (`BATCH_DELAY`); a graceful shutdown flushes the queue first.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -65,22 +65,31 @@ impl AuditLog {
 fn write_batches(db: Database, incoming: Receiver<Message>) {
     let mut batch: Vec<NewEvent> = Vec::new();
     let mut waiting: Vec<mpsc::Sender<()>> = Vec::new();
+    let mut backlog = false;
     loop {
-        // Wait for the first message, then gather what arrives within the batch delay.
-        match incoming.recv() {
-            Ok(Message::Event(event)) => batch.push(*event),
-            Ok(Message::Flush(done)) => waiting.push(done),
-            Err(_) => return,
-        }
-        let deadline = Instant::now() + BATCH_DELAY;
-        while batch.len() < BATCH_MAX && waiting.is_empty() {
-            match incoming.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if !backlog {
+            // Wait for the first message, then let the batch gather for the batch delay. Sleeping
+            // rather than waiting on the queue matters: a sender wakes a receiver that is waiting,
+            // which would cost a thread wake-up for every event.
+            match incoming.recv() {
                 Ok(Message::Event(event)) => batch.push(*event),
                 Ok(Message::Flush(done)) => waiting.push(done),
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => break,
+                Err(_) => return,
+            }
+            if waiting.is_empty() {
+                std::thread::sleep(BATCH_DELAY);
             }
         }
+        while batch.len() < BATCH_MAX {
+            match incoming.try_recv() {
+                Ok(Message::Event(event)) => batch.push(*event),
+                Ok(Message::Flush(done)) => waiting.push(done),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        // A full batch means more are queued: write the next one at once.
+        backlog = batch.len() >= BATCH_MAX;
         while !batch.is_empty() {
             let written = db
                 .pool()

@@ -121,7 +121,8 @@ impl Settings {
             // Twice the cores: more connections working at once than the machine can run only
             // queue inside the database, where a preempted lock holder stalls everyone.
             db_pool_size: number(&get, "DATABASE_POOL_SIZE", 2 * cpus as u64)?.max(1) as u32,
-            max_concurrent_hashes: number(&get, "MAX_CONCURRENT_HASHES", cpus as u64)? as usize,
+            // Half the cores: a burst of logins never takes the cores answering other requests.
+            max_concurrent_hashes: number(&get, "MAX_CONCURRENT_HASHES", (cpus as u64 / 2).max(1))? as usize,
             log_format,
             shutdown_timeout: Duration::from_secs(number(&get, "SHUTDOWN_TIMEOUT_SECONDS", 30)?),
             json_body_limit: number(&get, "MAX_BODY_BYTES", 64 * 1024)? as usize,

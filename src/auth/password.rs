@@ -1,8 +1,8 @@
-//! Password hashing with Argon2id, on threads of its own at low CPU priority.
+//! Password hashing with Argon2id, on threads of its own.
 //!
-//! A hash is tens of milliseconds of CPU. At normal priority, logins running alongside would take
-//! cores from the workers answering every other request and raise their tail latency. At nice 10 a
-//! login still gets an idle core at once, and yields a busy one to the workers.
+//! A hash is tens of milliseconds of CPU and 19 MiB of memory. As many run at once as there are
+//! hashing threads (by default half the cores), so logins, however many, always leave the other
+//! cores to the workers answering every other request.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
@@ -35,9 +35,6 @@ pub fn verify_blocking(password: &str, stored: &str) -> bool {
         .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
-
-/// The nice value of the hashing threads (0 is normal, 19 the lowest priority).
-const HASHER_NICE: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -87,7 +84,6 @@ fn start_hashers(threads: usize) -> Result<mpsc::Sender<Job>, AppError> {
         std::thread::Builder::new()
             .name(format!("password-hash-{n}"))
             .spawn(move || {
-                lower_own_priority();
                 loop {
                     let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
                     let Ok(job) = next else { return };
@@ -98,15 +94,6 @@ fn start_hashers(threads: usize) -> Result<mpsc::Sender<Job>, AppError> {
             .map_err(AppError::internal)?;
     }
     Ok(jobs)
-}
-
-fn lower_own_priority() {
-    // On Linux the nice value belongs to the thread, and `who = 0` names the calling one. Raising
-    // one's own nice value is always permitted; if it failed, hashing would run at normal priority.
-    // SAFETY: a plain system call with no pointers.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, HASHER_NICE);
-    }
 }
 
 #[cfg(test)]
@@ -123,14 +110,13 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn hashes_run_on_low_priority_threads() {
+    async fn hashes_run_on_the_hashing_threads() {
         let passwords = Passwords::new(1).unwrap();
         let hash = passwords.hash("correct horse battery".into()).await.unwrap();
         assert!(passwords.verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
         assert!(!passwords.verify("wrong".into(), Some(hash)).await.unwrap());
         assert!(!passwords.verify("anything".into(), None).await.unwrap(), "the decoy never matches");
-        // SAFETY: a plain system call with no pointers.
-        let nice = passwords.on_hasher(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }).await.unwrap();
-        assert_eq!(nice, HASHER_NICE);
+        let thread = passwords.on_hasher(|| std::thread::current().name().map(String::from)).await.unwrap();
+        assert_eq!(thread.as_deref(), Some("password-hash-0"));
     }
 }

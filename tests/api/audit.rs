@@ -65,10 +65,8 @@ async fn unknown_emails_cost_the_same_time_as_wrong_passwords() {
     })
     .await;
     let admin = app.clinic("North").await;
-    let median = |samples: &mut Vec<f64>| {
-        samples.sort_by(f64::total_cmp);
-        samples[samples.len() / 2]
-    };
+    // The fastest of each: what the work costs, without the noise of whatever else the machine runs.
+    let fastest = |samples: &[f64]| samples.iter().copied().fold(f64::INFINITY, f64::min);
     let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
     for _ in 0..9 {
         let started = Instant::now();
@@ -78,7 +76,7 @@ async fn unknown_emails_cost_the_same_time_as_wrong_passwords() {
         app.login("ghost@nowhere.test", "wrong password!").await.assert_problem(401);
         unknown.push(started.elapsed().as_secs_f64());
     }
-    let (wrong, unknown) = (median(&mut wrong), median(&mut unknown));
+    let (wrong, unknown) = (fastest(&wrong), fastest(&unknown));
     let ratio = unknown / wrong;
     assert!((0.5..2.0).contains(&ratio), "unknown {unknown:.4}s vs wrong password {wrong:.4}s");
 }
