@@ -1,5 +1,6 @@
 //! Storage: one connection type over SQLite and PostgreSQL, a bounded pool, migrations, and the
-//! one way handlers reach the database (`Database::run`, off the async workers).
+//! ways handlers reach the database: `Database::run` (any work, on the blocking pool),
+//! `Database::read` (short reads) and `Database::write` (write transactions).
 
 mod group_commit;
 mod readers;
