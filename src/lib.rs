@@ -143,7 +143,7 @@ pub fn build_app(
         .wrap(middleware::security_headers())
         .wrap(cors)
         .wrap(from_fn(middleware::observe))
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<telemetry::RequestSpan>::new())
 }
 
 /// A server on `listener`. It drains requests in flight on SIGTERM or SIGINT.
