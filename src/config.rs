@@ -120,7 +120,7 @@ impl Settings {
             invite_ttl: Duration::from_secs(number(&get, "INVITE_TTL_SECONDS", 7 * 24 * 3600)?),
             // Twice the cores: more connections working at once than the machine can run only
             // queue inside the database, where a preempted lock holder stalls everyone.
-            db_pool_size: number(&get, "DATABASE_POOL_SIZE", 2 * cpus as u64)?.max(1) as u32,
+            db_pool_size: number(&get, "DATABASE_POOL_SIZE", 2 * cpus as u64)? as u32,
             // Half the cores: a burst of logins never takes the cores answering other requests.
             max_concurrent_hashes: number(&get, "MAX_CONCURRENT_HASHES", (cpus as u64 / 2).max(1))? as usize,
             log_format,

@@ -7,7 +7,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
-    group_commit: IntGaugeVec,
+    group_commit: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -30,7 +30,7 @@ impl Metrics {
         .expect("valid metric");
         let pool = IntGaugeVec::new(Opts::new("db_pool_connections", "Database pool connections by state"), &["state"])
             .expect("valid metric");
-        let group_commit = IntGaugeVec::new(
+        let group_commit = IntCounterVec::new(
             Opts::new("sqlite_group_commit_total", "SQLite commits, and the writes they carried, since start"),
             &["count"],
         )
@@ -62,8 +62,11 @@ impl Metrics {
         self.pool.with_label_values(&["in_use"]).set(i64::from(state.connections) - idle);
         self.pool.with_label_values(&["max"]).set(i64::from(pool.max_size()));
         if let Some((commits, writes)) = db.group_commits() {
-            self.group_commit.with_label_values(&["commits"]).set(commits as i64);
-            self.group_commit.with_label_values(&["writes"]).set(writes as i64);
+            // The committer keeps the running totals; bring the counters up to them.
+            for (label, total) in [("commits", commits), ("writes", writes)] {
+                let counter = self.group_commit.with_label_values(&[label]);
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
         }
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding into memory cannot fail");

@@ -66,6 +66,15 @@ mod tests {
 
     use super::*;
 
+    /// A database in `dir` with an empty table `t`, set up by a connection of its own (returned)
+    /// after `setup`, and readers of it.
+    fn database_with_table(dir: &tempfile::TempDir, setup: &str) -> (DbConnection, Readers) {
+        let target = Target::Sqlite(dir.path().join("t.db").display().to_string());
+        let mut conn = Manager { target: target.clone() }.connect().unwrap();
+        conn.batch_execute(&format!("{setup} CREATE TABLE t (n INTEGER);")).unwrap();
+        (conn, Readers::new(target))
+    }
+
     fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
         Ok(diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM t").get_result(conn)?)
     }
@@ -73,10 +82,7 @@ mod tests {
     #[test]
     fn a_reader_sees_every_commit_at_once_and_refuses_to_write() {
         let dir = tempfile::tempdir().unwrap();
-        let target = Target::Sqlite(dir.path().join("r.db").display().to_string());
-        let mut writer = Manager { target: target.clone() }.connect().unwrap();
-        writer.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);").unwrap();
-        let readers = Readers::new(target);
+        let (mut writer, readers) = database_with_table(&dir, "PRAGMA journal_mode = WAL;");
 
         assert_eq!(readers.with_connection(count).unwrap(), 0);
         writer.batch_execute("INSERT INTO t VALUES (1);").unwrap();
@@ -91,10 +97,7 @@ mod tests {
         // In WAL mode that takes another process in exclusive locking mode; a rollback-journal
         // database held by `BEGIN EXCLUSIVE` makes a reader wait the same way.
         let dir = tempfile::tempdir().unwrap();
-        let target = Target::Sqlite(dir.path().join("x.db").display().to_string());
-        let mut holder = Manager { target: target.clone() }.connect().unwrap();
-        holder.batch_execute("CREATE TABLE t (n INTEGER);").unwrap();
-        let readers = Readers::new(target);
+        let (mut holder, readers) = database_with_table(&dir, "");
         assert_eq!(readers.with_connection(count).unwrap(), 0);
         holder.batch_execute("BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);").unwrap();
 

@@ -29,6 +29,9 @@ async fn metrics_count_requests_by_route_pattern_and_status() {
     assert!(!metrics.text.contains(&unknown.to_string()), "ids never become labels");
     assert!(metrics.text.contains("aftercare_http_request_duration_seconds_bucket"));
     assert!(metrics.text.contains(r#"aftercare_db_pool_connections{state="max"} 4"#));
+    // SQLite's group commit is counted; PostgreSQL commits each write on its own.
+    let grouped = metrics.text.contains("# TYPE aftercare_sqlite_group_commit_total counter");
+    assert_eq!(grouped, !crate::support::is_postgres(), "{}", metrics.text);
 }
 
 #[actix_web::test]
