@@ -75,7 +75,12 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
                 password_hash: Some(&hashes[1]),
             },
         )?;
-        let staff = Caller { user_id: String::new(), role: Role::Clinician, clinic_id: clinic_id.clone() };
+        let staff = Caller {
+            user_id: String::new(),
+            role: Role::Clinician,
+            clinic_id: clinic_id.clone(),
+            plan_inputs_version: None,
+        };
         let new = NewPatient {
             name: logins[2].2.to_string(),
             email: logins[2].1.clone(),
@@ -124,7 +129,12 @@ fn seed_check_ins(
     use crate::models::photos::{self, NewPhoto};
     use crate::plan::assessment::Symptoms;
 
-    let patient = Caller { user_id: patient_id.to_string(), role: Role::Patient, clinic_id: clinic_id.to_string() };
+    let patient = Caller {
+        user_id: patient_id.to_string(),
+        role: Role::Patient,
+        clinic_id: clinic_id.to_string(),
+        plan_inputs_version: None,
+    };
     let ctx = crate::models::plans::PlanContext {
         patient: patients::get(conn, &patient, patient_id)?,
         schedules: patients::schedule_history(conn, patient_id)?,

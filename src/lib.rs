@@ -39,6 +39,7 @@ use crate::config::Settings;
 use crate::db::Database;
 use crate::error::{AppError, StartupError};
 use crate::metrics::Metrics;
+use crate::models::plan_cache::{PLAN_CACHE_CAPACITY, PlanCache};
 use crate::models::protocols::ProtocolLibrary;
 use crate::routes::ApiSpec;
 use crate::state::AppState;
@@ -87,6 +88,7 @@ impl Services {
             tokens: TokenKeys::new(&secret, settings.access_token_ttl),
             passwords,
             protocols: ProtocolLibrary::new(protocol),
+            plans: PlanCache::new(PLAN_CACHE_CAPACITY),
             settings,
             audit: audit::AuditLog::start(db_for_audit),
         };

@@ -8,6 +8,7 @@ pub struct Metrics {
     latency: HistogramVec,
     pool: IntGaugeVec,
     group_commit: IntCounterVec,
+    plan_cache: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -35,15 +36,21 @@ impl Metrics {
             &["count"],
         )
         .expect("valid metric");
+        let plan_cache = IntCounterVec::new(
+            Opts::new("plan_cache_lookups_total", "Plans asked of the in-memory plan cache, by whether it had them"),
+            &["result"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
             Box::new(group_commit.clone()),
+            Box::new(plan_cache.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Metrics { registry, requests, latency, pool, group_commit }
+        Metrics { registry, requests, latency, pool, group_commit, plan_cache }
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -53,23 +60,29 @@ impl Metrics {
         self.latency.with_label_values(&labels).observe(seconds);
     }
 
-    /// The text exposition format, with the pool's state as of now.
-    pub fn render(&self, db: &crate::db::Database) -> String {
+    /// The text exposition format, with the pool's and the plan cache's state as of now.
+    pub fn render(&self, db: &crate::db::Database, plans: &crate::models::plan_cache::PlanCache) -> String {
         let pool = db.pool();
         let state = pool.state();
         let idle = i64::from(state.idle_connections);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool.with_label_values(&["in_use"]).set(i64::from(state.connections) - idle);
         self.pool.with_label_values(&["max"]).set(i64::from(pool.max_size()));
+        // The committer and the cache keep the running totals; bring the counters up to them.
         if let Some((commits, writes)) = db.group_commits() {
-            // The committer keeps the running totals; bring the counters up to them.
-            for (label, total) in [("commits", commits), ("writes", writes)] {
-                let counter = self.group_commit.with_label_values(&[label]);
-                counter.inc_by(total.saturating_sub(counter.get()));
-            }
+            catch_up(&self.group_commit, &[("commits", commits), ("writes", writes)]);
         }
+        let (hits, misses) = plans.counts();
+        catch_up(&self.plan_cache, &[("hit", hits), ("miss", misses)]);
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding into memory cannot fail");
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+fn catch_up(counters: &IntCounterVec, totals: &[(&str, u64)]) {
+    for (label, total) in totals {
+        let counter = counters.with_label_values(&[label]);
+        counter.inc_by(total.saturating_sub(counter.get()));
     }
 }

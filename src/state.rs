@@ -5,6 +5,7 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::models::plan_cache::PlanCache;
 use crate::models::protocols::ProtocolLibrary;
 
 pub struct AppState {
@@ -13,6 +14,8 @@ pub struct AppState {
     pub passwords: Passwords,
     /// The protocol new plans use, and every version existing plans were made with.
     pub protocols: ProtocolLibrary,
+    /// Plans built for earlier requests, while their inputs stay as they were.
+    pub plans: PlanCache,
     pub settings: Settings,
     pub audit: AuditLog,
 }

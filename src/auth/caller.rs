@@ -19,6 +19,9 @@ pub struct Caller {
     pub user_id: String,
     pub role: Role,
     pub clinic_id: String,
+    /// The version of the plans' inputs, read in the same statement as the account check; plans
+    /// cached at this version may answer this request (`models::plan_cache`). `None`: load afresh.
+    pub plan_inputs_version: Option<i64>,
 }
 
 impl Caller {
@@ -58,12 +61,13 @@ impl FromRequest for Caller {
             let claims = claims?;
             let state = state.ok_or_else(|| AppError::internal("application state is missing"))?;
             let user_id = claims.sub.clone();
-            let account = state.db.read(move |conn| users::find_active(conn, &user_id)).await?;
+            let account = state.db.read(move |conn| users::find_active_with_plan_inputs(conn, &user_id)).await?;
             // A token outlives changes to its account: a deactivated or deleted user, or one whose
             // role or clinic changed, is refused.
             match account {
-                Some(user) if user.role == claims.role && user.clinic_id == claims.clinic => {
-                    let caller = Caller { user_id: user.id, role: user.role, clinic_id: user.clinic_id };
+                Some((user, plan_inputs_version)) if user.role == claims.role && user.clinic_id == claims.clinic => {
+                    let caller =
+                        Caller { user_id: user.id, role: user.role, clinic_id: user.clinic_id, plan_inputs_version };
                     // The audit trail reads who acted from here.
                     request.extensions_mut().insert(caller.clone());
                     Ok(caller)

@@ -220,6 +220,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    plan_inputs_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(check_ins -> users (patient_id));
 diesel::joinable!(photos -> check_ins (check_in_id));
@@ -246,4 +253,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     login_failures,
     review_queue_counts,
+    plan_inputs_version,
 );

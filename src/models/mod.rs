@@ -9,6 +9,7 @@ pub mod invites;
 pub mod login_throttle;
 pub mod patients;
 pub mod photos;
+pub mod plan_cache;
 pub mod plans;
 pub mod protocols;
 pub mod screenings;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::auth::Caller;
 use crate::db::DbConnection;
-use crate::db::schema::users;
+use crate::db::schema::{plan_inputs_version, users};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::pagination::{Cursor, Page, PageRequest};
@@ -97,6 +97,20 @@ fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
 /// The account behind a token, if it still exists and is active.
 pub fn find_active(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
     Ok(find(conn, id)?.filter(|user| user.active))
+}
+
+/// `find_active`, together with the version of the plans' inputs read in the same statement (see
+/// `models::plan_cache`): every request checks its account, so the version costs no extra query.
+pub fn find_active_with_plan_inputs(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<(User, Option<i64>)>, AppError> {
+    let version = plan_inputs_version::table.select(plan_inputs_version::version).single_value();
+    let found: Option<(UserRow, Option<i64>)> =
+        users::table.find(id).select((UserRow::as_select(), version)).first(conn).optional()?;
+    let Some((row, version)) = found else { return Ok(None) };
+    let user = User::try_from(row)?;
+    Ok(user.active.then_some((user, version)))
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, AppError> {

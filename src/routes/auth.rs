@@ -114,7 +114,12 @@ pub async fn login(
     if let Some(user) = &user {
         audit::note_actor(
             &req,
-            Caller { user_id: user.id.clone(), role: user.role, clinic_id: user.clinic_id.clone() },
+            Caller {
+                user_id: user.id.clone(),
+                role: user.role,
+                clinic_id: user.clinic_id.clone(),
+                plan_inputs_version: None,
+            },
         );
     }
     if let Some(retry_after_secs) = retry_after {

@@ -41,7 +41,7 @@ pub async fn health_ready(state: web::Data<AppState>) -> Result<HttpResponse, cr
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(metrics.render(&state.db))
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(metrics.render(&state.db, &state.plans))
 }
 
 /// This document, byte for byte the committed `openapi.yaml`.

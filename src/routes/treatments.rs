@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -197,10 +198,17 @@ pub async fn get(
     Ok(web::Json(found.into()))
 }
 
-async fn load_plan(state: &web::Data<AppState>, caller: Caller, id: &str) -> Result<PlanContext, AppError> {
+/// The treatment's plan: kept from an earlier request while its inputs are unchanged (no database
+/// work at all), or loaded under the caller's scope and kept.
+async fn load_plan(state: &web::Data<AppState>, caller: &Caller, id: &str) -> Result<Arc<PlanContext>, AppError> {
     let id = path_id(id)?;
-    let state_for_db = state.clone();
-    state.db.read(move |conn| plans::load(conn, &caller, &state_for_db.protocols, &id)).await
+    if let Some(plan) = state.plans.get(caller, &id) {
+        return Ok(plan);
+    }
+    let (shared, loader) = (state.clone(), caller.clone());
+    let plan = Arc::new(state.db.read(move |conn| plans::load(conn, &loader, &shared.protocols, &id)).await?);
+    state.plans.keep(caller, plan.clone());
+    Ok(plan)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -263,7 +271,7 @@ pub async fn get_timeline(
     let mut checks = Checks::new();
     let on = checks.optional("on", query.into_inner().on, parse_date);
     checks.finish()?;
-    let ctx = load_plan(&state, caller, &id).await?;
+    let ctx = load_plan(&state, &caller, &id).await?;
     let timezone = ctx.schedules.current().timezone;
     let on = on.unwrap_or_else(|| local_date(timezone, Utc::now()));
     let t = timeline(&ctx.protocol, ctx.treatment.treated_on, on);
@@ -380,25 +388,18 @@ pub async fn list_reminders(
     let from = checks.optional("from", query.from, parse_date);
     let to = checks.optional("to", query.to, parse_date);
     checks.finish()?;
-    let id = path_id(&id)?;
-    let shared = state.clone();
-    let (ctx, from, to, acks) = state
-        .db
-        .read(move |conn| {
-            let ctx = plans::load(conn, &caller, &shared.protocols, &id)?;
-            let from = from.unwrap_or_else(|| local_date(ctx.schedules.current().timezone, Utc::now()));
-            let to = to.unwrap_or(from + Duration::days(DEFAULT_REMINDER_DAYS - 1));
-            let mut checks = Checks::new();
-            if to < from {
-                checks.fail("to", "must not be before `from`");
-            } else if (to - from).num_days() + 1 > MAX_REMINDER_DAYS {
-                checks.fail("to", format!("the range may span at most {MAX_REMINDER_DAYS} days"));
-            }
-            checks.finish()?;
-            let acks = plans::acknowledgements(conn, &ctx.treatment.id, from, to)?;
-            Ok((ctx, from, to, acks))
-        })
-        .await?;
+    let ctx = load_plan(&state, &caller, &id).await?;
+    let from = from.unwrap_or_else(|| local_date(ctx.schedules.current().timezone, Utc::now()));
+    let to = to.unwrap_or(from + Duration::days(DEFAULT_REMINDER_DAYS - 1));
+    let mut checks = Checks::new();
+    if to < from {
+        checks.fail("to", "must not be before `from`");
+    } else if (to - from).num_days() + 1 > MAX_REMINDER_DAYS {
+        checks.fail("to", format!("the range may span at most {MAX_REMINDER_DAYS} days"));
+    }
+    checks.finish()?;
+    let treatment_id = ctx.treatment.id.clone();
+    let acks = state.db.read(move |conn| plans::acknowledgements(conn, &treatment_id, from, to)).await?;
     Ok(web::Json(ReminderList { items: reminders_between(&ctx, from, to, &acks) }))
 }
 
@@ -418,7 +419,7 @@ pub async fn calendar(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = load_plan(&state, caller, &id).await?;
+    let ctx = load_plan(&state, &caller, &id).await?;
     let body = crate::calendar::render(&ctx);
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")

@@ -13,6 +13,7 @@ mod isolation;
 mod openapi;
 mod operations;
 mod patients;
+mod plan_cache;
 mod plans;
 mod staff;
 mod storage;

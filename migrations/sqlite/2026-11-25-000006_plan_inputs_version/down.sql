@@ -1,0 +1,13 @@
+DROP TRIGGER users_insert_moves_plan_inputs;
+DROP TRIGGER users_update_moves_plan_inputs;
+DROP TRIGGER users_delete_moves_plan_inputs;
+DROP TRIGGER patients_insert_moves_plan_inputs;
+DROP TRIGGER patients_update_moves_plan_inputs;
+DROP TRIGGER patients_delete_moves_plan_inputs;
+DROP TRIGGER patient_schedules_insert_moves_plan_inputs;
+DROP TRIGGER patient_schedules_update_moves_plan_inputs;
+DROP TRIGGER patient_schedules_delete_moves_plan_inputs;
+DROP TRIGGER treatments_insert_moves_plan_inputs;
+DROP TRIGGER treatments_update_moves_plan_inputs;
+DROP TRIGGER treatments_delete_moves_plan_inputs;
+DROP TABLE plan_inputs_version;

@@ -1,0 +1,109 @@
+//! Recovery plans kept in memory between requests, so the patient's app can read its timeline,
+//! reminders and today screen without loading the treatment, patient and schedules every time.
+//!
+//! A kept plan is only as good as the data it was built from, so every entry is tagged with the
+//! version of the plans' inputs (`plan_inputs_version`: database triggers move it whenever an
+//! account, patient, schedule or treatment changes, whichever process or replica writes). Each
+//! request reads the current version in the same statement as its account check (`Caller`), and
+//! an entry answers only a request that read the same version. The version is read before the plan
+//! is loaded, so a plan kept under a version holds data at least that new: a change committed
+//! after it moves the version, and the next request misses and loads afresh.
+//!
+//! An entry also answers only a caller the database itself would have shown it to (the same
+//! scope as `treatments::get` and `patients::get`): a hit can never widen what a caller sees.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::auth::Caller;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::models::plans::PlanContext;
+
+/// Enough for every active plan of a large clinic (an entry is about a kilobyte).
+pub const PLAN_CACHE_CAPACITY: usize = 20_000;
+
+pub struct PlanCache {
+    kept: Mutex<Kept>,
+    capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Plans, all built at one version of their inputs.
+#[derive(Default)]
+struct Kept {
+    version: i64,
+    plans: HashMap<String, Arc<PlanContext>>,
+}
+
+impl PlanCache {
+    pub fn new(capacity: usize) -> PlanCache {
+        PlanCache { kept: Mutex::default(), capacity, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+    }
+
+    /// The plan of `treatment_id`, if one is kept at the caller's version and the caller may see it.
+    pub fn get(&self, caller: &Caller, treatment_id: &str) -> Option<Arc<PlanContext>> {
+        let found = caller.plan_inputs_version.and_then(|version| {
+            let kept = self.lock();
+            (kept.version == version).then(|| kept.plans.get(treatment_id).cloned()).flatten()
+        });
+        let visible = found.filter(|plan| visible_to(plan, caller));
+        let counter = if visible.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        visible
+    }
+
+    /// Keeps a plan the caller has just loaded, at the version the caller read before loading it.
+    pub fn keep(&self, caller: &Caller, plan: Arc<PlanContext>) {
+        let Some(version) = caller.plan_inputs_version else { return };
+        let mut kept = self.lock();
+        if version < kept.version {
+            // Newer plans are kept already; this request read its version before a change.
+            return;
+        }
+        if version > kept.version || kept.plans.len() >= self.capacity {
+            // Every plan kept so far was built from older inputs (or there is no room): start over.
+            kept.plans.clear();
+            kept.version = version;
+        }
+        kept.plans.insert(plan.treatment.id.clone(), plan);
+    }
+
+    /// The plan of `treatment`, kept or built with `build` and kept.
+    pub fn get_or_build(
+        &self,
+        caller: &Caller,
+        treatment_id: &str,
+        build: impl FnOnce() -> Result<PlanContext, AppError>,
+    ) -> Result<Arc<PlanContext>, AppError> {
+        if let Some(plan) = self.get(caller, treatment_id) {
+            return Ok(plan);
+        }
+        let plan = Arc::new(build()?);
+        self.keep(caller, plan.clone());
+        Ok(plan)
+    }
+
+    /// (hits, misses) since start.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        // The map is consistent after every statement, so a panic elsewhere cannot leave it torn.
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The scope `treatments::get` and `patients::get` put on the queries: staff see their clinic's,
+/// a patient their own.
+fn visible_to(plan: &PlanContext, caller: &Caller) -> bool {
+    match caller.role {
+        Role::Admin | Role::Clinician => {
+            plan.treatment.clinic_id == caller.clinic_id && plan.patient.clinic_id == caller.clinic_id
+        }
+        Role::Patient => plan.treatment.patient_id == caller.user_id && plan.patient.id == caller.user_id,
+    }
+}
