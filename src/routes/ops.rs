@@ -33,7 +33,8 @@ pub async fn health_ready(state: web::Data<AppState>) -> Result<HttpResponse, cr
     Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
 }
 
-/// Prometheus text format: request counts and latencies by route and status, pool state.
+/// Prometheus text format: request counts and latencies by route and status, pool state, plan cache
+/// lookups.
 #[utoipa::path(
     tag = "operations",
     security(()),
