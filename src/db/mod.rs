@@ -23,6 +23,20 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the connection's own backend type (`SqliteConnection` or
+/// `PgConnection`). For hot queries: on the multi-backend connection diesel finds a prepared
+/// statement by serialising the query to SQL on every execution; on a backend's own connection it
+/// finds it by the query's type.
+#[macro_export]
+macro_rules! natively {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

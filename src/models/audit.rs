@@ -127,7 +127,7 @@ pub fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), AppE
             event.patient_id = patient_of(conn, &event)?;
             seq += 1;
             let hash = chain_hash(&prev, seq, &event);
-            diesel::insert_into(audit_events::table)
+            let insert = diesel::insert_into(audit_events::table)
                 .values((
                     (
                         audit_events::seq.eq(seq),
@@ -149,8 +149,8 @@ pub fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), AppE
                         audit_events::prev_hash.eq(&prev),
                         audit_events::hash.eq(&hash),
                     ),
-                ))
-                .execute(conn)?;
+                ));
+            crate::natively!(&mut *conn, |c| insert.execute(c))?;
             prev = hash;
         }
         Ok(())
