@@ -127,29 +127,28 @@ pub fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), AppE
             event.patient_id = patient_of(conn, &event)?;
             seq += 1;
             let hash = chain_hash(&prev, seq, &event);
-            let insert = diesel::insert_into(audit_events::table)
-                .values((
-                    (
-                        audit_events::seq.eq(seq),
-                        audit_events::id.eq(&event.id),
-                        audit_events::at.eq(event.at),
-                        audit_events::user_id.eq(&event.user_id),
-                        audit_events::role.eq(&event.role),
-                        audit_events::clinic_id.eq(&event.clinic_id),
-                        audit_events::patient_id.eq(&event.patient_id),
-                        audit_events::action.eq(&event.action),
-                    ),
-                    (
-                        audit_events::resource_type.eq(&event.resource_type),
-                        audit_events::resource_id.eq(&event.resource_id),
-                        audit_events::outcome.eq(&event.outcome),
-                        audit_events::status.eq(event.status),
-                        audit_events::request_id.eq(&event.request_id),
-                        audit_events::client_addr.eq(&event.client_addr),
-                        audit_events::prev_hash.eq(&prev),
-                        audit_events::hash.eq(&hash),
-                    ),
-                ));
+            let insert = diesel::insert_into(audit_events::table).values((
+                (
+                    audit_events::seq.eq(seq),
+                    audit_events::id.eq(&event.id),
+                    audit_events::at.eq(event.at),
+                    audit_events::user_id.eq(&event.user_id),
+                    audit_events::role.eq(&event.role),
+                    audit_events::clinic_id.eq(&event.clinic_id),
+                    audit_events::patient_id.eq(&event.patient_id),
+                    audit_events::action.eq(&event.action),
+                ),
+                (
+                    audit_events::resource_type.eq(&event.resource_type),
+                    audit_events::resource_id.eq(&event.resource_id),
+                    audit_events::outcome.eq(&event.outcome),
+                    audit_events::status.eq(event.status),
+                    audit_events::request_id.eq(&event.request_id),
+                    audit_events::client_addr.eq(&event.client_addr),
+                    audit_events::prev_hash.eq(&prev),
+                    audit_events::hash.eq(&hash),
+                ),
+            ));
             crate::natively!(&mut *conn, |c| insert.execute(c))?;
             prev = hash;
         }

@@ -65,13 +65,12 @@ pub fn acknowledgements(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashMap<String, NaiveDateTime>, AppError> {
-    Ok(reminder_acks::table
+    let acks: Vec<(String, NaiveDateTime)> = crate::natively!(conn, |c| reminder_acks::table
         .filter(reminder_acks::treatment_id.eq(treatment_id))
         .filter(reminder_acks::local_date.between(from, to))
         .select((reminder_acks::reminder_id, reminder_acks::acknowledged_at))
-        .load::<(String, NaiveDateTime)>(conn)?
-        .into_iter()
-        .collect())
+        .load(c))?;
+    Ok(acks.into_iter().collect())
 }
 
 /// Acknowledges a reminder once; later calls keep the first instant. Returns that instant.

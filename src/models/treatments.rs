@@ -156,11 +156,11 @@ pub fn list_for_patient(
 /// All of the calling patient's own treatments.
 pub fn own(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<TreatmentRecord>, AppError> {
     caller.require_patient()?;
-    visible_to(caller)
+    // `visible_to` for a patient, unboxed: the today screen reads this on every request.
+    let rows: Vec<TreatmentRow> = crate::natively!(conn, |c| treatments::table
+        .filter(treatments::patient_id.eq(&caller.user_id))
         .select(TreatmentRow::as_select())
         .order((treatments::treated_on.asc(), treatments::id.asc()))
-        .load(conn)?
-        .into_iter()
-        .map(TreatmentRecord::try_from)
-        .collect()
+        .load(c))?;
+    rows.into_iter().map(TreatmentRecord::try_from).collect()
 }

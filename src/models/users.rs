@@ -105,9 +105,10 @@ pub fn find_active_with_plan_inputs(
     conn: &mut DbConnection,
     id: &str,
 ) -> Result<Option<(User, Option<i64>)>, AppError> {
-    let version = plan_inputs_version::table.select(plan_inputs_version::version).single_value();
-    let found: Option<(UserRow, Option<i64>)> =
-        users::table.find(id).select((UserRow::as_select(), version)).first(conn).optional()?;
+    let found: Option<(UserRow, Option<i64>)> = crate::natively!(conn, |c| {
+        let version = plan_inputs_version::table.select(plan_inputs_version::version).single_value();
+        users::table.find(id).select((UserRow::as_select(), version)).first(c).optional()
+    })?;
     let Some((row, version)) = found else { return Ok(None) };
     let user = User::try_from(row)?;
     Ok(user.active.then_some((user, version)))
