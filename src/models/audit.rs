@@ -16,6 +16,8 @@ use crate::pagination::PageRequest;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Serialises appends on PostgreSQL, where several replicas write to one chain.
 const APPEND_LOCK_KEY: i64 = 0x4175_6469_7443_6861;
+/// 16 values a row: 4,000 per statement, under SQLite's and PostgreSQL's limits on bound values.
+const ROWS_PER_INSERT: usize = 250;
 
 /// One thing that happened, before it takes its place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -123,34 +125,43 @@ pub fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), AppE
             .first(conn)
             .optional()?;
         let (mut seq, mut prev) = last.unwrap_or((0, GENESIS.to_string()));
+        let mut chained = Vec::with_capacity(events.len());
         for mut event in events {
             event.patient_id = patient_of(conn, &event)?;
             seq += 1;
             let hash = chain_hash(&prev, seq, &event);
-            let insert = diesel::insert_into(audit_events::table).values((
-                (
-                    audit_events::seq.eq(seq),
-                    audit_events::id.eq(&event.id),
-                    audit_events::at.eq(event.at),
-                    audit_events::user_id.eq(&event.user_id),
-                    audit_events::role.eq(&event.role),
-                    audit_events::clinic_id.eq(&event.clinic_id),
-                    audit_events::patient_id.eq(&event.patient_id),
-                    audit_events::action.eq(&event.action),
-                ),
-                (
-                    audit_events::resource_type.eq(&event.resource_type),
-                    audit_events::resource_id.eq(&event.resource_id),
-                    audit_events::outcome.eq(&event.outcome),
-                    audit_events::status.eq(event.status),
-                    audit_events::request_id.eq(&event.request_id),
-                    audit_events::client_addr.eq(&event.client_addr),
-                    audit_events::prev_hash.eq(&prev),
-                    audit_events::hash.eq(&hash),
-                ),
-            ));
-            crate::natively!(&mut *conn, |c| insert.execute(c))?;
-            prev = hash;
+            chained.push((seq, event, std::mem::replace(&mut prev, hash.clone()), hash));
+        }
+        // Many rows per statement: one statement per event cost more than the rows themselves.
+        for rows in chained.chunks(ROWS_PER_INSERT) {
+            let values: Vec<_> = rows
+                .iter()
+                .map(|(seq, event, prev_hash, hash)| {
+                    (
+                        (
+                            audit_events::seq.eq(*seq),
+                            audit_events::id.eq(&event.id),
+                            audit_events::at.eq(event.at),
+                            audit_events::user_id.eq(&event.user_id),
+                            audit_events::role.eq(&event.role),
+                            audit_events::clinic_id.eq(&event.clinic_id),
+                            audit_events::patient_id.eq(&event.patient_id),
+                            audit_events::action.eq(&event.action),
+                        ),
+                        (
+                            audit_events::resource_type.eq(&event.resource_type),
+                            audit_events::resource_id.eq(&event.resource_id),
+                            audit_events::outcome.eq(&event.outcome),
+                            audit_events::status.eq(event.status),
+                            audit_events::request_id.eq(&event.request_id),
+                            audit_events::client_addr.eq(&event.client_addr),
+                            audit_events::prev_hash.eq(prev_hash),
+                            audit_events::hash.eq(hash),
+                        ),
+                    )
+                })
+                .collect();
+            crate::natively!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(&values).execute(c))?;
         }
         Ok(())
     })

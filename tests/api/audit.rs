@@ -181,3 +181,35 @@ async fn the_chain_is_append_only_and_tampering_is_detected() {
     let report: serde_json::Value = serde_json::from_slice(&tampered.stdout).unwrap();
     assert_eq!(report["broken_at"], 2);
 }
+
+#[test]
+fn a_batch_longer_than_one_insert_statement_keeps_its_order_and_chain() {
+    use aftercare::models::audit::{NewEvent, append, verify};
+    let store = crate::support::empty_database();
+    let db = aftercare::db::Database::connect(&store.url, 1).unwrap();
+    db.migrate().unwrap();
+    let mut conn = db.pool().get().unwrap();
+    let event = |n: usize| NewEvent {
+        id: aftercare::models::new_id(),
+        at: aftercare::clock::now(),
+        user_id: None,
+        role: None,
+        clinic_id: None,
+        patient_id: None,
+        action: format!("test {n}"),
+        resource_type: None,
+        resource_id: None,
+        outcome: "success".into(),
+        status: 200,
+        request_id: Some(format!("r{n}")),
+        client_addr: None,
+    };
+    append(&mut conn, (0..600).map(event).collect()).unwrap();
+    append(&mut conn, vec![event(600)]).unwrap();
+    let report = verify(&mut conn).unwrap();
+    assert_eq!((report.checked, report.ok), (601, true));
+    use aftercare::db::schema::audit_events;
+    let actions: Vec<String> =
+        audit_events::table.order(audit_events::seq.asc()).select(audit_events::action).load(&mut *conn).unwrap();
+    assert_eq!(actions, (0..=600).map(|n| format!("test {n}")).collect::<Vec<_>>());
+}
