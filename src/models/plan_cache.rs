@@ -11,6 +11,9 @@
 //!
 //! An entry also answers only a caller the database itself would have shown it to (the same
 //! scope as `treatments::get` and `patients::get`): a hit can never widen what a caller sees.
+//!
+//! The version only moves forward, so restoring a backup under a running server (which takes it
+//! back) needs a restart of the server, as it would for any process holding state read earlier.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
