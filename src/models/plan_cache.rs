@@ -38,7 +38,10 @@ pub struct PlanCache {
 #[derive(Default)]
 struct Kept {
     version: i64,
+    /// By treatment id.
     plans: HashMap<String, Arc<PlanContext>>,
+    /// A patient's treatment ids, in the order `treatments::own` lists them, by patient id.
+    patients: HashMap<String, Arc<[String]>>,
 }
 
 impl PlanCache {
@@ -58,20 +61,55 @@ impl PlanCache {
         visible
     }
 
+    /// The plans of all the calling patient's treatments, if every one is kept at the caller's version.
+    pub fn own_plans(&self, caller: &Caller) -> Option<Vec<Arc<PlanContext>>> {
+        let found = caller.plan_inputs_version.filter(|_| caller.role == Role::Patient).and_then(|version| {
+            let kept = self.lock();
+            let ids = kept.patients.get(&caller.user_id).filter(|_| kept.version == version)?;
+            ids.iter().map(|id| kept.plans.get(id).cloned()).collect::<Option<Vec<_>>>()
+        });
+        let visible = found.filter(|plans| plans.iter().all(|plan| visible_to(plan, caller)));
+        let counter = if visible.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        visible
+    }
+
     /// Keeps a plan the caller has just loaded, at the version the caller read before loading it.
     pub fn keep(&self, caller: &Caller, plan: Arc<PlanContext>) {
-        let Some(version) = caller.plan_inputs_version else { return };
+        if let Some(mut kept) = self.kept_at(caller) {
+            kept.plans.insert(plan.treatment.id.clone(), plan);
+        }
+    }
+
+    /// Keeps the plans of all the calling patient's treatments, just loaded, as `keep` does.
+    pub fn keep_own(&self, caller: &Caller, plans: &[Arc<PlanContext>]) {
+        if caller.role != Role::Patient {
+            return;
+        }
+        if let Some(mut kept) = self.kept_at(caller) {
+            let ids = plans.iter().map(|plan| plan.treatment.id.clone()).collect();
+            kept.patients.insert(caller.user_id.clone(), ids);
+            for plan in plans {
+                kept.plans.insert(plan.treatment.id.clone(), plan.clone());
+            }
+        }
+    }
+
+    /// The kept plans, ready to take plans built at the caller's version: `None` when the caller
+    /// read an older version than the plans kept (a change came between).
+    fn kept_at(&self, caller: &Caller) -> Option<std::sync::MutexGuard<'_, Kept>> {
+        let version = caller.plan_inputs_version?;
         let mut kept = self.lock();
         if version < kept.version {
-            // Newer plans are kept already; this request read its version before a change.
-            return;
+            return None;
         }
         if version > kept.version || kept.plans.len() >= self.capacity {
             // Every plan kept so far was built from older inputs (or there is no room): start over.
             kept.plans.clear();
+            kept.patients.clear();
             kept.version = version;
         }
-        kept.plans.insert(plan.treatment.id.clone(), plan);
+        Some(kept)
     }
 
     /// The plan of `treatment`, kept or built with `build` and kept.

@@ -92,41 +92,46 @@ pub struct Today {
 pub async fn get_today(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Today>, AppError> {
     caller.require_patient()?;
     let shared = state.clone();
-    let today =
-        state
-            .db
-            .read(move |conn| {
-                let own = treatments::own(conn, &caller)?;
-                let mut contexts = Vec::new();
-                for treatment in own {
-                    let id = treatment.id.clone();
-                    contexts.push(shared.plans.get_or_build(&caller, &id, || {
-                        plans::context_of(conn, &caller, &shared.protocols, treatment)
-                    })?);
-                }
-                let zone = match contexts.first() {
-                    Some(ctx) => ctx.schedules.current().timezone,
-                    None => crate::models::patients::get(conn, &caller, &caller.user_id)?.timezone,
-                };
-                let date = local_date(zone, Utc::now());
-                let mut active = Vec::new();
-                for ctx in contexts {
-                    let day = day_number(ctx.treatment.treated_on, date);
-                    if !(1..=ctx.protocol.plan_days).contains(&day) {
-                        continue;
+    let today = state
+        .db
+        .read(move |conn| {
+            let contexts = match shared.plans.own_plans(&caller) {
+                Some(kept) => kept,
+                None => {
+                    let mut contexts = Vec::new();
+                    for treatment in treatments::own(conn, &caller)? {
+                        let id = treatment.id.clone();
+                        contexts.push(shared.plans.get_or_build(&caller, &id, || {
+                            plans::context_of(conn, &caller, &shared.protocols, treatment)
+                        })?);
                     }
-                    let checked_in = check_ins::exists_on(conn, &ctx.treatment.id, date)?;
-                    let acks = plans::acknowledgements(conn, &ctx.treatment.id, date, date)?;
-                    active.push(TodayTreatment {
-                        treatment_id: ctx.treatment.id.clone(),
-                        day_number: day,
-                        phase: ctx.protocol.phase_on(day).map(|p| p.key.clone()),
-                        reminders: reminders_between(&ctx, date, date, &acks),
-                        checked_in,
-                    });
+                    shared.plans.keep_own(&caller, &contexts);
+                    contexts
                 }
-                Ok(Today { date, treatments: active })
-            })
-            .await?;
+            };
+            let zone = match contexts.first() {
+                Some(ctx) => ctx.schedules.current().timezone,
+                None => crate::models::patients::get(conn, &caller, &caller.user_id)?.timezone,
+            };
+            let date = local_date(zone, Utc::now());
+            let mut active = Vec::new();
+            for ctx in contexts {
+                let day = day_number(ctx.treatment.treated_on, date);
+                if !(1..=ctx.protocol.plan_days).contains(&day) {
+                    continue;
+                }
+                let checked_in = check_ins::exists_on(conn, &ctx.treatment.id, date)?;
+                let acks = plans::acknowledgements(conn, &ctx.treatment.id, date, date)?;
+                active.push(TodayTreatment {
+                    treatment_id: ctx.treatment.id.clone(),
+                    day_number: day,
+                    phase: ctx.protocol.phase_on(day).map(|p| p.key.clone()),
+                    reminders: reminders_between(&ctx, date, date, &acks),
+                    checked_in,
+                });
+            }
+            Ok(Today { date, treatments: active })
+        })
+        .await?;
     Ok(web::Json(today))
 }

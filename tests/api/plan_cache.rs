@@ -49,6 +49,16 @@ async fn a_plan_is_answered_from_memory_until_its_inputs_change_anywhere() {
     assert_eq!(moved.body["current_phase"], "weeks_2_4");
     assert_eq!(app.get("/v1/me/today", &patient.token).await.body["treatments"][0]["day_number"], 10);
 
+    // The today screen keeps the patient's list of treatments too, until a treatment is added.
+    app.get("/v1/me/today", &patient.token).await;
+    let before = hits(&app);
+    app.get("/v1/me/today", &patient.token).await;
+    assert_eq!(hits(&app), before + 1, "one lookup answers the whole list");
+    treatment(&app, &admin, &patient.id, today).await;
+    let both = app.get("/v1/me/today", &patient.token).await;
+    let days: Vec<_> = both.body["treatments"].as_array().unwrap().iter().map(|t| t["day_number"].clone()).collect();
+    assert_eq!(days, [10, 1], "{}", both.text);
+
     // The patient's own schedule, changed elsewhere: reminders come at the new time.
     let reminders = format!("/v1/treatments/{id}/reminders");
     app.get(&reminders, &patient.token).await;
