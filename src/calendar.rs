@@ -19,12 +19,12 @@ pub fn render(ctx: &PlanContext) -> String {
         let event = Event::new()
             .uid(&format!("{}@aftercare", reminder.id))
             .timestamp(stamp)
-            .summary(&reminder.title)
-            .description(&reminder.body)
+            .summary(reminder.title)
+            .description(reminder.body)
             .starts(reminder.due_at)
             .ends(reminder.due_at + Duration::minutes(EVENT_MINUTES))
             .alarm(
-                Alarm::display(&reminder.title, Trigger::before_start(Duration::zero()))
+                Alarm::display(reminder.title, Trigger::before_start(Duration::zero()))
                     .uid(&format!("{}-alarm@aftercare", reminder.id))
                     .timestamp(stamp)
                     .done(),

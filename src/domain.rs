@@ -213,7 +213,8 @@ pub fn parse_time_of_day(raw: String) -> Result<NaiveTime, String> {
 }
 
 pub fn format_time_of_day(time: NaiveTime) -> String {
-    time.format("%H:%M").to_string()
+    use chrono::Timelike;
+    format!("{:02}:{:02}", time.hour(), time.minute())
 }
 
 /// The document says the same with a pattern on every name field.

@@ -199,9 +199,9 @@ pub fn create(
         ))
         .execute(conn)?;
     count_unreviewed(conn, &ctx.treatment.clinic_id, level_rank(assessment.level), 1)?;
-    let followed: Vec<&String> = new.adherence.iter().filter(|(_, done)| **done).map(|(kind, _)| kind).collect();
+    let followed: Vec<&str> = new.adherence.iter().filter(|(_, done)| **done).map(|(kind, _)| kind.as_str()).collect();
     for reminder in ctx.plan().reminders(new.local_date, new.local_date) {
-        if followed.contains(&&reminder.kind) {
+        if followed.contains(&reminder.kind) {
             plans::acknowledge(conn, &ctx.treatment.id, &reminder)?;
         }
     }

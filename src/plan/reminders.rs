@@ -55,14 +55,15 @@ impl ScheduleHistory {
     }
 }
 
+/// A reminder of one day; its texts are the protocol's own.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlannedReminder {
+pub struct PlannedReminder<'a> {
     pub id: Uuid,
     pub local_date: NaiveDate,
     pub day_number: i64,
-    pub kind: String,
-    pub title: String,
-    pub body: String,
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
     pub local_time: NaiveTime,
     pub due_at: DateTime<Utc>,
 }
@@ -76,7 +77,7 @@ pub struct TreatmentPlan<'a> {
     pub schedules: &'a ScheduleHistory,
 }
 
-impl TreatmentPlan<'_> {
+impl<'a> TreatmentPlan<'a> {
     pub fn first_day(&self) -> NaiveDate {
         self.treated_on
     }
@@ -87,7 +88,7 @@ impl TreatmentPlan<'_> {
 
     /// The reminders of the local dates `from..=to` (dates outside the plan have none), by date
     /// and then in the protocol's order.
-    pub fn reminders(&self, from: NaiveDate, to: NaiveDate) -> Vec<PlannedReminder> {
+    pub fn reminders(&self, from: NaiveDate, to: NaiveDate) -> Vec<PlannedReminder<'a>> {
         let from = from.max(self.first_day());
         let to = to.min(self.last_day());
         let mut planned = Vec::new();
@@ -100,9 +101,9 @@ impl TreatmentPlan<'_> {
                     id: reminder_id(self.treatment_id, date, &rule.kind),
                     local_date: date,
                     day_number: day,
-                    kind: rule.kind.clone(),
-                    title: rule.title.clone(),
-                    body: rule.body.clone(),
+                    kind: &rule.kind,
+                    title: &rule.title,
+                    body: &rule.body,
                     local_time: schedule.reminder_time,
                     due_at,
                 });
@@ -112,7 +113,7 @@ impl TreatmentPlan<'_> {
     }
 
     /// Every reminder of the whole plan.
-    pub fn all_reminders(&self) -> Vec<PlannedReminder> {
+    pub fn all_reminders(&self) -> Vec<PlannedReminder<'a>> {
         self.reminders(self.first_day(), self.last_day())
     }
 }
@@ -142,7 +143,7 @@ mod tests {
         };
         let all = plan.all_reminders();
         (1..=90)
-            .map(|day| (day, all.iter().filter(|r| r.day_number == day).map(|r| r.kind.clone()).collect()))
+            .map(|day| (day, all.iter().filter(|r| r.day_number == day).map(|r| r.kind.to_string()).collect()))
             .collect()
     }
 

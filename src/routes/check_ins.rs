@@ -221,8 +221,8 @@ pub async fn create(
             } else if date > today + Duration::days(1) {
                 checks.fail("local_date", "must not be after tomorrow");
             }
-            let kinds: Vec<String> = ctx.plan().reminders(date, date).into_iter().map(|r| r.kind).collect();
-            for kind in adherence.keys().filter(|k| !kinds.contains(k)) {
+            let kinds: Vec<&str> = ctx.plan().reminders(date, date).into_iter().map(|r| r.kind).collect();
+            for kind in adherence.keys().filter(|k| !kinds.contains(&k.as_str())) {
                 let shown: String = kind.chars().take(40).collect();
                 checks.fail(&format!("adherence.{shown}"), "is not a reminder of that day");
             }
@@ -430,7 +430,7 @@ pub async fn get_adherence(
                         k.acknowledged += acked;
                     }
                     None => by_kind.push(KindAdherence {
-                        kind: reminder.kind.clone(),
+                        kind: reminder.kind.to_string(),
                         due: 1,
                         acknowledged: acked,
                         share: None,
