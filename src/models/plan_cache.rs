@@ -24,7 +24,8 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::models::plans::PlanContext;
 
-/// Enough for every active plan of a large clinic (an entry is about a kilobyte).
+/// Plans and patients' treatment lists: enough for every active plan of a large clinic (a plan is
+/// about a kilobyte).
 pub const PLAN_CACHE_CAPACITY: usize = 20_000;
 
 pub struct PlanCache {
@@ -55,10 +56,7 @@ impl PlanCache {
             let kept = self.lock();
             (kept.version == version).then(|| kept.plans.get(treatment_id).cloned()).flatten()
         });
-        let visible = found.filter(|plan| visible_to(plan, caller));
-        let counter = if visible.is_some() { &self.hits } else { &self.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
-        visible
+        self.counted(found.filter(|plan| visible_to(plan, caller)))
     }
 
     /// The plans of all the calling patient's treatments, if every one is kept at the caller's version.
@@ -68,10 +66,7 @@ impl PlanCache {
             let ids = kept.patients.get(&caller.user_id).filter(|_| kept.version == version)?;
             ids.iter().map(|id| kept.plans.get(id).cloned()).collect::<Option<Vec<_>>>()
         });
-        let visible = found.filter(|plans| plans.iter().all(|plan| visible_to(plan, caller)));
-        let counter = if visible.is_some() { &self.hits } else { &self.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
-        visible
+        self.counted(found.filter(|plans| plans.iter().all(|plan| visible_to(plan, caller))))
     }
 
     /// Keeps a plan the caller has just loaded, at the version the caller read before loading it.
@@ -103,7 +98,9 @@ impl PlanCache {
         if version < kept.version {
             return None;
         }
-        if version > kept.version || kept.plans.len() >= self.capacity {
+        // Patients' treatment lists count against the room too: a patient without treatments
+        // keeps a list but no plan.
+        if version > kept.version || kept.plans.len() + kept.patients.len() >= self.capacity {
             // Every plan kept so far was built from older inputs (or there is no room): start over.
             kept.plans.clear();
             kept.patients.clear();
@@ -125,6 +122,13 @@ impl PlanCache {
         let plan = Arc::new(build()?);
         self.keep(caller, plan.clone());
         Ok(plan)
+    }
+
+    /// Counts a lookup as a hit or a miss, and passes its answer on.
+    fn counted<T>(&self, answer: Option<T>) -> Option<T> {
+        let counter = if answer.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        answer
     }
 
     /// (hits, misses) since start.
