@@ -83,7 +83,7 @@ pub fn insert(conn: &mut DbConnection, new: NewUser<'_>) -> Result<User, AppErro
         .execute(conn);
     match inserted {
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(AppError::Conflict("an account with this email already exists".into()))
+            Err(AppError::Conflict("this clinic already has an account with this email".into()))
         }
         other => other.map_err(AppError::from),
     }?;
@@ -114,14 +114,19 @@ pub fn find_active_with_plan_inputs(
     Ok(user.active.then_some((user, version)))
 }
 
-pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, AppError> {
-    users::table
+/// The account a login names. An address may have an account at several clinics (each with its own
+/// password): `clinic_id` picks one; without it, the oldest activated account. Always one account, so
+/// a login costs one password check whatever other clinics hold.
+pub fn find_for_login(conn: &mut DbConnection, email: &str, clinic_id: Option<&str>) -> Result<Option<User>, AppError> {
+    let mut query = users::table
         .filter(users::email.eq(email))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(User::try_from)
-        .transpose()
+        .order((users::password_hash.is_null().asc(), users::created_at.asc(), users::id.asc()))
+        .into_boxed();
+    if let Some(clinic_id) = clinic_id {
+        query = query.filter(users::clinic_id.eq(clinic_id));
+    }
+    query.first(conn).optional()?.map(User::try_from).transpose()
 }
 
 pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(), AppError> {

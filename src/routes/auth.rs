@@ -22,6 +22,10 @@ pub struct LoginRequest {
     pub email: Option<String>,
     #[schema(value_type = String, required = true, min_length = 1, format = Password)]
     pub password: Option<String>,
+    /// The clinic to log in to, for an address with accounts at several clinics (each has its own
+    /// password). Without it: the oldest activated account of this address.
+    #[schema(value_type = Option<String>, example = "0b7f4c1e-3c1a-4d8e-9f10-2a6b5c4d3e2f")]
+    pub clinic_id: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -102,13 +106,13 @@ pub async fn login(
 
     // The same steps whether or not the account exists, so neither the answer nor its timing tells.
     let limits = state.settings.login_limits();
-    let (lookup_email, lookup_client) = (email.clone(), client.clone());
+    let (lookup_email, lookup_client, clinic_id) = (email.clone(), client.clone(), body.clinic_id);
     let (user, retry_after) = state
         .db
         .run(move |conn| {
             let now = crate::clock::now();
             let retry_after = login_throttle::retry_after(conn, &lookup_email, &lookup_client, now, &limits)?;
-            Ok((users::find_by_email(conn, &lookup_email)?, retry_after))
+            Ok((users::find_for_login(conn, &lookup_email, clinic_id.as_deref())?, retry_after))
         })
         .await?;
     if let Some(user) = &user {
