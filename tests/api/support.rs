@@ -51,6 +51,18 @@ pub fn is_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|s| !s.is_empty())
 }
 
+/// Where a test's audit checkpoints go: beside its SQLite file (the default), or for PostgreSQL a
+/// file of its own in the temporary directory (the default, the working directory, is shared).
+pub fn audit_checkpoint_path(database_url: &str) -> std::path::PathBuf {
+    match database_url.strip_prefix("sqlite://") {
+        Some(file) => std::path::Path::new(file).with_file_name("aftercare-audit-checkpoints.jsonl"),
+        None => {
+            let name = database_url.rsplit('/').next().unwrap_or("aftercare");
+            std::env::temp_dir().join(format!("{name}-audit-checkpoints.jsonl"))
+        }
+    }
+}
+
 pub fn settings_for(database_url: &str) -> Settings {
     let mut settings = Settings::from_lookup(|key| match key {
         "JWT_SECRET" => Some(JWT_SECRET.to_string()),
