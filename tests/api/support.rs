@@ -26,6 +26,10 @@ impl Drop for Store {
         {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
         }
+        if let Store::Postgres { admin_url, name } = self {
+            let url = format!("{}/{name}", admin_url.rsplit_once('/').map_or("", |(base, _)| base));
+            let _ = std::fs::remove_file(audit_checkpoint_path(&url));
+        }
     }
 }
 
@@ -72,6 +76,9 @@ pub fn settings_for(database_url: &str) -> Settings {
     })
     .expect("test settings are valid");
     settings.database_url = database_url.to_string();
+    if !database_url.starts_with("sqlite://") {
+        settings.audit_checkpoint_path = Some(audit_checkpoint_path(database_url));
+    }
     settings
 }
 
