@@ -56,13 +56,13 @@ pub fn is_postgres() -> bool {
 }
 
 /// Where a test's audit checkpoints go: beside its SQLite file (the default), or for PostgreSQL a
-/// file of its own in the temporary directory (the default, the working directory, is shared).
+/// file of its own under target/tmp (the default, the working directory, would be shared).
 pub fn audit_checkpoint_path(database_url: &str) -> std::path::PathBuf {
     match database_url.strip_prefix("sqlite://") {
         Some(file) => std::path::Path::new(file).with_file_name("aftercare-audit-checkpoints.jsonl"),
         None => {
             let name = database_url.rsplit('/').next().unwrap_or("aftercare");
-            std::env::temp_dir().join(format!("{name}-audit-checkpoints.jsonl"))
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-audit-checkpoints.jsonl"))
         }
     }
 }
