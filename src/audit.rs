@@ -6,7 +6,7 @@
 //! pay for a write transaction of its own. The window a crash can lose is the batch delay
 //! (`BATCH_DELAY`); a graceful shutdown flushes the queue first.
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -17,6 +17,8 @@ use tracing_actix_web::RequestId;
 
 use crate::auth::Caller;
 use crate::db::Database;
+use crate::models::audit::checkpoint::{Checkpointer, Head};
+use crate::models::audit::key::AuditKey;
 use crate::models::audit::{self, NewEvent};
 
 const QUEUE_CAPACITY: usize = 100_000;
@@ -35,12 +37,12 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Starts the writer thread.
-    pub fn start(db: Database) -> AuditLog {
+    /// Starts the writer thread, which keys the chain and signs checkpoints with `checkpoints`.
+    pub fn start(db: Database, checkpoints: Checkpointer) -> AuditLog {
         let (queue, incoming) = mpsc::sync_channel(QUEUE_CAPACITY);
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || write_batches(db, incoming))
+            .spawn(move || write_batches(db, checkpoints, incoming))
             .expect("the audit writer thread starts");
         AuditLog { queue }
     }
@@ -53,7 +55,7 @@ impl AuditLog {
         }
     }
 
-    /// Blocks until every event recorded so far is in the database.
+    /// Blocks until every event recorded so far is in the database and covered by a checkpoint.
     pub fn flush(&self) {
         let (done, wait) = mpsc::channel();
         if self.queue.send(Message::Flush(done)).is_ok() {
@@ -62,7 +64,7 @@ impl AuditLog {
     }
 }
 
-fn write_batches(db: Database, incoming: Receiver<Message>) {
+fn write_batches(db: Database, mut checkpoints: Checkpointer, incoming: Receiver<Message>) {
     let mut batch: Vec<NewEvent> = Vec::new();
     let mut waiting: Vec<mpsc::Sender<()>> = Vec::new();
     let mut backlog = false;
@@ -71,10 +73,10 @@ fn write_batches(db: Database, incoming: Receiver<Message>) {
             // Wait for the first message, then let the batch gather for the batch delay. Sleeping
             // rather than waiting on the queue matters: a sender wakes a receiver that is waiting,
             // which would cost a thread wake-up for every event.
-            match incoming.recv() {
-                Ok(Message::Event(event)) => batch.push(*event),
-                Ok(Message::Flush(done)) => waiting.push(done),
-                Err(_) => return,
+            match next_message(&incoming, &mut checkpoints) {
+                Some(Message::Event(event)) => batch.push(*event),
+                Some(Message::Flush(done)) => waiting.push(done),
+                None => return checkpoints.checkpoint(),
             }
             if waiting.is_empty() {
                 std::thread::sleep(BATCH_DELAY);
@@ -90,24 +92,52 @@ fn write_batches(db: Database, incoming: Receiver<Message>) {
         }
         // A full batch means more are queued: write the next one at once.
         backlog = batch.len() >= BATCH_MAX;
-        while !batch.is_empty() {
-            let written = db
-                .pool()
-                .get()
-                .map_err(|e| e.to_string())
-                .and_then(|mut conn| audit::append(&mut conn, batch.clone()).map_err(|e| e.to_string()));
-            match written {
-                Ok(()) => batch.clear(),
-                Err(err) => {
-                    tracing::error!(error = %err, events = batch.len(), "could not write audit events; retrying");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            }
+        let events = batch.len() as u64;
+        if let Some(head) = append_batch(&db, checkpoints.key(), &mut batch) {
+            checkpoints.appended(head, events);
+        }
+        if !waiting.is_empty() {
+            checkpoints.checkpoint();
         }
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
     }
+}
+
+/// Waits for the next message, signing a checkpoint when one falls due meanwhile. `None`: every
+/// handle to the log is gone.
+fn next_message(incoming: &Receiver<Message>, checkpoints: &mut Checkpointer) -> Option<Message> {
+    loop {
+        let Some(wait) = checkpoints.due_in() else { return incoming.recv().ok() };
+        match incoming.recv_timeout(wait) {
+            Ok(message) => return Some(message),
+            Err(RecvTimeoutError::Timeout) => checkpoints.checkpoint(),
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
+/// Appends the batch, retrying until the database takes it; returns the chain's new head.
+fn append_batch(db: &Database, key: &AuditKey, batch: &mut Vec<NewEvent>) -> Option<Head> {
+    while !batch.is_empty() {
+        let written = db
+            .pool()
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| audit::append(&mut conn, key, batch.clone()).map_err(|e| e.to_string()));
+        match written {
+            Ok(head) => {
+                batch.clear();
+                return head;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, events = batch.len(), "could not write audit events; retrying");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+    None
 }
 
 /// What a handler knows about the subject of its request, for the audit event.

@@ -34,6 +34,14 @@ pub struct Settings {
     pub login_window: Duration,
     /// Browser origins allowed to call the API (CORS); empty: no cross-origin access.
     pub cors_allowed_origins: Vec<String>,
+    /// Keys the audit chain (at least 32 bytes). `None`: derived from `jwt_secret`, else a key file.
+    pub audit_key: Option<Vec<u8>>,
+    /// Where audit checkpoints are appended. `None`: beside the SQLite database, or the working
+    /// directory for PostgreSQL.
+    pub audit_checkpoint_path: Option<std::path::PathBuf>,
+    /// A checkpoint at most this long after the first event it covers, or after this many events.
+    pub audit_checkpoint_interval: Duration,
+    pub audit_checkpoint_events: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -88,6 +96,15 @@ impl Settings {
             Some(secret) => Some(secret.into_bytes()),
             None => None,
         };
+        let audit_key = match get("AUDIT_KEY").filter(|s| !s.is_empty()) {
+            Some(key) if key.len() < MIN_JWT_SECRET_BYTES => {
+                return Err(StartupError::Config(format!(
+                    "AUDIT_KEY must be at least {MIN_JWT_SECRET_BYTES} bytes long (it is {})",
+                    key.len()
+                )));
+            }
+            key => key.map(String::into_bytes),
+        };
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("") | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -131,6 +148,10 @@ impl Settings {
             login_failures_per_client: number(&get, "LOGIN_FAILURES_PER_CLIENT", 50)? as i64,
             login_window: Duration::from_secs(number(&get, "LOGIN_WINDOW_SECONDS", 15 * 60)?),
             cors_allowed_origins,
+            audit_key,
+            audit_checkpoint_path: get("AUDIT_CHECKPOINT_PATH").filter(|s| !s.is_empty()).map(Into::into),
+            audit_checkpoint_interval: Duration::from_secs(number(&get, "AUDIT_CHECKPOINT_SECONDS", 60)?),
+            audit_checkpoint_events: number(&get, "AUDIT_CHECKPOINT_EVENTS", 10_000)?,
         })
     }
 }
@@ -166,6 +187,13 @@ mod tests {
     fn short_jwt_secret_is_refused() {
         let err = settings(&[("JWT_SECRET", "too-short")]).err().unwrap();
         assert!(err.to_string().contains("at least 32 bytes"));
+    }
+
+    #[test]
+    fn short_audit_key_is_refused() {
+        let err = settings(&[("AUDIT_KEY", "too-short")]).err().unwrap();
+        assert!(err.to_string().contains("AUDIT_KEY must be at least 32 bytes"));
+        assert!(settings(&[]).unwrap().audit_key.is_none());
     }
 
     #[test]

@@ -70,6 +70,8 @@ impl Services {
         let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
         let protocol = prepare_database(&db)?;
         let db_for_audit = db.clone();
+        let audit_key = models::audit::key::AuditKey::for_server(&settings)?;
+        let checkpoints = models::audit::checkpoint::Checkpointer::new(audit_key, &settings);
         let secret = match &settings.jwt_secret {
             Some(secret) => secret.clone(),
             None => {
@@ -90,7 +92,7 @@ impl Services {
             protocols: ProtocolLibrary::new(protocol),
             plans: PlanCache::new(PLAN_CACHE_CAPACITY),
             settings,
-            audit: audit::AuditLog::start(db_for_audit),
+            audit: audit::AuditLog::start(db_for_audit, checkpoints),
         };
         Ok(Services {
             state: web::Data::new(state),

@@ -113,8 +113,10 @@ fn run(command: Command, settings: Settings) -> Result<(), StartupError> {
         Command::Audit { action: AuditAction::Verify } => {
             let db = Database::connect(&settings.database_url, 1)?;
             let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
-            let verification =
-                aftercare::models::audit::verify(&mut conn).map_err(|e| StartupError::Database(e.to_string()))?;
+            let key = aftercare::models::audit::key::AuditKey::for_verify(&settings)?;
+            let checkpoints = aftercare::models::audit::checkpoint::path(&settings);
+            let verification = aftercare::models::audit::verify(&mut conn, &key, &checkpoints)
+                .map_err(|e| StartupError::Database(e.to_string()))?;
             println!("{}", serde_json::to_string(&verification).unwrap_or_default());
             if verification.ok { Ok(()) } else { Err(StartupError::Database("the audit chain is broken".into())) }
         }

@@ -200,6 +200,7 @@ diesel::table! {
         client_addr -> Nullable<Text>,
         prev_hash -> Text,
         hash -> Text,
+        chain_version -> Integer,
     }
 }
 

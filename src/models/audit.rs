@@ -1,5 +1,9 @@
 //! The audit trail in the database: appended in batches, each entry chained to the one before by
-//! its hash, listed for a clinic's administrators, verified end to end.
+//! its hash (an HMAC under the audit key since chain version 1), listed for a clinic's
+//! administrators, verified end to end against the chain and the checkpoints kept outside it.
+
+pub mod checkpoint;
+pub mod key;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -11,12 +15,18 @@ use crate::db::schema::{audit_events, check_ins, photos, treatments};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::AppError;
 use crate::pagination::PageRequest;
+use checkpoint::{Checkpoint, Head};
+use key::AuditKey;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Serialises appends on PostgreSQL, where several replicas write to one chain.
 const APPEND_LOCK_KEY: i64 = 0x4175_6469_7443_6861;
-/// 16 values a row: 4,000 per statement, under SQLite's and PostgreSQL's limits on bound values.
+/// Entries written before the chain was keyed: sha256, recomputable by anyone.
+pub const UNKEYED: i32 = 0;
+/// HMAC-SHA256 under the audit key.
+pub const KEYED: i32 = 1;
+/// 17 values a row: 4,250 per statement, under SQLite's and PostgreSQL's limits on bound values.
 const ROWS_PER_INSERT: usize = 250;
 
 /// One thing that happened, before it takes its place in the chain.
@@ -58,6 +68,7 @@ pub struct StoredEvent {
     pub client_addr: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    pub chain_version: i32,
 }
 
 impl StoredEvent {
@@ -80,8 +91,8 @@ impl StoredEvent {
     }
 }
 
-/// sha256(previous hash, position, every field), over a fixed canonical form.
-pub fn chain_hash(prev_hash: &str, seq: i64, event: &NewEvent) -> String {
+/// The fixed canonical form an entry's hash covers: its position and every field.
+fn canonical(seq: i64, event: &NewEvent) -> Vec<u8> {
     #[derive(Serialize)]
     struct Canonical<'a> {
         seq: i64,
@@ -90,11 +101,21 @@ pub fn chain_hash(prev_hash: &str, seq: i64, event: &NewEvent) -> String {
         event: &'a NewEvent,
     }
     let canonical = Canonical { seq, at_micros: crate::clock::micros(event.at), event };
+    serde_json::to_vec(&canonical).unwrap_or_default()
+}
+
+/// The unkeyed hash of chain version 0: sha256(previous hash, position, every field).
+pub fn chain_hash(prev_hash: &str, seq: i64, event: &NewEvent) -> String {
     let mut hash = Sha256::new();
     hash.update(prev_hash.as_bytes());
     hash.update(b"\n");
-    hash.update(serde_json::to_vec(&canonical).unwrap_or_default());
+    hash.update(canonical(seq, event));
     hex::encode(hash.finalize())
+}
+
+/// The keyed hash of chain version 1: HMAC-SHA256 under the audit key over the same input.
+pub fn keyed_hash(key: &AuditKey, prev_hash: &str, seq: i64, event: &NewEvent) -> String {
+    key.mac(&[prev_hash.as_bytes(), b"\n", &canonical(seq, event)])
 }
 
 /// Fills in the patient a request touched from the resource it named, when the request did not say.
@@ -113,8 +134,9 @@ fn patient_of(conn: &mut DbConnection, event: &NewEvent) -> Result<Option<String
     })
 }
 
-/// Appends `events` in order at the end of the chain, in one transaction.
-pub fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), AppError> {
+/// Appends `events` in order at the end of the chain, in one transaction, keyed by `key`.
+/// Returns the new head of the chain (`None` when there were no events and the chain is empty).
+pub fn append(conn: &mut DbConnection, key: &AuditKey, events: Vec<NewEvent>) -> Result<Option<Head>, AppError> {
     write_transaction(conn, |conn| {
         if let DbConnection::Postgres(pg) = conn {
             diesel::sql_query(format!("SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")).execute(pg)?;
@@ -129,7 +151,7 @@ pub fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), AppE
         for mut event in events {
             event.patient_id = patient_of(conn, &event)?;
             seq += 1;
-            let hash = chain_hash(&prev, seq, &event);
+            let hash = keyed_hash(key, &prev, seq, &event);
             chained.push((seq, event, std::mem::replace(&mut prev, hash.clone()), hash));
         }
         // Many rows per statement: one statement per event cost more than the rows themselves.
@@ -157,13 +179,14 @@ pub fn append(conn: &mut DbConnection, events: Vec<NewEvent>) -> Result<(), AppE
                             audit_events::client_addr.eq(&event.client_addr),
                             audit_events::prev_hash.eq(prev_hash),
                             audit_events::hash.eq(hash),
+                            audit_events::chain_version.eq(KEYED),
                         ),
                     )
                 })
                 .collect();
             crate::natively!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(&values).execute(c))?;
         }
-        Ok(())
+        Ok((seq > 0).then_some(Head { seq, hash: prev }))
     })
 }
 
@@ -210,39 +233,133 @@ pub fn list(
 
 #[derive(Debug, PartialEq, Eq, Serialize)]
 pub struct Verification {
-    pub checked: i64,
     pub ok: bool,
-    /// The first entry whose hash or link does not match, if any.
+    pub checked: i64,
+    /// The first position whose hash or link does not match, or that a checkpoint covers but the
+    /// chain no longer has, if any.
     pub broken_at: Option<i64>,
-    /// The newest entry's hash. Keep it somewhere else: a later check against it also reveals
-    /// newest entries that were removed.
+    /// What is wrong, in words, if anything.
+    pub problem: Option<String>,
+    /// The newest entry's hash.
     pub head_hash: String,
+    /// Entries with the unkeyed hash of chain version 0 (written before the chain was keyed).
+    pub unkeyed: i64,
+    pub keyed: i64,
+    /// Where the checkpoints were read, how many, and how many entries they cover.
+    pub checkpoint_path: String,
+    pub checkpoints: usize,
+    pub covered: i64,
+    /// Entries after the newest checkpoint: these could be removed without a trace.
+    pub after_last_checkpoint: i64,
 }
 
-/// Walks the whole chain, recomputing every hash.
-pub fn verify(conn: &mut DbConnection) -> Result<Verification, AppError> {
+/// The walk along the chain: what has been checked, and the checkpoints still ahead.
+struct Walk<'a> {
+    key: &'a AuditKey,
+    prev: String,
+    checked: i64,
+    unkeyed: i64,
+    keyed: i64,
+    covered: i64,
+    checkpoints: std::iter::Peekable<std::slice::Iter<'a, Checkpoint>>,
+}
+
+impl Walk<'_> {
+    /// Checks the next entry; on a mismatch, what is wrong.
+    fn step(&mut self, row: &StoredEvent) -> Result<(), String> {
+        let seq = self.checked + 1;
+        if row.seq != seq {
+            return Err(format!("entry {seq} is missing"));
+        }
+        if row.prev_hash != self.prev {
+            return Err(format!("entry {seq} does not link to the entry before it"));
+        }
+        let expected = match row.chain_version {
+            UNKEYED if self.keyed == 0 => chain_hash(&self.prev, seq, &row.fields()),
+            UNKEYED => return Err(format!("entry {seq} is unkeyed but follows keyed entries")),
+            KEYED => keyed_hash(self.key, &self.prev, seq, &row.fields()),
+            other => return Err(format!("entry {seq} has an unknown chain version {other}")),
+        };
+        if row.hash != expected {
+            return Err(format!("entry {seq} does not match its hash (altered, or another audit key)"));
+        }
+        while let Some(checkpoint) = self.checkpoints.next_if(|c| c.seq == seq) {
+            if checkpoint.hash != row.hash {
+                return Err(format!("entry {seq} differs from the checkpoint signed at {}", checkpoint.at));
+            }
+            self.covered = seq;
+        }
+        self.prev = row.hash.clone();
+        self.checked = seq;
+        if row.chain_version == KEYED {
+            self.keyed += 1
+        } else {
+            self.unkeyed += 1
+        }
+        Ok(())
+    }
+
+    fn report(self, path: &std::path::Path, count: usize, broken: Option<String>) -> Verification {
+        Verification {
+            ok: broken.is_none(),
+            checked: self.checked,
+            broken_at: broken.is_some().then_some(self.checked + 1),
+            problem: broken,
+            head_hash: self.prev,
+            unkeyed: self.unkeyed,
+            keyed: self.keyed,
+            checkpoint_path: path.display().to_string(),
+            checkpoints: count,
+            covered: self.covered,
+            after_last_checkpoint: self.checked - self.covered,
+        }
+    }
+}
+
+/// Walks the whole chain, recomputing every hash, and checks it against every checkpoint in the
+/// file at `checkpoints` (each signed with `key`).
+pub fn verify(
+    conn: &mut DbConnection,
+    key: &AuditKey,
+    checkpoints: &std::path::Path,
+) -> Result<Verification, AppError> {
     const BATCH: i64 = 5_000;
-    let (mut prev, mut expected_seq, mut checked) = (GENESIS.to_string(), 1_i64, 0_i64);
+    let (signed, unreadable) = match checkpoint::read(checkpoints, key) {
+        Ok(signed) => (signed, None),
+        Err(problem) => (Vec::new(), Some(problem)),
+    };
+    let mut walk = Walk {
+        key,
+        prev: GENESIS.to_string(),
+        checked: 0,
+        unkeyed: 0,
+        keyed: 0,
+        covered: 0,
+        checkpoints: signed.iter().peekable(),
+    };
+    if let Some(problem) = unreadable {
+        return Ok(Verification { broken_at: None, ..walk.report(checkpoints, 0, Some(problem)) });
+    }
     loop {
         let rows: Vec<StoredEvent> = audit_events::table
-            .filter(audit_events::seq.ge(expected_seq))
+            .filter(audit_events::seq.gt(walk.checked))
             .select(StoredEvent::as_select())
             .order(audit_events::seq.asc())
             .limit(BATCH)
             .load(conn)?;
         if rows.is_empty() {
-            return Ok(Verification { checked, ok: true, broken_at: None, head_hash: prev });
+            let missing = walk.checkpoints.peek().map(|c| {
+                format!(
+                    "a checkpoint signed at {} covers entry {}, but the chain ends at {}: entries were removed",
+                    c.at, c.seq, walk.checked
+                )
+            });
+            return Ok(walk.report(checkpoints, signed.len(), missing));
         }
         for row in rows {
-            let intact = row.seq == expected_seq
-                && row.prev_hash == prev
-                && row.hash == chain_hash(&prev, row.seq, &row.fields());
-            if !intact {
-                return Ok(Verification { checked, ok: false, broken_at: Some(expected_seq), head_hash: prev });
+            if let Err(problem) = walk.step(&row) {
+                return Ok(walk.report(checkpoints, signed.len(), Some(problem)));
             }
-            prev = row.hash;
-            expected_seq += 1;
-            checked += 1;
         }
     }
 }

@@ -32,7 +32,8 @@ pub struct AuditEvent {
     pub status: i32,
     pub request_id: Option<String>,
     pub client_addr: Option<String>,
-    /// sha256 over the previous entry's hash and this entry.
+    /// HMAC-SHA256 under the audit key (SHA-256 for entries written before the chain was keyed) over
+    /// the previous entry's hash and this entry.
     pub hash: String,
 }
 

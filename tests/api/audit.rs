@@ -150,6 +150,8 @@ async fn the_chain_is_append_only_and_tampering_is_detected() {
         Command::new(env!("CARGO_BIN_EXE_aftercare"))
             .args(["audit", "verify"])
             .env("DATABASE_URL", &url)
+            .env("JWT_SECRET", crate::support::JWT_SECRET)
+            .env("AUDIT_CHECKPOINT_PATH", crate::support::audit_checkpoint_path(&url))
             .output()
             .unwrap()
     };
@@ -184,7 +186,7 @@ async fn the_chain_is_append_only_and_tampering_is_detected() {
 
 #[test]
 fn a_batch_longer_than_one_insert_statement_keeps_its_order_and_chain() {
-    use aftercare::models::audit::{NewEvent, append, verify};
+    use aftercare::models::audit::{NewEvent, append, key::AuditKey, verify};
     let store = crate::support::empty_database();
     let db = aftercare::db::Database::connect(&store.url, 1).unwrap();
     db.migrate().unwrap();
@@ -204,9 +206,10 @@ fn a_batch_longer_than_one_insert_statement_keeps_its_order_and_chain() {
         request_id: Some(format!("r{n}")),
         client_addr: None,
     };
-    append(&mut conn, (0..600).map(event).collect()).unwrap();
-    append(&mut conn, vec![event(600)]).unwrap();
-    let report = verify(&mut conn).unwrap();
+    let key = AuditKey::new(crate::support::JWT_SECRET.as_bytes());
+    append(&mut conn, &key, (0..600).map(event).collect()).unwrap();
+    append(&mut conn, &key, vec![event(600)]).unwrap();
+    let report = verify(&mut conn, &key, std::path::Path::new("/nonexistent/checkpoints.jsonl")).unwrap();
     assert_eq!((report.checked, report.ok), (601, true));
     use aftercare::db::schema::audit_events;
     let actions: Vec<String> =

@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod audit_anchor;
 mod auth;
 mod calendar;
 mod check_ins;

@@ -26,6 +26,10 @@ impl Drop for Store {
         {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
         }
+        if let Store::Postgres { admin_url, name } = self {
+            let url = format!("{}/{name}", admin_url.rsplit_once('/').map_or("", |(base, _)| base));
+            let _ = std::fs::remove_file(audit_checkpoint_path(&url));
+        }
     }
 }
 
@@ -51,6 +55,18 @@ pub fn is_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|s| !s.is_empty())
 }
 
+/// Where a test's audit checkpoints go: beside its SQLite file (the default), or for PostgreSQL a
+/// file of its own under target/tmp (the default, the working directory, would be shared).
+pub fn audit_checkpoint_path(database_url: &str) -> std::path::PathBuf {
+    match database_url.strip_prefix("sqlite://") {
+        Some(file) => std::path::Path::new(file).with_file_name("aftercare-audit-checkpoints.jsonl"),
+        None => {
+            let name = database_url.rsplit('/').next().unwrap_or("aftercare");
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-audit-checkpoints.jsonl"))
+        }
+    }
+}
+
 pub fn settings_for(database_url: &str) -> Settings {
     let mut settings = Settings::from_lookup(|key| match key {
         "JWT_SECRET" => Some(JWT_SECRET.to_string()),
@@ -60,6 +76,9 @@ pub fn settings_for(database_url: &str) -> Settings {
     })
     .expect("test settings are valid");
     settings.database_url = database_url.to_string();
+    if !database_url.starts_with("sqlite://") {
+        settings.audit_checkpoint_path = Some(audit_checkpoint_path(database_url));
+    }
     settings
 }
 
