@@ -32,6 +32,10 @@ pub struct Settings {
     pub login_failures_per_account: i64,
     pub login_failures_per_client: i64,
     pub login_window: Duration,
+    /// Password checks one account may cost within `login_window`, from every client together.
+    pub login_attempts_per_account: i64,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` is believed (see `client_addr`).
+    pub trusted_proxies: Vec<crate::client_addr::IpNet>,
     /// Browser origins allowed to call the API (CORS); empty: no cross-origin access.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -109,6 +113,8 @@ impl Settings {
                 "CORS_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, not `{bad}`"
             )));
         }
+        let trusted_proxies = crate::client_addr::parse_networks(&get("TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;
         Ok(Settings {
             database_url: get("DATABASE_URL")
                 .filter(|s| !s.is_empty())
@@ -130,6 +136,8 @@ impl Settings {
             login_failures_per_account: number(&get, "LOGIN_FAILURES_PER_ACCOUNT", 5)? as i64,
             login_failures_per_client: number(&get, "LOGIN_FAILURES_PER_CLIENT", 50)? as i64,
             login_window: Duration::from_secs(number(&get, "LOGIN_WINDOW_SECONDS", 15 * 60)?),
+            login_attempts_per_account: number(&get, "LOGIN_ATTEMPTS_PER_ACCOUNT", 20)? as i64,
+            trusted_proxies,
             cors_allowed_origins,
         })
     }
