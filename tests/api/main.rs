@@ -10,6 +10,7 @@ mod check_ins;
 mod cli;
 mod errors;
 mod isolation;
+mod login_throttle;
 mod openapi;
 mod operations;
 mod patients;
