@@ -28,7 +28,8 @@ pub struct Settings {
     pub json_body_limit: usize,
     /// How long a retry waits for the first request with its Idempotency-Key before answering 409.
     pub idempotency_wait_ms: u64,
-    /// Failed logins allowed per account, and per client address, within `login_window`.
+    /// Failed logins one client may make at one account before each further one waits twice as
+    /// long (see `models::login_throttle`), and per client address, within `login_window`.
     pub login_failures_per_account: i64,
     pub login_failures_per_client: i64,
     pub login_window: Duration,
@@ -70,7 +71,8 @@ impl Settings {
     pub fn login_limits(&self) -> crate::models::login_throttle::Limits {
         crate::models::login_throttle::Limits {
             window: chrono::Duration::from_std(self.login_window).unwrap_or(chrono::Duration::minutes(15)),
-            per_account: self.login_failures_per_account,
+            free_per_pair: self.login_failures_per_account,
+            per_account: self.login_attempts_per_account,
             per_client: self.login_failures_per_client,
         }
     }
