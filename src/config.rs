@@ -185,6 +185,15 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_cidrs() {
+        assert!(settings(&[]).unwrap().trusted_proxies.is_empty());
+        assert_eq!(settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).unwrap().trusted_proxies.len(), 2);
+        assert!(
+            settings(&[("TRUSTED_PROXIES", "proxy.internal")]).err().unwrap().to_string().contains("TRUSTED_PROXIES")
+        );
+    }
+
+    #[test]
     fn urls_are_redacted_for_logs() {
         assert_eq!(redact_url("postgres://app:secret@db:5432/aftercare"), "postgres://app:***@db:5432/aftercare");
         assert_eq!(redact_url("sqlite://aftercare.db"), "sqlite://aftercare.db");
