@@ -113,7 +113,8 @@ def run_backend(backend, size, seconds, connections):
         url = admin.rsplit("/", 1)[0] + "/" + name
     # The server's own pool size (twice the cores) unless BENCH_POOL_SIZE says otherwise.
     pool = {"DATABASE_POOL_SIZE": os.environ["BENCH_POOL_SIZE"]} if os.environ.get("BENCH_POOL_SIZE") else {}
-    server = Server(url, os.path.join(work, "server.log"), LOGIN_FAILURES_PER_ACCOUNT="1000000", **pool)
+    server = Server(url, os.path.join(work, "server.log"), LOGIN_FAILURES_PER_ACCOUNT="1000000",
+                    LOGIN_ATTEMPTS_PER_ACCOUNT="1000000", **pool)
     server.start()
     tokens, treatment, logins = seed_demo(server)
     status, me = call(server.base, "GET", "/v1/me", tokens["clinician"])

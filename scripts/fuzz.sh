@@ -13,7 +13,7 @@ export DATABASE_URL=${1:-sqlite://$work/fuzz.db}
 export BIND_ADDR=127.0.0.1:$port
 export JWT_SECRET=fuzzing-secret-fuzzing-secret-fuzzing-secret
 export ACCESS_TOKEN_TTL_SECONDS=7200
-export LOGIN_FAILURES_PER_CLIENT=1000000 LOGIN_FAILURES_PER_ACCOUNT=1000000
+export LOGIN_FAILURES_PER_CLIENT=1000000 LOGIN_FAILURES_PER_ACCOUNT=1000000 LOGIN_ATTEMPTS_PER_ACCOUNT=1000000
 export LOG_FORMAT=json RUST_LOG=warn
 ./target/debug/aftercare demo > "$work/clinic_a.json"
 ./target/debug/aftercare demo > "$work/clinic_b.json"

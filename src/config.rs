@@ -28,10 +28,15 @@ pub struct Settings {
     pub json_body_limit: usize,
     /// How long a retry waits for the first request with its Idempotency-Key before answering 409.
     pub idempotency_wait_ms: u64,
-    /// Failed logins allowed per account, and per client address, within `login_window`.
+    /// Failed logins one client may make at one account before each further one waits twice as
+    /// long (see `models::login_throttle`), and per client address, within `login_window`.
     pub login_failures_per_account: i64,
     pub login_failures_per_client: i64,
     pub login_window: Duration,
+    /// Password checks one account may cost within `login_window`, from every client together.
+    pub login_attempts_per_account: i64,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` is believed (see `client_addr`).
+    pub trusted_proxies: Vec<crate::client_addr::IpNet>,
     /// Browser origins allowed to call the API (CORS); empty: no cross-origin access.
     pub cors_allowed_origins: Vec<String>,
     /// Keys the audit chain (at least 32 bytes). `None`: derived from `jwt_secret`, else a key file.
@@ -74,7 +79,8 @@ impl Settings {
     pub fn login_limits(&self) -> crate::models::login_throttle::Limits {
         crate::models::login_throttle::Limits {
             window: chrono::Duration::from_std(self.login_window).unwrap_or(chrono::Duration::minutes(15)),
-            per_account: self.login_failures_per_account,
+            free_per_pair: self.login_failures_per_account,
+            per_account: self.login_attempts_per_account,
             per_client: self.login_failures_per_client,
         }
     }
@@ -126,6 +132,8 @@ impl Settings {
                 "CORS_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, not `{bad}`"
             )));
         }
+        let trusted_proxies = crate::client_addr::parse_networks(&get("TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;
         Ok(Settings {
             database_url: get("DATABASE_URL")
                 .filter(|s| !s.is_empty())
@@ -147,6 +155,8 @@ impl Settings {
             login_failures_per_account: number(&get, "LOGIN_FAILURES_PER_ACCOUNT", 5)? as i64,
             login_failures_per_client: number(&get, "LOGIN_FAILURES_PER_CLIENT", 50)? as i64,
             login_window: Duration::from_secs(number(&get, "LOGIN_WINDOW_SECONDS", 15 * 60)?),
+            login_attempts_per_account: number(&get, "LOGIN_ATTEMPTS_PER_ACCOUNT", 20)? as i64,
+            trusted_proxies,
             cors_allowed_origins,
             audit_key,
             audit_checkpoint_path: get("AUDIT_CHECKPOINT_PATH").filter(|s| !s.is_empty()).map(Into::into),
@@ -200,6 +210,15 @@ mod tests {
     fn bad_numbers_are_refused() {
         assert!(settings(&[("DATABASE_POOL_SIZE", "many")]).is_err());
         assert!(settings(&[("ACCESS_TOKEN_TTL_SECONDS", "0")]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs() {
+        assert!(settings(&[]).unwrap().trusted_proxies.is_empty());
+        assert_eq!(settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).unwrap().trusted_proxies.len(), 2);
+        assert!(
+            settings(&[("TRUSTED_PROXIES", "proxy.internal")]).err().unwrap().to_string().contains("TRUSTED_PROXIES")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod client_addr;
 pub mod clock;
 pub mod commands;
 pub mod config;

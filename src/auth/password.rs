@@ -5,6 +5,7 @@
 //! cores to the workers answering every other request.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -44,21 +45,42 @@ pub struct Passwords {
     hashers: mpsc::Sender<Job>,
     /// Checked against when the account is unknown, so an unknown email costs a wrong password's time.
     decoy_hash: Arc<str>,
+    /// How many hashes and verifications have been handed to the hashing threads: what logins and
+    /// activations have cost, for the tests that bound it.
+    work: Arc<Work>,
+}
+
+#[derive(Default)]
+struct Work {
+    hashes: AtomicU64,
+    verifications: AtomicU64,
 }
 
 impl Passwords {
     /// Starts `threads` hashing threads (each hash holds 19 MiB while it runs).
     pub fn new(threads: usize) -> Result<Self, AppError> {
         let decoy = hash_blocking(&crate::auth::tokens::random_token())?;
-        Ok(Passwords { hashers: start_hashers(threads.max(1))?, decoy_hash: decoy.into() })
+        Ok(Passwords { hashers: start_hashers(threads.max(1))?, decoy_hash: decoy.into(), work: Arc::default() })
+    }
+
+    /// Passwords hashed so far (new passwords; the decoy made at start-up is not counted).
+    pub fn hashes(&self) -> u64 {
+        self.work.hashes.load(Ordering::Relaxed)
+    }
+
+    /// Passwords verified so far, against a stored hash or the decoy.
+    pub fn verifications(&self) -> u64 {
+        self.work.verifications.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
+        self.work.hashes.fetch_add(1, Ordering::Relaxed);
         self.on_hasher(move || hash_blocking(&password)).await?
     }
 
     /// Verifies against `stored`, or against a decoy when there is no stored hash.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
+        self.work.verifications.fetch_add(1, Ordering::Relaxed);
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.decoy_hash.to_string());
         let matches = self.on_hasher(move || verify_blocking(&password, &hash)).await?;
@@ -116,6 +138,7 @@ mod tests {
         assert!(passwords.verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
         assert!(!passwords.verify("wrong".into(), Some(hash)).await.unwrap());
         assert!(!passwords.verify("anything".into(), None).await.unwrap(), "the decoy never matches");
+        assert_eq!((passwords.hashes(), passwords.verifications()), (1, 3), "each one counted");
         let thread = passwords.on_hasher(|| std::thread::current().name().map(String::from)).await.unwrap();
         assert_eq!(thread.as_deref(), Some("password-hash-0"));
     }

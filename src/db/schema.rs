@@ -205,11 +205,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (id) {
-        id -> Text,
-        email_hash -> Text,
-        client_addr -> Text,
-        at -> Timestamp,
+    login_attempts (bucket) {
+        bucket -> Text,
+        attempts -> BigInt,
+        window_start -> Timestamp,
+        last_at -> Timestamp,
+        prev_at -> Nullable<Timestamp>,
     }
 }
 
@@ -252,7 +253,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     photos,
     idempotency_keys,
     audit_events,
-    login_failures,
+    login_attempts,
     review_queue_counts,
     plan_inputs_version,
 );

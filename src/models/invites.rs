@@ -27,22 +27,24 @@ pub fn create(conn: &mut DbConnection, user_id: &str, ttl: Duration) -> Result<S
     Ok(token)
 }
 
-/// Spends an invitation; returns its user id. Unknown, spent and expired tokens are all 401.
-pub fn redeem(conn: &mut DbConnection, token: &str) -> Result<String, AppError> {
-    let hash = token_hash(token);
-    let now = clock::now();
+/// The account an invitation is for, if the token is one, unspent and unexpired. One lookup by
+/// the token's hash: check it before anything expensive (a password hash) is done for a request.
+pub fn find_usable(conn: &mut DbConnection, token: &str) -> Result<Option<String>, AppError> {
     let found: Option<(String, NaiveDateTime)> = invites::table
-        .find(&hash)
+        .find(token_hash(token))
         .filter(invites::used_at.is_null())
         .select((invites::user_id, invites::expires_at))
         .first(conn)
         .optional()?;
-    let Some((user_id, _)) = found.filter(|(_, expires_at)| *expires_at > now) else {
-        return Err(AppError::Unauthorized);
-    };
+    Ok(found.filter(|(_, expires_at)| *expires_at > clock::now()).map(|(user_id, _)| user_id))
+}
+
+/// Spends an invitation; returns its user id. Unknown, spent and expired tokens are all 401.
+pub fn redeem(conn: &mut DbConnection, token: &str) -> Result<String, AppError> {
+    let user_id = find_usable(conn, token)?.ok_or(AppError::Unauthorized)?;
     // Conditional on still being unused, so two concurrent activations cannot both succeed.
-    let spent = diesel::update(invites::table.find(&hash).filter(invites::used_at.is_null()))
-        .set(invites::used_at.eq(now))
+    let spent = diesel::update(invites::table.find(token_hash(token)).filter(invites::used_at.is_null()))
+        .set(invites::used_at.eq(clock::now()))
         .execute(conn)?;
     if spent == 1 { Ok(user_id) } else { Err(AppError::Unauthorized) }
 }

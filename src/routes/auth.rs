@@ -1,5 +1,7 @@
 //! Log in, refresh, log out, activate an invitation.
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -7,12 +9,14 @@ use utoipa::ToSchema;
 
 use crate::audit;
 use crate::auth::Caller;
+use crate::client_addr::client_ip;
 use crate::db::write_transaction;
 use crate::domain::{Role, parse_new_password};
 use crate::error::AppError;
+use crate::models::invites;
+use crate::models::login_throttle::{self, LoginBuckets};
 use crate::models::sessions::{self, Rotation};
 use crate::models::users::{self, User};
-use crate::models::{invites, login_throttle};
 use crate::state::AppState;
 use crate::validate::{Checks, checked};
 
@@ -102,19 +106,11 @@ pub async fn login(
     let password = required_text("password", body.password, &mut checks);
     checks.finish()?;
     let (email, password) = (checked(email)?.trim().to_lowercase(), checked(password)?);
-    let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let buckets = Arc::new(LoginBuckets::new(&email, client_ip(&req, &state.settings.trusted_proxies)));
 
     // The same steps whether or not the account exists, so neither the answer nor its timing tells.
-    let limits = state.settings.login_limits();
-    let (lookup_email, lookup_client, clinic_id) = (email.clone(), client.clone(), body.clinic_id);
-    let (user, retry_after) = state
-        .db
-        .run(move |conn| {
-            let now = crate::clock::now();
-            let retry_after = login_throttle::retry_after(conn, &lookup_email, &lookup_client, now, &limits)?;
-            Ok((users::find_for_login(conn, &lookup_email, clinic_id.as_deref())?, retry_after))
-        })
-        .await?;
+    // The attempt is reserved before the password is checked: a burst cannot outrun the count.
+    let (user, retry_after) = reserve_login(&state, buckets.clone(), email, body.clinic_id).await?;
     if let Some(user) = &user {
         audit::note_actor(
             &req,
@@ -131,30 +127,39 @@ pub async fn login(
     }
     let stored = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.clone());
     let matches = state.passwords.verify(password, stored).await?;
+    // A failure stays counted as reserved; a success takes back its own attempt, nothing more.
+    let Some(user) = user.filter(|_| matches) else { return Err(AppError::Unauthorized) };
     let ttl = state.settings.refresh_token_ttl;
-    let window = state.settings.login_limits().window;
-    let outcome = state
+    let user_id = user.id.clone();
+    let refresh_token = state
         .db
-        .run(move |conn| {
-            let now = crate::clock::now();
-            match user.filter(|_| matches) {
-                Some(user) => {
-                    login_throttle::clear(conn, &email)?;
-                    let refresh_token = sessions::start(conn, &user.id, ttl)?;
-                    Ok(Some((user, refresh_token)))
-                }
-                None => {
-                    login_throttle::record_failure(conn, &email, &client, now)?;
-                    if rand::random::<u8>() == 0 {
-                        login_throttle::expire(conn, now, window)?;
-                    }
-                    Ok(None)
-                }
-            }
+        .write(move |conn| {
+            login_throttle::login_succeeded(conn, &buckets)?;
+            sessions::start(conn, &user_id, ttl)
         })
         .await?;
-    let (user, refresh_token) = outcome.ok_or(AppError::Unauthorized)?;
     Ok(web::Json(token_pair(&state, &user, refresh_token)))
+}
+
+/// Reserves a login attempt (or learns how long to wait) and finds the account, in one write.
+async fn reserve_login(
+    state: &AppState,
+    buckets: Arc<LoginBuckets>,
+    email: String,
+    clinic_id: Option<String>,
+) -> Result<(Option<User>, Option<u64>), AppError> {
+    let limits = state.settings.login_limits();
+    state
+        .db
+        .write(move |conn| {
+            let now = crate::clock::now();
+            let retry_after = login_throttle::reserve_login(conn, &buckets, now, &limits)?;
+            if rand::random::<u8>() == 0 {
+                login_throttle::expire(conn, now, limits.window)?;
+            }
+            Ok((users::find_for_login(conn, &email, clinic_id.as_deref())?, retry_after))
+        })
+        .await
 }
 
 /// Spends a refresh token for a new pair. A spent token presented again revokes its whole login.
@@ -234,10 +239,12 @@ pub async fn logout(
         (status = 400, response = crate::routes::problems::BadRequest),
         (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 422, response = crate::routes::problems::Invalid),
+        (status = 429, response = crate::routes::problems::TooManyRequests),
     )
 )]
 #[post("/auth/activate")]
 pub async fn activate(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<ActivateRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
@@ -247,20 +254,46 @@ pub async fn activate(
     let password = checks.required("password", body.password, parse_new_password);
     checks.finish()?;
     let (invite, password) = (checked(invite)?, checked(password)?);
+    let client = login_throttle::activation_bucket(client_ip(&req, &state.settings.trusted_proxies));
 
+    // Cheap before expensive: the attempt is counted and the invitation looked up before the
+    // password is hashed, so a bogus token costs one small write and no hash.
+    usable_invite(&state, client.clone(), invite.clone()).await?;
     let hash = state.passwords.hash(password).await?;
     let ttl = state.settings.refresh_token_ttl;
     let (user, refresh_token) = state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let user_id = invites::redeem(conn, &invite)?;
-                users::set_password(conn, &user_id, &hash)?;
-                let user = users::find_active(conn, &user_id)?.ok_or(AppError::Unauthorized)?;
-                let refresh_token = sessions::start(conn, &user_id, ttl)?;
-                Ok((user, refresh_token))
-            })
+        .write(move |conn| {
+            let user_id = invites::redeem(conn, &invite)?;
+            users::set_password(conn, &user_id, &hash)?;
+            let user = users::find_active(conn, &user_id)?.ok_or(AppError::Unauthorized)?;
+            let refresh_token = sessions::start(conn, &user_id, ttl)?;
+            login_throttle::succeeded(conn, &[&client])?;
+            Ok((user, refresh_token))
         })
         .await?;
     Ok(web::Json(token_pair(&state, &user, refresh_token)))
+}
+
+/// Counts an activation attempt for the client (kept when the token is bogus), then checks the
+/// token, then counts an attempt for the invitation (a few may hash at once, not a burst).
+async fn usable_invite(state: &AppState, client: String, invite: String) -> Result<(), AppError> {
+    let (window, per_client) = (state.settings.login_limits().window, state.settings.login_failures_per_client);
+    state
+        .db
+        .write(move |conn| {
+            let now = crate::clock::now();
+            if let Some(retry_after_secs) = login_throttle::reserve(conn, &client, now, window, per_client)? {
+                return Ok(Err(AppError::TooManyRequests { retry_after_secs }));
+            }
+            if invites::find_usable(conn, &invite)?.is_none() {
+                return Ok(Err(AppError::Unauthorized));
+            }
+            let bucket = login_throttle::invite_bucket(&invite);
+            match login_throttle::reserve(conn, &bucket, now, window, login_throttle::ATTEMPTS_PER_INVITE)? {
+                Some(retry_after_secs) => Ok(Err(AppError::TooManyRequests { retry_after_secs })),
+                None => Ok(Ok(())),
+            }
+        })
+        .await?
 }

@@ -11,6 +11,7 @@ mod check_ins;
 mod cli;
 mod errors;
 mod isolation;
+mod login_throttle;
 mod memberships;
 mod openapi;
 mod operations;
