@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::audit;
 use crate::auth::Caller;
 use crate::db::write_transaction;
-use crate::domain::{Role, parse_new_password};
+use crate::domain::{Role, parse_line, parse_new_password, parse_secret};
 use crate::error::AppError;
 use crate::models::sessions::{self, Rotation};
 use crate::models::users::{self, User};
@@ -18,24 +18,24 @@ use crate::validate::{Checks, checked};
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(value_type = String, required = true, min_length = 1, example = "ana@clinic.example")]
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$", example = "ana@clinic.example")]
     pub email: Option<String>,
-    #[schema(value_type = String, required = true, min_length = 1, format = Password)]
+    #[schema(value_type = String, required = true, min_length = 1, format = Password, pattern = r"^[^\u0000]+$")]
     pub password: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
-    #[schema(value_type = String, required = true, min_length = 1)]
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$")]
     pub refresh_token: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ActivateRequest {
-    #[schema(value_type = String, required = true, min_length = 1)]
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$")]
     pub invite_token: Option<String>,
     /// At least 12 characters.
-    #[schema(value_type = String, required = true, format = Password, min_length = 12, max_length = 512)]
+    #[schema(value_type = String, required = true, format = Password, min_length = 12, max_length = 512, pattern = r"^[^\u0000]*$")]
     pub password: Option<String>,
 }
 
@@ -69,8 +69,11 @@ fn token_pair(state: &AppState, user: &User, refresh_token: String) -> TokenPair
     }
 }
 
+/// An email or token is one line without control characters; a password is a secret kept as
+/// typed, only NUL refused. Either way such input is a 422, never a lookup.
 fn required_text(field: &str, value: Option<String>, checks: &mut Checks) -> Option<String> {
-    checks.required(field, value, |v| if v.is_empty() { Err("must not be empty".into()) } else { Ok(v) })
+    let parse = if field == "password" { parse_secret } else { parse_line };
+    checks.required(field, value, parse)
 }
 
 /// Exchanges an email and password for a token pair. Any wrong email or password answers the same 401.
