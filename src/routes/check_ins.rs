@@ -191,7 +191,7 @@ impl From<CheckInRecord> for CheckIn {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/treatments/{id}/check-ins")]
+#[post("/treatments/{id}/check-ins", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -299,7 +299,7 @@ pub struct ReviewBody {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/check-ins/{id}/review")]
+#[post("/check-ins/{id}/review", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn review(
     state: web::Data<AppState>,
     caller: Caller,

@@ -73,7 +73,7 @@ pub struct InviteStaff {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/clinicians")]
+#[post("/clinicians", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -105,7 +105,10 @@ pub async fn create(
         &req,
         Subject { patient_id: None, resource_type: Some("staff"), resource_id: Some(member.id.clone()) },
     );
-    Ok(HttpResponse::Created().json(CreatedStaffMember { member: member.into(), invite_token }))
+    let user_id = member.id.clone();
+    let mut created = HttpResponse::Created().json(CreatedStaffMember { member: member.into(), invite_token });
+    crate::idempotency::note_invite(&mut created, &user_id);
+    Ok(created)
 }
 
 /// The caller's clinic's administrators and clinicians, oldest first.

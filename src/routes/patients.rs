@@ -109,7 +109,7 @@ pub struct UpdatePatient {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/patients")]
+#[post("/patients", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -146,7 +146,10 @@ pub async fn create(
         resource_id: Some(patient.id.clone()),
     };
     note_subject(&req, subject);
-    Ok(HttpResponse::Created().json(CreatedPatient { patient: patient.into(), invite_token }))
+    let user_id = patient.id.clone();
+    let mut created = HttpResponse::Created().json(CreatedPatient { patient: patient.into(), invite_token });
+    crate::idempotency::note_invite(&mut created, &user_id);
+    Ok(created)
 }
 
 /// The caller's clinic's patients, oldest first.

@@ -120,7 +120,7 @@ fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDat
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/check-ins/{id}/photos")]
+#[post("/check-ins/{id}/photos", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,

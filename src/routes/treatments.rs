@@ -124,7 +124,7 @@ fn parse_depth(raw: f64) -> Result<f64, String> {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/patients/{id}/treatments")]
+#[post("/patients/{id}/treatments", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,

@@ -200,12 +200,13 @@ async fn invitation_tokens_are_never_stored_and_a_replay_hands_out_a_working_one
         ("/v1/clinicians", json!({ "name": "Dr. Who", "email": "who@clinic.test", "role": "clinician" })),
     ];
     for (path, body) in cases {
-        let first = post_keyed(&app, path, Some(&admin.token), "invite-1", &body).await;
+        let key = format!("invite{}", path.replace('/', "-"));
+        let first = post_keyed(&app, path, Some(&admin.token), &key, &body).await;
         assert_eq!(first.status, 201, "{}", first.text);
         let lost = first.str("invite_token");
         assert!(!stored_bodies(&app).contains(&lost), "{path}: the plain invitation token is stored");
 
-        let replay = post_keyed(&app, path, Some(&admin.token), "invite-1", &body).await;
+        let replay = post_keyed(&app, path, Some(&admin.token), &key, &body).await;
         assert_eq!(replay.status, 201, "{}", replay.text);
         assert_eq!(replay.header("idempotency-replayed"), "true");
         assert_eq!(without_invite(&replay.body), without_invite(&first.body), "{path}: the same account");
@@ -219,7 +220,7 @@ async fn invitation_tokens_are_never_stored_and_a_replay_hands_out_a_working_one
         activate(lost).await.assert_problem(401);
         assert_eq!(activate(fresh).await.status, 200, "{path}: the replayed token activates the account");
         // Once the account is active, no replay can hand out a way to set its password again.
-        let late = post_keyed(&app, path, Some(&admin.token), "invite-1", &body).await;
+        let late = post_keyed(&app, path, Some(&admin.token), &key, &body).await;
         late.assert_problem(409);
         assert!(late.body.get("invite_token").is_none());
     }
@@ -296,4 +297,24 @@ async fn every_error_of_the_idempotency_layer_is_problem_json() {
             .unwrap();
     }
     post_keyed(&app, &path, token, "k-1", &body).await.assert_problem(409);
+}
+
+#[actix_web::test]
+async fn every_post_route_but_the_auth_ones_honours_the_key() {
+    let app = spawn().await;
+    let admin = app.clinic("North").await;
+    let routes = crate::support::served_routes(&app).await;
+    let posts: Vec<&String> = routes.iter().filter(|(m, _)| m == "POST").map(|(_, p)| p).collect();
+    assert!(posts.len() >= 10, "{posts:?}");
+    for (i, route) in posts.into_iter().enumerate() {
+        let path = route.replace("{id}", &uuid::Uuid::new_v4().to_string());
+        let key = format!("route-{i}");
+        post_keyed(&app, &path, Some(&admin.token), &key, &json!({})).await;
+        let again = post_keyed(&app, &path, Some(&admin.token), &key, &json!({})).await;
+        if route.starts_with("/v1/auth/") {
+            assert_not_replayed(&again, route);
+        } else {
+            assert_eq!(again.header("idempotency-replayed"), "true", "{route} does not honour Idempotency-Key");
+        }
+    }
 }
