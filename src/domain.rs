@@ -219,15 +219,78 @@ pub fn format_time_of_day(time: NaiveTime) -> String {
 
 /// The document says the same with a pattern on every name field.
 pub fn parse_name(raw: String) -> Result<String, String> {
-    let blank = |c: char| c.is_whitespace() || c == '\u{feff}';
     if raw.chars().count() > MAX_NAME_CHARS {
         Err(format!("must be at most {MAX_NAME_CHARS} characters"))
     } else if raw.chars().any(char::is_control) {
         Err("must not contain control characters".into())
-    } else if raw.chars().all(blank) {
+    } else if raw.chars().any(is_invisible) {
+        Err(INVISIBLE_REFUSED.into())
+    } else if raw.chars().all(char::is_whitespace) {
         Err("must not be empty".into())
     } else {
-        Ok(raw.trim_matches(blank).to_string())
+        Ok(raw.trim().to_string())
+    }
+}
+
+const INVISIBLE_REFUSED: &str =
+    "must not contain invisible formatting characters (such as direction overrides or zero-width spaces)";
+
+/// Characters that change how text reads without being seen: Unicode's format characters
+/// (category Cf: direction marks, embeddings, overrides and isolates, zero-width spaces and
+/// joiners, the byte order mark, tags...), the line and paragraph separators, and the Hangul
+/// fillers that render as nothing. Names and emails refuse them, so what a clinician sees is what
+/// is stored.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
+}
+
+/// One line of text from a client (tokens, a login email): no control characters at all.
+/// PostgreSQL cannot store NUL, and the others have no business in a single-line value.
+pub fn parse_line(raw: String) -> Result<String, String> {
+    if raw.is_empty() {
+        Err("must not be empty".into())
+    } else if raw.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(raw)
+    }
+}
+
+/// A password as typed: compared as given, never stored or shown, so only NUL is refused (some
+/// hashing libraries stop at it).
+pub fn parse_secret(raw: String) -> Result<String, String> {
+    if raw.is_empty() {
+        Err("must not be empty".into())
+    } else if raw.contains('\0') {
+        Err("must not contain the NUL character".into())
+    } else {
+        Ok(raw)
     }
 }
 
@@ -247,7 +310,7 @@ pub fn parse_email(raw: String) -> Result<String, String> {
     };
     if email.chars().count() > MAX_EMAIL_CHARS {
         Err(format!("must be at most {MAX_EMAIL_CHARS} characters"))
-    } else if !shape_ok || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    } else if !shape_ok || email.chars().any(|c| c.is_whitespace() || c.is_control() || is_invisible(c)) {
         Err("must be an email address such as name@example.com".into())
     } else {
         Ok(email)
@@ -261,27 +324,52 @@ pub fn parse_new_password(raw: String) -> Result<String, String> {
     } else if chars > MAX_PASSWORD_CHARS {
         Err(format!("must be at most {MAX_PASSWORD_CHARS} characters"))
     } else {
-        Ok(raw)
+        parse_secret(raw)
     }
 }
 
 pub const MAX_NOTES_CHARS: usize = 2000;
 
+/// Free text: any characters but the control characters other than tab, line feed and carriage
+/// return (NUL cannot be stored by PostgreSQL; escape sequences have no place in a note).
 pub fn parse_notes(raw: String) -> Result<String, String> {
     if raw.chars().count() > MAX_NOTES_CHARS {
         Err(format!("must be at most {MAX_NOTES_CHARS} characters"))
+    } else if raw.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        Err("must not contain control characters other than tab and line breaks".into())
     } else {
         Ok(raw)
     }
 }
 
-/// A calendar date, `YYYY-MM-DD`.
+/// The first and last calendar dates the API accepts anywhere: nothing of a person's recovery
+/// lies outside them, and both databases store every date between.
+pub const EARLIEST_DATE: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+pub const LATEST_DATE: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
+
+/// A calendar date, `YYYY-MM-DD`, from `EARLIEST_DATE` to `LATEST_DATE`.
 pub fn parse_date(raw: String) -> Result<chrono::NaiveDate, String> {
     let shaped = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
-    shaped
+    let date = shaped
         .then(|| chrono::NaiveDate::parse_from_str(&raw, "%Y-%m-%d").ok())
         .flatten()
-        .ok_or_else(|| "must be a calendar date as YYYY-MM-DD".into())
+        .ok_or_else(|| "must be a calendar date as YYYY-MM-DD".to_string())?;
+    if (EARLIEST_DATE..=LATEST_DATE).contains(&date) {
+        Ok(date)
+    } else {
+        Err(format!("must be a date from {EARLIEST_DATE} to {LATEST_DATE}"))
+    }
+}
+
+/// A date a treatment was done: no earlier than any date, at most a year after `today`.
+pub fn parse_treatment_date(raw: String, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    let date = parse_date(raw)?;
+    let latest = today.checked_add_months(chrono::Months::new(12)).unwrap_or(LATEST_DATE);
+    if date > latest {
+        Err(format!("must not be more than a year after today ({latest} at the latest)"))
+    } else {
+        Ok(date)
+    }
 }
 
 fn truncate(raw: &str) -> String {
@@ -340,6 +428,38 @@ mod tests {
         for bad in ["ana", "@clinic.example", "ana@clinic", "a b@c.d", "a@b@c.d", "a@.c"] {
             assert!(parse_email(bad.into()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_refuse_what_cannot_be_seen() {
+        assert_eq!(parse_name("  Zoë O'Brien  ".into()).unwrap(), "Zoë O'Brien");
+        assert!(parse_name("李小龙".into()).is_ok());
+        for bad in ["Eve\u{202e}lin", "\u{200b}Ann", "Ann\u{feff}", "A\u{2066}B\u{2069}", "Bob\u{e0041}", "x\0y"] {
+            assert!(parse_name(bad.into()).is_err(), "{bad:?}");
+            assert!(parse_email(format!("{bad}@mail.test")).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn free_text_keeps_line_breaks_but_no_other_control_characters() {
+        assert!(parse_notes("one\r\n\ttwo".into()).is_ok());
+        for bad in ["a\0b", "a\u{1b}[31m", "a\u{7f}", "a\u{85}"] {
+            assert!(parse_notes(bad.into()).is_err(), "{bad:?}");
+        }
+        assert!(parse_line("a\nb".into()).is_err());
+        assert!(parse_secret("pass\tword".into()).is_ok());
+        assert!(parse_secret("pass\0word".into()).is_err());
+    }
+
+    #[test]
+    fn dates_lie_in_a_sensible_range() {
+        for bad in ["0000-01-01", "0001-01-01", "1899-12-31", "2101-01-01", "9999-12-31"] {
+            assert!(parse_date(bad.into()).is_err(), "{bad}");
+        }
+        assert!(parse_date("1900-01-01".into()).is_ok());
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert!(parse_treatment_date("2027-12-01".into(), today).is_ok());
+        assert!(parse_treatment_date("2027-12-02".into(), today).is_err());
     }
 
     #[test]

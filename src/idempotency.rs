@@ -1,11 +1,25 @@
 //! Offline retries: a POST that carries `Idempotency-Key` is done once per key and caller.
 //!
+//! Only the routes that say so honour the key: their route macro wraps them in [`middleware`]
+//! (`wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)"`). So the decision is
+//! the route that actually matched, however its path was spelt, and the auth routes (login,
+//! refresh, logout, activate), which have their own rules for retries, never see a stored answer.
+//!
+//! The caller is authenticated first, exactly as the handler would (`Caller`: the token, then the
+//! account as it is now), for a replay as for a first request: a deactivated account, a changed role
+//! or clinic, an expired token get 401, never a stored answer. The key is bound to the caller's id,
+//! role and clinic.
+//!
 //! The first request claims the key (in the database, so every replica sees it), runs, and stores
 //! its answer. A retry with the same key and the same request gets that answer again, status and
-//! body byte for byte; the same key with a different request gets 422; a retry while the first is
-//! still running waits for its answer up to `IDEMPOTENCY_WAIT_MS`, then gets 409. A 5xx answer is
-//! not kept, so the retry runs again. Requests without a valid access token pass through untouched
-//! (they are answered 401, or are not per-caller: login, refresh, activate).
+//! body; the same key with a different request gets 422; a retry while the first is still running
+//! waits for its answer up to `IDEMPOTENCY_WAIT_MS`, then gets 409. A 5xx answer is not kept, so the
+//! retry runs again.
+//!
+//! Stored answers hold no secret. A handler whose answer hands out an invitation token says so
+//! ([`note_invite`]); the token is taken out before the answer is stored, and a replay issues the
+//! account a fresh one (the lost answer's token stops working), or answers 409 once the invitation
+//! has been accepted. Any other answer that carries a secret field is not kept at all.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -13,12 +27,15 @@ use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, ResponseError, web};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use sha2::{Digest, Sha256};
 
+use crate::auth::Caller;
 use crate::error::AppError;
-use crate::models::idempotency::{self, Claim};
+use crate::models::idempotency::{self, Answer, Claim};
+use crate::models::invites;
 use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
@@ -29,9 +46,24 @@ pub const KEEP_HOURS: i64 = 24;
 /// A claim still unanswered after this long belongs to a request whose server died.
 const ABANDONED_AFTER_SECS: i64 = 120;
 const POLL_EVERY: StdDuration = StdDuration::from_millis(25);
+/// The field of an answer that carries an invitation token.
+const INVITE_FIELD: &str = "invite_token";
+/// Fields that carry secrets; an answer with one of them is never stored as it is.
+const SECRET_FIELDS: [&str; 3] = [INVITE_FIELD, "access_token", "refresh_token"];
 
-fn reply(err: AppError) -> HttpResponse {
-    err.error_response()
+/// Put on an answer (its extensions) that hands out `user_id`'s invitation token in `invite_token`.
+#[derive(Clone, Debug)]
+pub struct InviteIssued {
+    pub user_id: String,
+}
+
+/// Says that `response` hands out the invitation token of `user_id`.
+pub fn note_invite<B>(response: &mut HttpResponse<B>, user_id: &str) {
+    response.extensions_mut().insert(InviteIssued { user_id: user_id.to_string() });
+}
+
+fn reply(req: ServiceRequest, err: AppError) -> ServiceResponse<BoxBody> {
+    req.into_response(err.error_response())
 }
 
 pub async fn middleware(
@@ -41,47 +73,83 @@ pub async fn middleware(
     let Some(raw_key) = req.headers().get(HEADER).cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    if req.method() != Method::POST {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    }
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let Some(state) = state.filter(|_| req.method() == Method::POST) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let user_id = crate::auth::caller::bearer_token(req.headers())
-        .and_then(|token| state.tokens.verify(token, Utc::now()).ok())
-        .map(|claims| claims.sub);
-    // Without a valid access token the handler answers 401; the key does not matter then.
-    let Some(user_id) = user_id else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
+    // The same check as the handler's, now: a stored answer is no way around it.
+    let caller = match req.extract::<Caller>().await {
+        Ok(caller) => caller,
+        Err(err) => return Ok(reply(req, err)),
     };
     let key = match raw_key.to_str() {
         Ok(k) if (1..=MAX_KEY_CHARS).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => k.to_string(),
         _ => {
             let err =
                 AppError::invalid("Idempotency-Key", format!("must be 1 to {MAX_KEY_CHARS} visible ASCII characters"));
-            return Ok(req.into_response(reply(err)));
+            return Ok(reply(req, err));
         }
     };
-
-    let body = match req.extract::<web::Bytes>().await {
+    let body = match read_body(&mut req, state.settings.json_body_limit).await {
         Ok(body) => body,
-        Err(err) => return Ok(req.into_response(err.error_response())),
+        Err(err) => return Ok(reply(req, err)),
     };
-    let fingerprint = {
-        let mut hash = Sha256::new();
-        hash.update(req.method().as_str());
-        hash.update(b" ");
-        hash.update(req.uri().to_string());
-        hash.update(b"\n");
-        hash.update(&body);
-        hex::encode(hash.finalize())
-    };
+    let fingerprint = fingerprint(&req, &caller, &body);
     req.set_payload(Payload::from(body));
 
+    let user_id = caller.user_id;
+    match claim(&state, &user_id, &key, &fingerprint).await {
+        Ok(None) => {}
+        Ok(Some(answer)) => return Ok(req.into_response(replay(&state, answer).await)),
+        Err(err) => return Ok(reply(req, err)),
+    }
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        Err(err) => {
+            release(&state, user_id, key).await;
+            return Err(err);
+        }
+    };
+    if res.status().is_server_error() {
+        release(&state, user_id, key).await;
+        return Ok(res.map_into_boxed_body());
+    }
+    keep(&state, user_id, key, res).await
+}
+
+/// The request body, at most `limit` bytes (the JSON limit); anything larger is a 413.
+async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, AppError> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    let payload = req.extract::<web::Payload>().await.map_err(|e| AppError::BadRequest(e.to_string()))?;
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(err)) => Err(AppError::BadRequest(format!("could not read the request body: {err}"))),
+        Err(_) => Err(AppError::PayloadTooLarge { limit }),
+    }
+}
+
+/// What makes two requests the same: who asks (id, role, clinic), method, target, body.
+fn fingerprint(req: &ServiceRequest, caller: &Caller, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    for part in [caller.user_id.as_str(), caller.role.as_str(), caller.clinic_id.as_str(), req.method().as_str()] {
+        hash.update(part);
+        hash.update(b" ");
+    }
+    hash.update(req.uri().to_string());
+    hash.update(b"\n");
+    hash.update(body);
+    hex::encode(hash.finalize())
+}
+
+/// Claims the key: `None` when this request is to run, the stored answer when it ran already.
+async fn claim(state: &AppState, user_id: &str, key: &str, fingerprint: &str) -> Result<Option<Answer>, AppError> {
     let wait = StdDuration::from_millis(state.settings.idempotency_wait_ms);
     let started = Instant::now();
     loop {
-        let (user, k, fp) = (user_id.clone(), key.clone(), fingerprint.clone());
+        let (user, k, fp) = (user_id.to_string(), key.to_string(), fingerprint.to_string());
         let claim = state
             .db
             .write(move |conn| {
@@ -94,60 +162,132 @@ pub async fn middleware(
                 }
                 Ok(claim)
             })
-            .await;
+            .await?;
         match claim {
-            Err(err) => return Ok(req.into_response(reply(err))),
-            Ok(Claim::Fresh) => break,
-            Ok(Claim::Replay { status, content_type, body }) => {
-                let mut answer = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
-                if let Some(content_type) = content_type {
-                    answer.insert_header((header::CONTENT_TYPE, content_type));
-                }
-                answer.insert_header((REPLAYED_HEADER, "true"));
-                return Ok(req.into_response(answer.body(body)));
+            Claim::Fresh => return Ok(None),
+            Claim::Replay(answer) => return Ok(Some(answer)),
+            Claim::Mismatch => {
+                return Err(AppError::invalid("Idempotency-Key", "was already used with a different request"));
             }
-            Ok(Claim::Mismatch) => {
-                let err = AppError::invalid("Idempotency-Key", "was already used with a different request");
-                return Ok(req.into_response(reply(err)));
-            }
-            Ok(Claim::InProgress) if started.elapsed() < wait => actix_web::rt::time::sleep(POLL_EVERY).await,
-            Ok(Claim::InProgress) => {
-                let err = AppError::Conflict(
+            Claim::InProgress if started.elapsed() < wait => actix_web::rt::time::sleep(POLL_EVERY).await,
+            Claim::InProgress => {
+                return Err(AppError::Conflict(
                     "a request with this Idempotency-Key is still being processed; retry shortly".into(),
-                );
-                return Ok(req.into_response(reply(err)));
+                ));
             }
         }
     }
+}
 
-    let release = |state: web::Data<AppState>, user: String, k: String| async move {
-        if let Err(err) = state.db.write(move |conn| idempotency::release(conn, &user, &k)).await {
-            tracing::error!(error = %err, "could not release an idempotency key");
+/// The stored answer again; an invitation it handed out is issued afresh.
+async fn replay(state: &AppState, mut answer: Answer) -> HttpResponse {
+    if let Some(user_id) = answer.invite_user_id.take() {
+        let reissued = state.db.write(move |conn| invites::reissue(conn, &user_id)).await;
+        let token = match reissued {
+            Ok(Some(token)) => token,
+            Ok(None) => {
+                return AppError::Conflict(
+                    "the account this request created has accepted its invitation; the invitation token cannot \
+                     be handed out again"
+                        .into(),
+                )
+                .error_response();
+            }
+            Err(err) => return err.error_response(),
+        };
+        match with_field(&answer.body, INVITE_FIELD, token) {
+            Some(body) => answer.body = body,
+            None => return AppError::internal("a stored answer is not a JSON object").error_response(),
         }
-    };
-    let res = match next.call(req).await {
-        Ok(res) => res,
-        Err(err) => {
-            release(state, user_id, key).await;
-            return Err(err);
-        }
-    };
-    if res.status().is_server_error() {
-        release(state, user_id, key).await;
-        return Ok(res.map_into_boxed_body());
     }
+    let mut replayed = HttpResponse::build(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK));
+    if let Some(content_type) = answer.content_type {
+        replayed.insert_header((header::CONTENT_TYPE, content_type));
+    }
+    replayed.insert_header((REPLAYED_HEADER, "true"));
+    replayed.body(answer.body)
+}
+
+/// Stores the handler's answer, without its secrets, and sends it.
+async fn keep(
+    state: &AppState,
+    user_id: String,
+    key: String,
+    res: ServiceResponse<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let (req, res) = res.into_parts();
     let (head, answer_body) = res.into_parts();
     let bytes = body::to_bytes(answer_body).await.map_err(|_| AppError::internal("unreadable answer body"))?;
-    let status = head.status().as_u16();
+    let invite_user_id = head.extensions().get::<InviteIssued>().map(|i| i.user_id.clone());
     let content_type = head.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    let stored = state
-        .db
-        .write(move |conn| idempotency::complete(conn, &user_id, &key, status, content_type.as_deref(), &text))
-        .await;
-    if let Err(err) = stored {
-        tracing::error!(error = %err, "could not store an idempotent answer");
+    match without_secrets(&text, invite_user_id.is_some()) {
+        Some(body) => {
+            let answer = Answer { status: head.status().as_u16(), content_type, body, invite_user_id };
+            let stored = state.db.write(move |conn| idempotency::complete(conn, &user_id, &key, &answer)).await;
+            if let Err(err) = stored {
+                tracing::error!(error = %err, "could not store an idempotent answer");
+            }
+        }
+        None => {
+            tracing::warn!("an answer carrying a secret is not kept for replay");
+            release(state, user_id, key).await;
+        }
     }
     Ok(ServiceResponse::new(req, head.set_body(bytes).map_into_boxed_body()))
+}
+
+/// The answer as it may be stored: without its invitation token when a replay reissues one
+/// (`reissued`). `None` when it carries a secret that no replay could give back.
+fn without_secrets(text: &str, reissued: bool) -> Option<String> {
+    let carries =
+        |fields: &serde_json::Map<String, serde_json::Value>| SECRET_FIELDS.iter().any(|f| fields.contains_key(*f));
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(mut fields)) if carries(&fields) => {
+            if !reissued {
+                return None;
+            }
+            fields.remove(INVITE_FIELD);
+            (!carries(&fields)).then(|| serde_json::Value::Object(fields).to_string())
+        }
+        _ if reissued => None,
+        _ => Some(text.to_string()),
+    }
+}
+
+/// `body` (a JSON object) with `field` set to `value`.
+fn with_field(body: &str, field: &str, value: String) -> Option<String> {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.insert(field.to_string(), serde_json::Value::String(value));
+            Some(serde_json::Value::Object(fields).to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Lets go of a key whose request failed on our side, so a retry runs it again.
+async fn release(state: &AppState, user_id: String, key: String) {
+    if let Err(err) = state.db.write(move |conn| idempotency::release(conn, &user_id, &key)).await {
+        tracing::error!(error = %err, "could not release an idempotency key");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_reach_the_store() {
+        let invite = r#"{"id":"u1","invite_token":"secret"}"#;
+        assert_eq!(without_secrets(invite, true).as_deref(), Some(r#"{"id":"u1"}"#));
+        assert_eq!(without_secrets(invite, false), None, "no reissue rule: not kept");
+        assert_eq!(without_secrets(r#"{"refresh_token":"s","invite_token":"t"}"#, true), None);
+        assert_eq!(without_secrets(r#"{"id":"u1"}"#, false).as_deref(), Some(r#"{"id":"u1"}"#));
+        assert_eq!(without_secrets("not json", false).as_deref(), Some("not json"));
+        assert_eq!(
+            with_field(r#"{"id":"u1"}"#, INVITE_FIELD, "new".into()).as_deref(),
+            Some(r#"{"id":"u1","invite_token":"new"}"#)
+        );
+    }
 }

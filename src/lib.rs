@@ -143,7 +143,6 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .default_service(web::to(routes::fallback))
         .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
-        .wrap(from_fn(idempotency::middleware))
         .wrap(from_fn(audit::middleware))
         .wrap(middleware::security_headers())
         .wrap(cors)

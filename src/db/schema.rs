@@ -179,6 +179,7 @@ diesel::table! {
         content_type -> Nullable<Text>,
         body -> Nullable<Text>,
         created_at -> Timestamp,
+        invite_user_id -> Nullable<Text>,
     }
 }
 

@@ -13,15 +13,25 @@ use crate::error::AppError;
 pub enum Claim {
     /// First use (or the previous use expired or was abandoned): run the request.
     Fresh,
-    /// Already answered: send this answer again.
-    Replay { status: u16, content_type: Option<String>, body: String },
+    /// Already answered: send this answer again (with a fresh invitation for `invite_user_id`).
+    Replay(Answer),
     /// The key was used for a different request.
     Mismatch,
     /// The first request with this key is still running.
     InProgress,
 }
 
-type Stored = (String, Option<i32>, Option<String>, Option<String>, NaiveDateTime);
+/// A stored answer. Its body holds no secret: an invitation token it handed out was taken out,
+/// and `invite_user_id` names the account whose invitation a replay must issue afresh.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+    pub invite_user_id: Option<String>,
+}
+
+type Stored = (String, Option<i32>, Option<String>, Option<String>, NaiveDateTime, Option<String>);
 
 /// Claims `key` for `fingerprint`. Keys are kept for `ttl`; a claim whose request has not finished
 /// after `abandoned_after` (its server died) may be taken over.
@@ -37,7 +47,14 @@ pub fn claim(
     let result = write_transaction(conn, |conn| {
         let existing: Option<Stored> = keys::table
             .find((user_id, key))
-            .select((keys::fingerprint, keys::status, keys::content_type, keys::body, keys::created_at))
+            .select((
+                keys::fingerprint,
+                keys::status,
+                keys::content_type,
+                keys::body,
+                keys::created_at,
+                keys::invite_user_id,
+            ))
             .first(conn)
             .optional()?;
         let restart = |conn: &mut DbConnection| {
@@ -48,6 +65,7 @@ pub fn claim(
                     keys::content_type.eq(None::<String>),
                     keys::body.eq(None::<String>),
                     keys::created_at.eq(now),
+                    keys::invite_user_id.eq(None::<String>),
                 ))
                 .execute(conn)
                 .map(|_| Claim::Fresh)
@@ -64,12 +82,15 @@ pub fn claim(
                     .execute(conn)?;
                 Ok(Claim::Fresh)
             }
-            Some((.., created_at)) if created_at < now - ttl => restart(conn),
+            Some((.., created_at, _)) if created_at < now - ttl => restart(conn),
             Some((stored, ..)) if stored != fingerprint => Ok(Claim::Mismatch),
-            Some((_, Some(status), content_type, body, _)) => {
-                Ok(Claim::Replay { status: status as u16, content_type, body: body.unwrap_or_default() })
-            }
-            Some((.., created_at)) if created_at < now - abandoned_after => restart(conn),
+            Some((_, Some(status), content_type, body, _, invite_user_id)) => Ok(Claim::Replay(Answer {
+                status: status as u16,
+                content_type,
+                body: body.unwrap_or_default(),
+                invite_user_id,
+            })),
+            Some((.., created_at, _)) if created_at < now - abandoned_after => restart(conn),
             Some(_) => Ok(Claim::InProgress),
         }
     });
@@ -80,17 +101,15 @@ pub fn claim(
     }
 }
 
-/// Stores the answer of the request that holds the key.
-pub fn complete(
-    conn: &mut DbConnection,
-    user_id: &str,
-    key: &str,
-    status: u16,
-    content_type: Option<&str>,
-    body: &str,
-) -> Result<(), AppError> {
+/// Stores the answer of the request that holds the key. The body must hold no secret.
+pub fn complete(conn: &mut DbConnection, user_id: &str, key: &str, answer: &Answer) -> Result<(), AppError> {
     diesel::update(keys::table.find((user_id, key)))
-        .set((keys::status.eq(i32::from(status)), keys::content_type.eq(content_type), keys::body.eq(body)))
+        .set((
+            keys::status.eq(i32::from(answer.status)),
+            keys::content_type.eq(answer.content_type.as_deref()),
+            keys::body.eq(&answer.body),
+            keys::invite_user_id.eq(answer.invite_user_id.as_deref()),
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::client_addr::client_ip;
 use crate::db::write_transaction;
-use crate::domain::{Role, parse_new_password};
+use crate::domain::{Role, parse_line, parse_new_password, parse_secret};
 use crate::error::AppError;
 use crate::models::invites;
 use crate::models::login_throttle::{self, LoginBuckets};
@@ -22,28 +22,28 @@ use crate::validate::{Checks, checked};
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(value_type = String, required = true, min_length = 1, example = "ana@clinic.example")]
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$", example = "ana@clinic.example")]
     pub email: Option<String>,
-    #[schema(value_type = String, required = true, min_length = 1, format = Password)]
+    #[schema(value_type = String, required = true, min_length = 1, format = Password, pattern = r"^[^\u0000]+$")]
     pub password: Option<String>,
     /// The clinic to log in to, for an address with accounts at several clinics (each has its own
     /// password). Without it: the oldest activated account of this address.
-    #[schema(value_type = Option<String>, example = "0b7f4c1e-3c1a-4d8e-9f10-2a6b5c4d3e2f")]
+    #[schema(value_type = Option<String>, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$", example = "0b7f4c1e-3c1a-4d8e-9f10-2a6b5c4d3e2f")]
     pub clinic_id: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
-    #[schema(value_type = String, required = true, min_length = 1)]
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$")]
     pub refresh_token: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ActivateRequest {
-    #[schema(value_type = String, required = true, min_length = 1)]
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$")]
     pub invite_token: Option<String>,
     /// At least 12 characters.
-    #[schema(value_type = String, required = true, format = Password, min_length = 12, max_length = 512)]
+    #[schema(value_type = String, required = true, format = Password, min_length = 12, max_length = 512, pattern = r"^[^\u0000]*$")]
     pub password: Option<String>,
 }
 
@@ -77,8 +77,11 @@ fn token_pair(state: &AppState, user: &User, refresh_token: String) -> TokenPair
     }
 }
 
+/// An email or token is one line without control characters; a password is a secret kept as
+/// typed, only NUL refused. Either way such input is a 422, never a lookup.
 fn required_text(field: &str, value: Option<String>, checks: &mut Checks) -> Option<String> {
-    checks.required(field, value, |v| if v.is_empty() { Err("must not be empty".into()) } else { Ok(v) })
+    let parse = if field == "password" { parse_secret } else { parse_line };
+    checks.required(field, value, parse)
 }
 
 /// Exchanges an email and password for a token pair. Any wrong email or password answers the same 401.
@@ -104,13 +107,14 @@ pub async fn login(
     let mut checks = Checks::new();
     let email = required_text("email", body.email, &mut checks);
     let password = required_text("password", body.password, &mut checks);
+    let clinic_id = checks.optional("clinic_id", body.clinic_id, parse_line);
     checks.finish()?;
     let (email, password) = (checked(email)?.trim().to_lowercase(), checked(password)?);
     let buckets = Arc::new(LoginBuckets::new(&email, client_ip(&req, &state.settings.trusted_proxies)));
 
     // The same steps whether or not the account exists, so neither the answer nor its timing tells.
     // The attempt is reserved before the password is checked: a burst cannot outrun the count.
-    let (user, retry_after) = reserve_login(&state, buckets.clone(), email, body.clinic_id).await?;
+    let (user, retry_after) = reserve_login(&state, buckets.clone(), email, clinic_id).await?;
     if let Some(user) = &user {
         audit::note_actor(
             &req,

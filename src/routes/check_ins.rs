@@ -64,7 +64,7 @@ pub struct CreateCheckIn {
     /// For reminder kinds of that day: true when followed. True answers acknowledge the reminder.
     #[schema(value_type = Option<BTreeMap<String, bool>>)]
     pub adherence: Option<BTreeMap<String, bool>>,
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: Option<String>,
 }
 
@@ -191,7 +191,7 @@ impl From<CheckInRecord> for CheckIn {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/treatments/{id}/check-ins")]
+#[post("/treatments/{id}/check-ins", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -280,7 +280,7 @@ pub async fn get(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReviewBody {
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub note: Option<String>,
 }
 
@@ -299,7 +299,7 @@ pub struct ReviewBody {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/check-ins/{id}/review")]
+#[post("/check-ins/{id}/review", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn review(
     state: web::Data<AppState>,
     caller: Caller,

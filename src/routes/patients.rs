@@ -65,7 +65,7 @@ pub struct CreatedPatient {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePatient {
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*[^\s\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb][^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*$")]
     pub name: Option<String>,
     #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,
@@ -83,7 +83,7 @@ pub struct CreatePatient {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdatePatient {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*[^\s\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb][^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*$")]
     pub name: Option<String>,
     #[schema(value_type = Option<TimeZoneName>)]
     pub timezone: Option<String>,
@@ -109,7 +109,7 @@ pub struct UpdatePatient {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/patients")]
+#[post("/patients", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -146,7 +146,10 @@ pub async fn create(
         resource_id: Some(patient.id.clone()),
     };
     note_subject(&req, subject);
-    Ok(HttpResponse::Created().json(CreatedPatient { patient: patient.into(), invite_token }))
+    let user_id = patient.id.clone();
+    let mut created = HttpResponse::Created().json(CreatedPatient { patient: patient.into(), invite_token });
+    crate::idempotency::note_invite(&mut created, &user_id);
+    Ok(created)
 }
 
 /// The caller's clinic's patients, oldest first.

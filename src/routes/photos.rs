@@ -93,6 +93,9 @@ fn parse_sha256(raw: String) -> Result<String, String> {
 
 fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDateTime, String> {
     let at = crate::clock::parse_instant(&raw)?;
+    if at.date() < crate::domain::EARLIEST_DATE {
+        return Err(format!("must not be before {}", crate::domain::EARLIEST_DATE));
+    }
     if at > (now + Duration::minutes(CLOCK_SKEW_MINUTES)).naive_utc() {
         return Err(format!("must not be more than {CLOCK_SKEW_MINUTES} minutes in the future"));
     }
@@ -117,7 +120,7 @@ fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDat
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/check-ins/{id}/photos")]
+#[post("/check-ins/{id}/photos", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,

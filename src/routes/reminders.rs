@@ -25,7 +25,7 @@ use crate::state::AppState;
         (status = 409, response = crate::routes::problems::Conflict),
     )
 )]
-#[post("/reminders/{id}/ack")]
+#[post("/reminders/{id}/ack", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn acknowledge(
     state: web::Data<AppState>,
     caller: Caller,

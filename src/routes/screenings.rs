@@ -95,7 +95,7 @@ pub struct Screening {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/patients/{id}/screenings")]
+#[post("/patients/{id}/screenings", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,

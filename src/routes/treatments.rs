@@ -10,7 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::clock::format_instant;
-use crate::domain::{Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes};
+use crate::domain::{
+    Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes, parse_treatment_date,
+};
 use crate::error::AppError;
 use crate::models::plans::{self, PlanContext};
 use crate::models::treatments::{self, NewTreatment, TreatmentRecord};
@@ -72,7 +74,7 @@ impl From<TreatmentRecord> for Treatment {
 pub struct CreateTreatment {
     #[schema(value_type = Procedure, required = true)]
     pub procedure: Option<String>,
-    /// `YYYY-MM-DD`, the patient's local date of the treatment.
+    /// `YYYY-MM-DD`, the patient's local date of the treatment: from 1900-01-01, at most a year after today.
     #[schema(value_type = NaiveDate, required = true)]
     pub treated_on: Option<String>,
     #[schema(value_type = Setting, required = true)]
@@ -82,7 +84,7 @@ pub struct CreateTreatment {
     pub areas: Option<Vec<String>>,
     #[schema(value_type = f64, required = true, minimum = 0.1, maximum = 3.0)]
     pub needle_depth_mm: Option<f64>,
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: Option<String>,
 }
 
@@ -122,7 +124,7 @@ fn parse_depth(raw: f64) -> Result<f64, String> {
         (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
-#[post("/patients/{id}/treatments")]
+#[post("/patients/{id}/treatments", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -134,7 +136,8 @@ pub async fn create(
     let body = body.into_inner();
     let mut checks = Checks::new();
     let procedure = checks.required("procedure", body.procedure, parse_enum::<Procedure>);
-    let treated_on = checks.required("treated_on", body.treated_on, parse_date);
+    let today = Utc::now().date_naive();
+    let treated_on = checks.required("treated_on", body.treated_on, |raw| parse_treatment_date(raw, today));
     let setting = checks.required("setting", body.setting, parse_enum::<Setting>);
     let areas = checks.required("areas", body.areas, parse_areas);
     let needle_depth_mm = checks.required("needle_depth_mm", body.needle_depth_mm, parse_depth);
