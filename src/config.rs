@@ -34,6 +34,13 @@ pub struct Settings {
     pub login_window: Duration,
     /// Browser origins allowed to call the API (CORS); empty: no cross-origin access.
     pub cors_allowed_origins: Vec<String>,
+    /// Time a client has to send a request's head, and then its body (see `limits`).
+    pub request_head_timeout: Duration,
+    pub request_body_timeout: Duration,
+    /// How long an idle kept-alive connection stays open.
+    pub keep_alive: Duration,
+    /// Client connections open at once, over all workers; capped by the open-files limit.
+    pub max_connections: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -131,6 +138,10 @@ impl Settings {
             login_failures_per_client: number(&get, "LOGIN_FAILURES_PER_CLIENT", 50)? as i64,
             login_window: Duration::from_secs(number(&get, "LOGIN_WINDOW_SECONDS", 15 * 60)?),
             cors_allowed_origins,
+            request_head_timeout: Duration::from_secs(number(&get, "REQUEST_HEAD_TIMEOUT_SECONDS", 5)?),
+            request_body_timeout: Duration::from_secs(number(&get, "REQUEST_BODY_TIMEOUT_SECONDS", 10)?),
+            keep_alive: Duration::from_secs(number(&get, "KEEP_ALIVE_SECONDS", 5)?),
+            max_connections: number(&get, "MAX_CONNECTIONS", 4096)? as usize,
         })
     }
 }

@@ -15,6 +15,7 @@ mod operations;
 mod patients;
 mod plan_cache;
 mod plans;
+mod request_edges;
 mod staff;
 mod storage;
 mod tokens;
