@@ -105,7 +105,7 @@ impl LineBudget {
     }
 }
 
-/// Refusals (4xx) are the client's business, not the server's: logged at INFO, 10 lines a second
+/// Refusals (4xx, and 501 for a made-up method) are the client's business, not the server's: logged at INFO, 10 lines a second
 /// at most, so a flood of bad requests costs a bounded amount of log.
 static REFUSALS: LineBudget = LineBudget::new(10);
 static SERVER_ERRORS: LineBudget = LineBudget::new(50);
@@ -119,7 +119,8 @@ fn log_answer<B>(response: &ServiceResponse<B>, route: &str) {
     let request_id = request.extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
     let path = bounded_path(request.path());
     let status = status.as_u16();
-    if (400..500).contains(&status) {
+    // 501 answers a method the client made up: a refusal too, not a failure of the server.
+    if (400..500).contains(&status) || status == 501 {
         if let Some(suppressed) = REFUSALS.admit() {
             tracing::info!(parent: None, %request_id, method, route, path, status, suppressed, "request refused");
         }

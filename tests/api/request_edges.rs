@@ -414,7 +414,7 @@ async fn past_its_connection_budget_the_server_holds_no_more_and_recovers() {
 // ---- Floods of unauthenticated noise ------------------------------------------------------
 
 /// Column data of an audit event: text lengths, 8 bytes a number or time, 4 the status.
-const MAX_AUDIT_ROW_BYTES: usize = 600;
+const MAX_AUDIT_ROW_BYTES: usize = 520;
 
 fn row_bytes(e: &aftercare::models::audit::StoredEvent) -> usize {
     let text = [&e.user_id, &e.role, &e.clinic_id, &e.patient_id, &e.resource_type, &e.resource_id, &e.request_id]
