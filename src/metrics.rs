@@ -22,22 +22,13 @@ pub struct Metrics {
     open_connections: std::sync::Arc<AtomicI64>,
 }
 
-/// The methods the API answers; anything else is refused before routing (501).
-pub const KNOWN_METHODS: [Method; 7] =
-    [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
+/// The methods the server knows: RFC 9110's (less CONNECT, which is for proxies), PATCH and QUERY.
+/// Any other is refused before routing (501); a known one the route does not serve gets 405.
+pub const KNOWN_METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"];
 
 /// A method as a label: its name when it is one of `KNOWN_METHODS`, else `other`.
 pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
+    KNOWN_METHODS.iter().find(|known| **known == method.as_str()).copied().unwrap_or("other")
 }
 
 /// Held by each open connection; counts it out when the connection closes.

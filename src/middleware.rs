@@ -12,7 +12,7 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use tracing_actix_web::RequestId;
 
 use crate::error::{PROBLEM_JSON, problem_response};
-use crate::metrics::{KNOWN_METHODS, Metrics};
+use crate::metrics::{KNOWN_METHODS, Metrics, method_label};
 
 /// Records every answer's method, route pattern (not the raw path, which would carry ids),
 /// status and latency; adds `X-Request-Id`.
@@ -40,11 +40,10 @@ pub async fn known_methods(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if KNOWN_METHODS.contains(req.method()) {
+    if method_label(req.method()) != "other" {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    let known: Vec<&str> = KNOWN_METHODS.iter().map(|m| m.as_str()).collect();
-    let detail = format!("this server implements only {}", known.join(", "));
+    let detail = format!("this server implements only {}", KNOWN_METHODS.join(", "));
     let refusal = problem_response(StatusCode::NOT_IMPLEMENTED, "not-implemented", detail, None);
     Ok(req.into_response(refusal).map_into_right_body())
 }

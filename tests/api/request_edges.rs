@@ -460,7 +460,7 @@ async fn unauthenticated_noise_writes_small_rows_for_routes_and_nothing_for_the_
         ("GET", format!("/%76%32/patients/{huge}")),
         ("POST", format!("/v1/patients/{huge}/extra")),
         (&*random_text(60_000).to_uppercase(), format!("/v1/patients/{huge}")),
-        ("TRACE", "/v1/me".to_string()),
+        ("CONNECT", "/v1/me".to_string()),
     ];
     let before = stored_events(&app).len();
     let mut expect_one = Vec::new();
@@ -504,6 +504,12 @@ async fn made_up_methods_and_paths_add_no_metric_series() {
     TestApp::answer(send("MADEUP", "/v1/patients").await.unwrap()).await.assert_problem(501);
     send("GET", "/nothing-here").await.unwrap();
     send("POST", "/nothing-here").await.unwrap();
+    // Standard methods a route does not serve are routed as before: 405 with Allow.
+    for known in ["TRACE", "QUERY", "PUT"] {
+        let answer = TestApp::answer(send(known, "/v1/patients").await.unwrap()).await;
+        answer.assert_problem(405);
+        assert_eq!(answer.header("allow"), "GET, POST");
+    }
     metrics_text(&app).await;
     let before = metrics_text(&app).await;
     let mut rng = rand::thread_rng();
