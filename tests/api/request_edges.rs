@@ -360,9 +360,10 @@ async fn metrics_text(app: &TestApp) -> String {
 
 #[actix_web::test]
 async fn hundreds_of_slow_clients_do_not_stop_the_server_answering() {
+    // Timeouts long enough that all 300 are still held when counted, on a busy machine too.
     let app = spawn_with(|s| {
-        s.request_head_timeout = Duration::from_secs(2);
-        s.request_body_timeout = Duration::from_secs(2);
+        s.request_head_timeout = Duration::from_secs(5);
+        s.request_body_timeout = Duration::from_secs(5);
     })
     .await;
     started(&app).await;
@@ -381,7 +382,7 @@ async fn hundreds_of_slow_clients_do_not_stop_the_server_answering() {
     let held = open_connections(&metrics_text(&app).await);
     assert!(held >= 300, "{held} connections counted open");
     // They are let go within the timeouts.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(15);
     let mut left = held;
     while left > 5 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(250));
