@@ -1,4 +1,4 @@
-//! The audit trail: every request under `/v1` (reads and writes of patient data, denied access,
+//! The audit trail: every request the router takes to a `/v1` route (reads and writes of patient data, denied access,
 //! logins and failed logins, staff changes) becomes one event: when, who, which patient, what,
 //! outcome, request id, client address.
 //!
@@ -13,9 +13,11 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest};
+use sha2::Digest;
 use tracing_actix_web::RequestId;
 
 use crate::auth::Caller;
+use crate::client_addr::{IpNet, client_ip};
 use crate::db::Database;
 use crate::models::audit::checkpoint::{Checkpointer, Head};
 use crate::models::audit::key::AuditKey;
@@ -180,44 +182,71 @@ fn outcome_of(status: u16) -> &'static str {
     }
 }
 
-/// Records one audit event for every request under `/v1`.
+/// Longest id an audit event keeps from a request: a canonical UUID (36 characters), or
+/// `sha256:` and 64 hex digits (71).
+pub const MAX_ID_CHARS: usize = 71;
+
+/// An id as the trail keeps it. A well-formed id (a UUID, as `models::new_id` makes them) in its
+/// canonical form; anything else names nothing and is kept as `sha256:` and the hex digest of what
+/// was sent: a row stays small whatever the request held, and a known probe can still be matched.
+pub fn bounded_id(raw: &str) -> String {
+    match uuid::Uuid::parse_str(raw) {
+        Ok(id) => id.hyphenated().to_string(),
+        Err(_) => format!("sha256:{}", hex::encode(sha2::Sha256::digest(raw.as_bytes()))),
+    }
+}
+
+/// Records one audit event for every request that the router took to a `/v1` route, whatever
+/// its spelling and whoever answered it (handler, 405, replay, 401). The decision and every field
+/// come from the route table and the server, never from the raw path: a path no route matches
+/// writes nothing, and nothing a client sends can make a row longer than its bound.
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let log = req.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|s| s.audit.clone());
-    let audited = req.path().starts_with("/v1/");
+    let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>().cloned();
     let res = next.call(req).await?;
-    if let (Some(log), true) = (log, audited) {
-        let request = res.request();
-        let route = crate::middleware::route_pattern(request);
-        let extensions = request.extensions();
-        let caller = extensions.get::<Caller>();
-        let subject = extensions.get::<Subject>().cloned().unwrap_or_default();
-        // The resource a route names by `{id}` is the segment just before it.
-        let named = route
-            .split('/')
-            .collect::<Vec<_>>()
-            .windows(2)
-            .find(|pair| pair[1] == "{id}")
-            .and_then(|pair| resource_type_of(pair[0]));
-        let path_id = request.match_info().get("id").map(String::from);
-        let status = res.status().as_u16();
-        log.record(NewEvent {
-            id: crate::models::new_id(),
-            at: crate::clock::now(),
-            user_id: caller.map(|c| c.user_id.clone()),
-            role: caller.map(|c| c.role.as_str().to_string()),
-            clinic_id: caller.map(|c| c.clinic_id.clone()),
-            patient_id: subject.patient_id,
-            action: format!("{} {route}", request.method()),
-            resource_type: subject.resource_type.or(named).map(String::from),
-            resource_id: subject.resource_id.or(path_id),
-            outcome: outcome_of(status).to_string(),
-            status: i32::from(status),
-            request_id: extensions.get::<RequestId>().map(|id| id.to_string()),
-            client_addr: request.peer_addr().map(|a| a.ip().to_string()),
-        });
+    if let Some(state) = state
+        && let Some(event) = event_for(&res, &state.settings.trusted_proxies)
+    {
+        state.audit.record(event);
     }
     Ok(res)
+}
+
+/// The event for an answer, if it answered a `/v1` route. The client address is the one login
+/// throttling uses: the TCP peer, or what `TRUSTED_PROXIES` vouch for.
+fn event_for<B>(res: &ServiceResponse<B>, trusted_proxies: &[IpNet]) -> Option<NewEvent> {
+    let request = res.request();
+    let route = crate::middleware::route_pattern(request);
+    if !route.starts_with("/v1/") {
+        return None;
+    }
+    let extensions = request.extensions();
+    let caller = extensions.get::<Caller>();
+    let subject = extensions.get::<Subject>().cloned().unwrap_or_default();
+    // The resource a route names by `{id}` is the segment just before it.
+    let named = route
+        .split('/')
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find(|pair| pair[1] == "{id}")
+        .and_then(|pair| resource_type_of(pair[0]));
+    let path_id = request.match_info().get("id").map(bounded_id);
+    let status = res.status().as_u16();
+    Some(NewEvent {
+        id: crate::models::new_id(),
+        at: crate::clock::now(),
+        user_id: caller.map(|c| c.user_id.clone()),
+        role: caller.map(|c| c.role.as_str().to_string()),
+        clinic_id: caller.map(|c| c.clinic_id.clone()),
+        patient_id: subject.patient_id.as_deref().map(bounded_id),
+        action: format!("{} {route}", crate::metrics::method_label(request.method())),
+        resource_type: subject.resource_type.or(named).map(String::from),
+        resource_id: subject.resource_id.as_deref().map(bounded_id).or(path_id),
+        outcome: outcome_of(status).to_string(),
+        status: i32::from(status),
+        request_id: extensions.get::<RequestId>().map(|id| id.to_string()),
+        client_addr: client_ip(request, trusted_proxies).map(|ip| ip.to_string()),
+    })
 }

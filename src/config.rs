@@ -47,6 +47,13 @@ pub struct Settings {
     /// A checkpoint at most this long after the first event it covers, or after this many events.
     pub audit_checkpoint_interval: Duration,
     pub audit_checkpoint_events: u64,
+    /// Time a client has to send a request's head, and then its body (see `limits`).
+    pub request_head_timeout: Duration,
+    pub request_body_timeout: Duration,
+    /// How long an idle kept-alive connection stays open.
+    pub keep_alive: Duration,
+    /// Client connections open at once, over all workers; capped by the open-files limit.
+    pub max_connections: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -162,6 +169,10 @@ impl Settings {
             audit_checkpoint_path: get("AUDIT_CHECKPOINT_PATH").filter(|s| !s.is_empty()).map(Into::into),
             audit_checkpoint_interval: Duration::from_secs(number(&get, "AUDIT_CHECKPOINT_SECONDS", 60)?),
             audit_checkpoint_events: number(&get, "AUDIT_CHECKPOINT_EVENTS", 10_000)?,
+            request_head_timeout: Duration::from_secs(number(&get, "REQUEST_HEAD_TIMEOUT_SECONDS", 5)?),
+            request_body_timeout: Duration::from_secs(number(&get, "REQUEST_BODY_TIMEOUT_SECONDS", 10)?),
+            keep_alive: Duration::from_secs(number(&get, "KEEP_ALIVE_SECONDS", 5)?),
+            max_connections: number(&get, "MAX_CONNECTIONS", 4096)? as usize,
         })
     }
 }

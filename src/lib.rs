@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod idempotency;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
@@ -143,7 +144,9 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .default_service(web::to(routes::fallback))
         .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
+        .wrap(from_fn(limits::body_deadline))
         .wrap(from_fn(audit::middleware))
+        .wrap(from_fn(middleware::known_methods))
         .wrap(middleware::security_headers())
         .wrap(cors)
         .wrap(from_fn(middleware::observe))
@@ -152,13 +155,33 @@ pub fn build_app(
 
 /// A server on `listener`. It drains requests in flight on SIGTERM or SIGINT.
 pub fn serve(services: Services, listener: TcpListener) -> std::io::Result<Server> {
-    let shutdown_timeout = services.state.settings.shutdown_timeout.as_secs();
+    let settings = services.state.settings.clone();
     // Blocking work is database calls, bounded by the pool (password hashes have threads of their
     // own); more threads than that only wait, and every extra thread costs memory.
-    let blocking_threads = services.state.settings.db_pool_size as usize;
+    let blocking_threads = settings.db_pool_size as usize;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let budget = limits::connection_budget(settings.max_connections, workers, blocking_threads);
+    tracing::info!(
+        workers = budget.workers,
+        max_connections = budget.total,
+        max_connections_per_worker = budget.per_worker,
+        open_files_limit = ?budget.open_files_limit,
+        request_head_timeout_s = settings.request_head_timeout.as_secs(),
+        request_body_timeout_s = settings.request_body_timeout.as_secs(),
+        keep_alive_s = settings.keep_alive.as_secs(),
+        "connection limits"
+    );
+    let metrics = services.metrics.clone();
     let server = HttpServer::new(move || build_app(services.clone()))
+        .workers(budget.workers)
+        .max_connections(budget.per_worker)
+        .client_request_timeout(settings.request_head_timeout)
+        .keep_alive(limits::keep_alive(settings.keep_alive))
+        .on_connect(move |_, extensions| {
+            extensions.insert(metrics.connection_opened());
+        })
         .worker_max_blocking_threads(blocking_threads)
-        .shutdown_timeout(shutdown_timeout)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)?
         .run();
     Ok(server)

@@ -1,4 +1,12 @@
 //! Prometheus metrics: request counts and latency by route and status, and the pool's state.
+//!
+//! Every label takes its value from a fixed set, so no request can add a series: the method is one
+//! of `KNOWN_METHODS` or `other`, the route a pattern of the route table or `unmatched`, the status
+//! one the server answers with.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use actix_web::http::Method;
 
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
@@ -9,6 +17,27 @@ pub struct Metrics {
     pool: IntGaugeVec,
     group_commit: IntCounterVec,
     plan_cache: IntCounterVec,
+    connections: prometheus::IntGauge,
+    /// Connections open now; counted by the server's connection hook.
+    open_connections: std::sync::Arc<AtomicI64>,
+}
+
+/// The methods the server knows: RFC 9110's (less CONNECT, which is for proxies), PATCH and QUERY.
+/// Any other is refused before routing (501); a known one the route does not serve gets 405.
+pub const KNOWN_METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"];
+
+/// A method as a label: its name when it is one of `KNOWN_METHODS`, else `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    KNOWN_METHODS.iter().find(|known| **known == method.as_str()).copied().unwrap_or("other")
+}
+
+/// Held by each open connection; counts it out when the connection closes.
+pub struct ConnectionCount(std::sync::Arc<AtomicI64>);
+
+impl Drop for ConnectionCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Default for Metrics {
@@ -41,21 +70,32 @@ impl Metrics {
             &["result"],
         )
         .expect("valid metric");
+        let connections =
+            prometheus::IntGauge::new("http_connections_open", "Client connections open now").expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
             Box::new(group_commit.clone()),
             Box::new(plan_cache.clone()),
+            Box::new(connections.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Metrics { registry, requests, latency, pool, group_commit, plan_cache }
+        let open_connections = Default::default();
+        Metrics { registry, requests, latency, pool, group_commit, plan_cache, connections, open_connections }
     }
 
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    /// Counts a connection in; it is counted out when the returned value is dropped.
+    pub fn connection_opened(&self) -> ConnectionCount {
+        self.open_connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionCount(self.open_connections.clone())
+    }
+
+    /// `route` must be a pattern of the route table or `unmatched` (see `middleware::route_pattern`).
+    pub fn observe(&self, method: &Method, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
-        let labels = [method, route, status.as_str()];
+        let labels = [method_label(method), route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
     }
@@ -72,6 +112,7 @@ impl Metrics {
         if let Some((commits, writes)) = db.group_commits() {
             catch_up(&self.group_commit, &[("commits", commits), ("writes", writes)]);
         }
+        self.connections.set(self.open_connections.load(Ordering::Relaxed));
         let (hits, misses) = plans.counts();
         catch_up(&self.plan_cache, &[("hit", hits), ("miss", misses)]);
         let mut out = Vec::new();

@@ -1,17 +1,18 @@
-//! Cross-cutting HTTP behaviour: metrics, the request id header, security headers, and turning
-//! any bare framework error into problem+json.
+//! Cross-cutting HTTP behaviour: metrics, the request id header, security headers, refusing unknown
+//! methods, and turning any bare framework error into problem+json.
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, Next};
 use actix_web::{HttpMessage, HttpRequest, web};
 use tracing_actix_web::RequestId;
 
 use crate::error::{PROBLEM_JSON, problem_response};
-use crate::metrics::Metrics;
+use crate::metrics::{KNOWN_METHODS, Metrics, method_label};
 
 /// Records every answer's method, route pattern (not the raw path, which would carry ids),
 /// status and latency; adds `X-Request-Id`.
@@ -22,11 +23,10 @@ pub async fn observe(
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-    let method = req.method().to_string();
     let mut res = next.call(req).await?;
     if let Some(metrics) = metrics {
         let route = route_pattern(res.request());
-        metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
+        metrics.observe(res.request().method(), &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     }
     if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
@@ -34,15 +34,37 @@ pub async fn observe(
     Ok(res)
 }
 
+/// Refuses, before routing, a method the API does not know (501 problem+json): a method token a
+/// client makes up never reaches the router, the audit trail, or a metric's label.
+pub async fn known_methods(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if method_label(req.method()) != "other" {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let detail = format!("this server implements only {}", KNOWN_METHODS.join(", "));
+    let refusal = problem_response(StatusCode::NOT_IMPLEMENTED, "not-implemented", detail, None);
+    Ok(req.into_response(refusal).map_into_right_body())
+}
+
 struct RoutePattern(String);
 
 /// The pattern of the route that answered (`/v1/treatments/{id}/timeline`), or `unmatched`.
+///
+/// The router's own choice when it chose a resource. Otherwise (the 405/404 fallback, or an
+/// answer given before routing) the route the path names as the router reads it: percent-decoded,
+/// so that `/%76%31/...` and `/v1/...` are one route, never judged by the raw spelling. The answer
+/// is always a pattern of the route table or `unmatched`, so it is safe as a label.
 /// Worked out once per request: the framework walks its whole route table each time it is asked.
 pub fn route_pattern(req: &HttpRequest) -> String {
     if let Some(RoutePattern(known)) = req.extensions().get::<RoutePattern>() {
         return known.clone();
     }
-    let pattern = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let pattern = req
+        .match_pattern()
+        .or_else(|| req.resource_map().match_pattern(req.match_info().as_str()))
+        .unwrap_or_else(|| "unmatched".into());
     req.extensions_mut().insert(RoutePattern(pattern.clone()));
     pattern
 }

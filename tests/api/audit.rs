@@ -146,3 +146,29 @@ fn a_batch_longer_than_one_insert_statement_keeps_its_order_and_chain() {
         audit_events::table.order(audit_events::seq.asc()).select(audit_events::action).load(&mut *conn).unwrap();
     assert_eq!(actions, (0..=600).map(|n| format!("test {n}")).collect::<Vec<_>>());
 }
+
+/// The address an event records is the one login throttling keys on: the TCP peer, unless the
+/// peer is a trusted proxy, whose `X-Forwarded-For` then names the client.
+#[actix_web::test]
+async fn events_record_the_client_address_that_trusted_proxies_vouch_for() {
+    for (trusted, expected) in [(None, "127.0.0.1"), (Some("127.0.0.1/32"), "203.0.113.9")] {
+        let app = crate::support::spawn_with(|s| {
+            s.trusted_proxies = trusted.map(|t| aftercare::client_addr::parse_networks(t).unwrap()).unwrap_or_default();
+        })
+        .await;
+        let admin = app.clinic("North").await;
+        let forwarded = app
+            .client
+            .get(format!("{}/v1/me", app.base))
+            .bearer_auth(&admin.token)
+            .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forwarded.status(), 200);
+        flush(&app);
+        let events = app.get("/v1/audit-events?limit=100", &admin.token).await;
+        let me = events.body["items"].as_array().unwrap().iter().find(|e| e["action"] == "GET /v1/me").cloned();
+        assert_eq!(me.expect("the read of /v1/me")["client_addr"], expected, "trusted proxies: {trusted:?}");
+    }
+}

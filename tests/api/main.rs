@@ -20,6 +20,7 @@ mod patients;
 mod plan_cache;
 mod plans;
 mod replays;
+mod request_edges;
 mod staff;
 mod storage;
 mod tokens;
