@@ -211,30 +211,36 @@ async fn check_ins_are_listed_newest_first_and_stay_private() {
     }
 }
 
-#[actix_web::test]
-async fn photo_metadata_is_validated_listed_in_capture_order_and_deletable() {
-    let app = spawn().await;
-    let (admin, patient, t) = patient_on_day(&app, 3).await;
-    let c = check_in(&app, &patient, &t, check_in_body(1, false)).await.body;
+/// A patient's check-in on day 4; returns (admin, patient, treatment id, its photos' path).
+async fn check_in_for_photos(app: &TestApp) -> (Session, Session, String, String) {
+    let (admin, patient, t) = patient_on_day(app, 3).await;
+    let c = check_in(app, &patient, &t, check_in_body(1, false)).await.body;
     let path = format!("/v1/check-ins/{}/photos", c["id"].as_str().unwrap());
-    let now = Utc::now();
-    let at = |minutes: i64| (now + Duration::minutes(minutes)).to_rfc3339();
+    (admin, patient, t, path)
+}
 
-    let later = app
-        .post(&path, &patient.token, PhotoBody::default().captured_at(&at(-10)).of("left_cheek", "front").build())
-        .await;
-    assert_eq!(later.status, 201, "{}", later.text);
-    assert_eq!(later.body["content_type"], "image/jpeg");
-    assert_eq!(later.body["treatment_id"], t.as_str());
-    let earlier = app
-        .post(&path, &patient.token, PhotoBody::default().captured_at(&at(-60)).of("left_cheek", "close_up").build())
-        .await
-        .body;
-    let slightly_ahead = app.post(&path, &patient.token, PhotoBody::default().captured_at(&at(4)).build()).await;
-    assert_eq!(slightly_ahead.status, 201, "a phone clock a little fast is fine");
+/// An instant `minutes` from now, as a phone would send it.
+fn minutes_from_now(minutes: i64) -> String {
+    (Utc::now() + Duration::minutes(minutes)).to_rfc3339()
+}
+
+#[actix_web::test]
+async fn photo_metadata_is_validated() {
+    let app = spawn().await;
+    let (admin, patient, t, path) = check_in_for_photos(&app).await;
+    let stored = app.post(&path, &patient.token, PhotoBody::default().build()).await;
+    assert_eq!(stored.status, 201, "{}", stored.text);
+    assert_eq!(stored.body["content_type"], "image/jpeg");
+    assert_eq!(stored.body["treatment_id"], t.as_str());
+    let slightly_ahead = PhotoBody::default().captured_at(&minutes_from_now(4)).build();
+    assert_eq!(
+        app.post(&path, &patient.token, slightly_ahead).await.status,
+        201,
+        "a phone clock a little fast is fine"
+    );
 
     let bad = app
-        .post(&path, &patient.token, json!({ "content_type": "image/gif", "byte_size": 26_214_401, "sha256": "A".repeat(64), "width": 0, "height": 20_001, "captured_at": at(10), "body_site": "elbow", "view": "back" }))
+        .post(&path, &patient.token, json!({ "content_type": "image/gif", "byte_size": 26_214_401, "sha256": "A".repeat(64), "width": 0, "height": 20_001, "captured_at": minutes_from_now(10), "body_site": "elbow", "view": "back" }))
         .await;
     assert_eq!(
         bad.assert_problem(422),
@@ -244,27 +250,48 @@ async fn photo_metadata_is_validated_listed_in_capture_order_and_deletable() {
     assert_eq!(missing.assert_problem(422).len(), 8);
     let not_instant = app.post(&path, &patient.token, PhotoBody::default().captured_at("yesterday").build()).await;
     assert_eq!(not_instant.assert_problem(422), ["captured_at"]);
-    app.post(&path, &admin.token, PhotoBody::default().captured_at(&at(0)).build()).await.assert_problem(403);
+    app.post(&path, &admin.token, PhotoBody::default().build()).await.assert_problem(403);
+}
+
+#[actix_web::test]
+async fn photos_are_listed_in_capture_order_and_filtered_by_site_and_view() {
+    let app = spawn().await;
+    let (admin, patient, t, path) = check_in_for_photos(&app).await;
+    let post = async |minutes: i64, site: &'static str, view: &'static str| {
+        let body = PhotoBody::default().captured_at(&minutes_from_now(minutes)).of(site, view).build();
+        app.post(&path, &patient.token, body).await.body["id"].clone()
+    };
+    let later = post(-10, "left_cheek", "front").await;
+    let earlier = post(-60, "left_cheek", "close_up").await;
+    let slightly_ahead = post(4, "chin", "front").await;
 
     let all = app.get(&format!("/v1/treatments/{t}/photos"), &admin.token).await;
     let ids: Vec<_> = all.body["items"].as_array().unwrap().iter().map(|p| p["id"].clone()).collect();
-    assert_eq!(ids, [earlier["id"].clone(), later.body["id"].clone(), slightly_ahead.body["id"].clone()]);
+    assert_eq!(ids, [earlier, later, slightly_ahead]);
     let cheek_front =
         app.get(&format!("/v1/treatments/{t}/photos?body_site=left_cheek&view=front"), &patient.token).await;
     assert_eq!(cheek_front.body["items"].as_array().unwrap().len(), 1);
     let bad_filter = app.get(&format!("/v1/treatments/{t}/photos?body_site=knee&view=sideways"), &patient.token).await;
     assert_eq!(bad_filter.assert_problem(422), ["body_site", "view"]);
+}
+
+#[actix_web::test]
+async fn photos_stay_private_and_their_owner_or_staff_delete_them() {
+    let app = spawn().await;
+    let (admin, patient, _, path) = check_in_for_photos(&app).await;
+    let first = app.post(&path, &patient.token, PhotoBody::default().build()).await.body;
+    let second = app.post(&path, &patient.token, PhotoBody::default().build()).await.body;
 
     let neighbour = app.patient(&admin, "Europe/Berlin").await;
-    let photo_path = format!("/v1/photos/{}", earlier["id"].as_str().unwrap());
+    let photo_path = format!("/v1/photos/{}", first["id"].as_str().unwrap());
     app.get(&photo_path, &neighbour.token).await.assert_problem(404);
     app.call(reqwest::Method::DELETE, &photo_path, Some(&neighbour.token), None).await.assert_problem(404);
-    app.post(&path, &neighbour.token, PhotoBody::default().captured_at(&at(0)).build()).await.assert_problem(404);
-    assert_eq!(app.get(&photo_path, &patient.token).await.body, earlier);
+    app.post(&path, &neighbour.token, PhotoBody::default().build()).await.assert_problem(404);
+    assert_eq!(app.get(&photo_path, &patient.token).await.body, first);
     let deleted = app.call(reqwest::Method::DELETE, &photo_path, Some(&admin.token), None).await;
     assert_eq!(deleted.status, 204);
     app.get(&photo_path, &patient.token).await.assert_problem(404);
-    let own = format!("/v1/photos/{}", later.body["id"].as_str().unwrap());
+    let own = format!("/v1/photos/{}", second["id"].as_str().unwrap());
     assert_eq!(app.call(reqwest::Method::DELETE, &own, Some(&patient.token), None).await.status, 204);
 }
 
