@@ -90,9 +90,7 @@ pub struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events", body = AuditPage),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/audit-events")]

@@ -91,9 +91,7 @@ fn required_text(field: &str, value: Option<String>, checks: &mut Checks) -> Opt
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
-        (status = 400, response = crate::routes::problems::BadRequest),
         (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 422, response = crate::routes::problems::Invalid),
         (status = 429, response = crate::routes::problems::TooManyRequests),
     )
 )]
@@ -173,9 +171,7 @@ async fn reserve_login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new pair; the presented refresh token is spent", body = TokenPair),
-        (status = 400, response = crate::routes::problems::BadRequest),
         (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/auth/refresh")]
@@ -214,9 +210,6 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Logged out"),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/auth/logout")]
@@ -240,9 +233,7 @@ pub async fn logout(
     request_body = ActivateRequest,
     responses(
         (status = 200, description = "Activated and logged in", body = TokenPair),
-        (status = 400, response = crate::routes::problems::BadRequest),
         (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 422, response = crate::routes::problems::Invalid),
         (status = 429, response = crate::routes::problems::TooManyRequests),
     )
 )]

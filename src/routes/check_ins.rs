@@ -178,17 +178,13 @@ impl From<CheckInRecord> for CheckIn {
     tag = "check-ins",
     params(
         ("id" = uuid::Uuid, Path, description = "Treatment id"),
-        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe: 1-255 visible ASCII characters; a retry with the same key gets the first answer"),
+        crate::routes::openapi::IdempotencyKey,
     ),
     request_body = CreateCheckIn,
     responses(
         (status = 201, description = "Stored and assessed", body = CheckIn),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 404, response = crate::routes::problems::NotFound),
         (status = 409, response = crate::routes::problems::Conflict),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/treatments/{id}/check-ins", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
@@ -239,9 +235,6 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "Treatment id"), PageQuery),
     responses(
         (status = 200, description = "A page of check-ins", body = Page<CheckIn>),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/treatments/{id}/check-ins")]
@@ -263,8 +256,6 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "Check-in id")),
     responses(
         (status = 200, description = "The check-in", body = CheckIn),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
     )
 )]
 #[get("/check-ins/{id}")]
@@ -291,12 +282,8 @@ pub struct ReviewBody {
     request_body = ReviewBody,
     responses(
         (status = 200, description = "Reviewed", body = CheckIn),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 404, response = crate::routes::problems::NotFound),
         (status = 409, response = crate::routes::problems::Conflict),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/check-ins/{id}/review", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
@@ -349,9 +336,7 @@ impl From<QueueCounts> for QueueCountsView {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of the queue", body = ReviewQueue),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/review-queue")]
@@ -402,8 +387,6 @@ fn share(acknowledged: i64, due: i64) -> Option<f64> {
     params(("id" = uuid::Uuid, Path, description = "Treatment id")),
     responses(
         (status = 200, description = "Adherence so far", body = Adherence),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
     )
 )]
 #[get("/treatments/{id}/adherence")]

@@ -52,7 +52,7 @@ pub struct CreatedStaffMember {
 
 #[derive(Deserialize, ToSchema)]
 pub struct InviteStaff {
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*[^\s\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb][^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*$")]
+    #[schema(schema_with = crate::routes::openapi::person_name, required = true)]
     pub name: Option<String>,
     #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,
@@ -66,11 +66,8 @@ pub struct InviteStaff {
     request_body = InviteStaff,
     responses(
         (status = 201, description = "Invited", body = CreatedStaffMember),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
         (status = 409, response = crate::routes::problems::Conflict),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/clinicians", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
@@ -117,9 +114,7 @@ pub async fn create(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of staff", body = Page<StaffMember>),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/clinicians")]

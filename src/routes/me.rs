@@ -28,7 +28,6 @@ pub struct Me {
     tag = "me",
     responses(
         (status = 200, description = "The caller", body = Me),
-        (status = 401, response = crate::routes::problems::Unauthorized),
     )
 )]
 #[get("/me")]

@@ -65,7 +65,7 @@ pub struct CreatedPatient {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePatient {
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*[^\s\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb][^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*$")]
+    #[schema(schema_with = crate::routes::openapi::person_name, required = true)]
     pub name: Option<String>,
     #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,
@@ -83,7 +83,7 @@ pub struct CreatePatient {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdatePatient {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*[^\s\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb][^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]*$")]
+    #[schema(schema_with = crate::routes::openapi::optional_person_name)]
     pub name: Option<String>,
     #[schema(value_type = Option<TimeZoneName>)]
     pub timezone: Option<String>,
@@ -102,11 +102,8 @@ pub struct UpdatePatient {
     request_body = CreatePatient,
     responses(
         (status = 201, description = "Created", body = CreatedPatient),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
         (status = 409, response = crate::routes::problems::Conflict),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/patients", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
@@ -158,9 +155,7 @@ pub async fn create(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of patients", body = Page<Patient>),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/patients")]
@@ -181,8 +176,6 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "Patient id")),
     responses(
         (status = 200, description = "The patient", body = Patient),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
     )
 )]
 #[get("/patients/{id}")]
@@ -203,10 +196,6 @@ pub async fn get(
     request_body = UpdatePatient,
     responses(
         (status = 200, description = "The updated patient", body = Patient),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[patch("/patients/{id}")]

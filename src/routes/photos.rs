@@ -107,17 +107,13 @@ fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDat
     tag = "photos",
     params(
         ("id" = uuid::Uuid, Path, description = "Check-in id"),
-        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe: 1-255 visible ASCII characters; a retry with the same key gets the first answer"),
+        crate::routes::openapi::IdempotencyKey,
     ),
     request_body = CreatePhoto,
     responses(
         (status = 201, description = "Stored", body = Photo),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 404, response = crate::routes::problems::NotFound),
         (status = 409, response = crate::routes::problems::Conflict),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/check-ins/{id}/photos", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
@@ -175,9 +171,6 @@ pub struct PhotoQuery {
     params(("id" = uuid::Uuid, Path, description = "Treatment id"), PhotoQuery),
     responses(
         (status = 200, description = "A page of photos", body = Page<Photo>),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/treatments/{id}/photos")]
@@ -208,8 +201,6 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "Photo id")),
     responses(
         (status = 200, description = "The photo", body = Photo),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
     )
 )]
 #[get("/photos/{id}")]
@@ -229,8 +220,6 @@ pub async fn get(
     params(("id" = uuid::Uuid, Path, description = "Photo id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
     )
 )]
 #[delete("/photos/{id}")]

@@ -19,9 +19,7 @@ use crate::state::AppState;
     params(("id" = uuid::Uuid, Path, description = "Reminder id")),
     responses(
         (status = 200, description = "The reminder, with `acknowledged_at` set", body = Reminder),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 404, response = crate::routes::problems::NotFound),
         (status = 409, response = crate::routes::problems::Conflict),
     )
 )]
@@ -84,7 +82,6 @@ pub struct Today {
     tag = "me",
     responses(
         (status = 200, description = "Today", body = Today),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
     )
 )]

@@ -88,11 +88,7 @@ pub struct Screening {
     request_body = CreateScreening,
     responses(
         (status = 201, description = "The screening's outcome", body = Screening),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 404, response = crate::routes::problems::NotFound),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/patients/{id}/screenings", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]

@@ -117,11 +117,7 @@ fn parse_depth(raw: f64) -> Result<f64, String> {
     request_body = CreateTreatment,
     responses(
         (status = 201, description = "Created", body = Treatment),
-        (status = 400, response = crate::routes::problems::BadRequest),
-        (status = 401, response = crate::routes::problems::Unauthorized),
         (status = 403, response = crate::routes::problems::Forbidden),
-        (status = 404, response = crate::routes::problems::NotFound),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[post("/patients/{id}/treatments", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
@@ -162,9 +158,6 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "Patient id"), PageQuery),
     responses(
         (status = 200, description = "A page of treatments", body = Page<Treatment>),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/patients/{id}/treatments")]
@@ -186,8 +179,6 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "Treatment id")),
     responses(
         (status = 200, description = "The treatment", body = Treatment),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
     )
 )]
 #[get("/treatments/{id}")]
@@ -259,9 +250,6 @@ pub struct TimelineQuery {
     params(("id" = uuid::Uuid, Path, description = "Treatment id"), TimelineQuery),
     responses(
         (status = 200, description = "The timeline", body = Timeline),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/treatments/{id}/timeline")]
@@ -374,9 +362,6 @@ pub struct ReminderRangeQuery {
     params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery),
     responses(
         (status = 200, description = "Reminders by date, then kind", body = ReminderList),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
-        (status = 422, response = crate::routes::problems::Invalid),
     )
 )]
 #[get("/treatments/{id}/reminders")]
@@ -412,8 +397,6 @@ pub async fn list_reminders(
     params(("id" = uuid::Uuid, Path, description = "Treatment id")),
     responses(
         (status = 200, description = "The calendar", body = String, content_type = "text/calendar"),
-        (status = 401, response = crate::routes::problems::Unauthorized),
-        (status = 404, response = crate::routes::problems::NotFound),
     )
 )]
 #[get("/treatments/{id}/calendar.ics")]

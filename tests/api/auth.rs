@@ -1,5 +1,6 @@
 use serde_json::json;
 
+use crate::fixtures::clinician_invite;
 use crate::support::{PASSWORD, spawn};
 
 #[actix_web::test]
@@ -99,13 +100,7 @@ async fn logout_cannot_end_someone_elses_login() {
 async fn an_invitation_activates_once() {
     let app = spawn().await;
     let admin = app.clinic("North Clinic").await;
-    let invited = app
-        .post(
-            "/v1/clinicians",
-            &admin.token,
-            json!({ "name": "Dr. Reyes", "email": "reyes@clinic.test", "role": "clinician" }),
-        )
-        .await;
+    let invited = app.post("/v1/clinicians", &admin.token, clinician_invite("reyes@clinic.test")).await;
     assert_eq!(invited.status, 201, "{}", invited.text);
     let invite = invited.str("invite_token");
 

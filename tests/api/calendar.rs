@@ -6,7 +6,7 @@ use std::process::Command;
 use chrono::Duration;
 use serde_json::Value;
 
-use crate::plans::{today_in, treatment};
+use crate::fixtures::{today_in, treatment};
 use crate::support::spawn;
 
 #[actix_web::test]

@@ -4,25 +4,8 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::plans::{today_in, treatment};
+use crate::fixtures::{PhotoBody, check_in, check_in_body, patient_on_day, symptoms, today_in, treatment};
 use crate::support::{Answer, Session, TestApp, spawn, spawn_with};
-
-pub fn symptoms(redness: i64, bleeding: bool) -> Value {
-    json!({ "redness": redness, "swelling": 1, "pain": 1, "itching": 0, "peeling": 0,
-            "bleeding": bleeding, "pus": false, "fever": false, "hives": false, "darkening": false })
-}
-
-/// A patient with a treatment that started `days_ago` days ago; returns (staff, patient, treatment id).
-pub async fn patient_on_day(app: &TestApp, days_ago: i64) -> (Session, Session, String) {
-    let admin = app.clinic("North").await;
-    let patient = app.patient(&admin, "Europe/Berlin").await;
-    let t = treatment(app, &admin, &patient.id, today_in("Europe/Berlin") - Duration::days(days_ago)).await;
-    (admin, patient, t["id"].as_str().unwrap().to_string())
-}
-
-pub async fn check_in(app: &TestApp, patient: &Session, treatment_id: &str, body: Value) -> Answer {
-    app.post(&format!("/v1/treatments/{treatment_id}/check-ins"), &patient.token, body).await
-}
 
 fn date_of(days_from_today: i64) -> String {
     (today_in("Europe/Berlin") + Duration::days(days_from_today)).to_string()
@@ -95,11 +78,9 @@ async fn bad_check_ins_name_every_field() {
     .await;
     assert_eq!(unknown.assert_problem(422), ["adherence.flossing", "adherence.no_makeup"], "day 3 has neither");
     check_in(&app, &patient, &t, json!({ "symptoms": { "redness": "high" } })).await.assert_problem(400);
-    app.post(&format!("/v1/treatments/{t}/check-ins"), &admin.token, json!({ "symptoms": symptoms(0, false) }))
-        .await
-        .assert_problem(403);
+    app.post(&format!("/v1/treatments/{t}/check-ins"), &admin.token, check_in_body(0, false)).await.assert_problem(403);
     let neighbour = app.patient(&admin, "Europe/Berlin").await;
-    check_in(&app, &neighbour, &t, json!({ "symptoms": symptoms(0, false) })).await.assert_problem(404);
+    check_in(&app, &neighbour, &t, check_in_body(0, false)).await.assert_problem(404);
 }
 
 #[actix_web::test]
@@ -132,16 +113,28 @@ async fn adherence_answers_acknowledge_reminders_and_add_up() {
     assert_eq!(today_view.body["treatments"][0]["checked_in"], true);
 }
 
+/// A clinic whose patient has sent, in this order, an ok, an urgent (bleeding), a watch (redness)
+/// and another urgent (pus and fever) check-in on day 5; returns (admin, clinician, patient,
+/// treatment id, [ok, urgent_1, watch, urgent_2]).
+async fn queue_of_four(app: &TestApp) -> (Session, Session, Session, String, [Value; 4]) {
+    let (admin, patient, t) = patient_on_day(app, 4).await;
+    let clinician = app.clinician(&admin).await;
+    let post = |body: Value| check_in(app, &patient, &t, body);
+    let ok = post(check_in_body(1, false)).await.body;
+    let urgent_1 = post(check_in_body(1, true)).await.body;
+    let watch = post(check_in_body(8, false)).await.body;
+    let urgent_2 = post(json!({ "symptoms": { "redness": 0, "swelling": 0, "pain": 0, "itching": 0, "peeling": 0, "bleeding": false, "pus": true, "fever": true, "hives": false, "darkening": false } })).await.body;
+    (admin, clinician, patient, t, [ok, urgent_1, watch, urgent_2])
+}
+
+fn review_path(check_in: &Value) -> String {
+    format!("/v1/check-ins/{}/review", check_in["id"].as_str().unwrap())
+}
+
 #[actix_web::test]
 async fn the_queue_puts_urgent_first_and_pages_correctly_while_check_ins_arrive() {
     let app = spawn().await;
-    let (admin, patient, t) = patient_on_day(&app, 4).await;
-    let clinician = app.clinician(&admin).await;
-    let post = |body: Value| check_in(&app, &patient, &t, body);
-    let ok = post(json!({ "symptoms": symptoms(1, false) })).await.body;
-    let urgent_1 = post(json!({ "symptoms": symptoms(1, true) })).await.body;
-    let watch = post(json!({ "symptoms": symptoms(8, false) })).await.body;
-    let urgent_2 = post(json!({ "symptoms": { "redness": 0, "swelling": 0, "pain": 0, "itching": 0, "peeling": 0, "bleeding": false, "pus": true, "fever": true, "hives": false, "darkening": false } })).await.body;
+    let (_, clinician, patient, t, [ok, urgent_1, watch, urgent_2]) = queue_of_four(&app).await;
 
     let first = app.get("/v1/review-queue?limit=1", &clinician.token).await;
     assert_eq!(first.status, 200, "{}", first.text);
@@ -154,7 +147,7 @@ async fn the_queue_puts_urgent_first_and_pages_correctly_while_check_ins_arrive(
     assert_eq!(item["assessment"]["level"], "urgent");
 
     // A new urgent check-in arrives while the clinician pages.
-    let urgent_3 = post(json!({ "symptoms": symptoms(0, true) })).await.body;
+    let urgent_3 = check_in(&app, &patient, &t, check_in_body(0, true)).await.body;
     let mut seen = vec![item["id"].clone()];
     let mut cursor = first.body["next_cursor"].as_str().map(String::from);
     while let Some(c) = cursor {
@@ -163,42 +156,39 @@ async fn the_queue_puts_urgent_first_and_pages_correctly_while_check_ins_arrive(
         cursor = page.body["next_cursor"].as_str().map(String::from);
     }
     assert_eq!(seen, [&urgent_1["id"], &urgent_2["id"], &urgent_3["id"], &watch["id"], &ok["id"]].map(|v| v.clone()));
+}
 
-    // Reviewed check-ins leave the queue; a check-in is reviewed once.
-    let reviewed = app
-        .post(
-            &format!("/v1/check-ins/{}/review", urgent_1["id"].as_str().unwrap()),
-            &clinician.token,
-            json!({ "note": "Called the patient." }),
-        )
-        .await;
+#[actix_web::test]
+async fn a_reviewed_check_in_leaves_the_queue_and_is_reviewed_once() {
+    let app = spawn().await;
+    let (admin, clinician, _, _, [_, urgent_1, _, urgent_2]) = queue_of_four(&app).await;
+    let reviewed = app.post(&review_path(&urgent_1), &clinician.token, json!({ "note": "Called the patient." })).await;
     assert_eq!(reviewed.status, 200, "{}", reviewed.text);
     assert_eq!(reviewed.body["reviewed_by"], clinician.id.as_str());
     assert_eq!(reviewed.body["review_note"], "Called the patient.");
     assert!(reviewed.body["reviewed_at"].as_str().unwrap().ends_with('Z'));
-    app.post(&format!("/v1/check-ins/{}/review", urgent_1["id"].as_str().unwrap()), &admin.token, json!({}))
-        .await
-        .assert_problem(409);
+    app.post(&review_path(&urgent_1), &admin.token, json!({})).await.assert_problem(409);
     let after = app.get("/v1/review-queue", &clinician.token).await;
-    assert_eq!(after.body["counts"]["urgent"], 2);
+    assert_eq!(after.body["counts"]["urgent"], 1);
     assert_eq!(after.body["items"][0]["id"], urgent_2["id"]);
+}
 
+#[actix_web::test]
+async fn only_the_clinics_staff_see_its_queue_and_review_its_check_ins() {
+    let app = spawn().await;
+    let (_, _, patient, _, [ok, ..]) = queue_of_four(&app).await;
     app.get("/v1/review-queue", &patient.token).await.assert_problem(403);
-    app.post(&format!("/v1/check-ins/{}/review", ok["id"].as_str().unwrap()), &patient.token, json!({}))
-        .await
-        .assert_problem(403);
+    app.post(&review_path(&ok), &patient.token, json!({})).await.assert_problem(403);
     let other = app.clinic("South").await;
     assert_eq!(app.get("/v1/review-queue", &other.token).await.body["items"], json!([]));
-    app.post(&format!("/v1/check-ins/{}/review", ok["id"].as_str().unwrap()), &other.token, json!({}))
-        .await
-        .assert_problem(404);
-    let long = app
-        .post(
-            &format!("/v1/check-ins/{}/review", ok["id"].as_str().unwrap()),
-            &admin.token,
-            json!({ "note": "x".repeat(2001) }),
-        )
-        .await;
+    app.post(&review_path(&ok), &other.token, json!({})).await.assert_problem(404);
+}
+
+#[actix_web::test]
+async fn a_review_note_is_at_most_2000_characters() {
+    let app = spawn().await;
+    let (admin, _, _, _, [ok, ..]) = queue_of_four(&app).await;
+    let long = app.post(&review_path(&ok), &admin.token, json!({ "note": "x".repeat(2001) })).await;
     assert_eq!(long.assert_problem(422), ["note"]);
 }
 
@@ -206,8 +196,8 @@ async fn the_queue_puts_urgent_first_and_pages_correctly_while_check_ins_arrive(
 async fn check_ins_are_listed_newest_first_and_stay_private() {
     let app = spawn().await;
     let (admin, patient, t) = patient_on_day(&app, 3).await;
-    let a = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(1, false) })).await.body;
-    let b = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(2, false) })).await.body;
+    let a = check_in(&app, &patient, &t, check_in_body(1, false)).await.body;
+    let b = check_in(&app, &patient, &t, check_in_body(2, false)).await.body;
     let listed = app.get(&format!("/v1/treatments/{t}/check-ins"), &admin.token).await;
     let ids: Vec<_> = listed.body["items"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect();
     assert_eq!(ids, [b["id"].clone(), a["id"].clone()]);
@@ -221,30 +211,36 @@ async fn check_ins_are_listed_newest_first_and_stay_private() {
     }
 }
 
-fn photo(captured_at: &str, site: &str, view: &str) -> Value {
-    json!({ "content_type": "image/jpeg", "byte_size": 2_000_000, "sha256": "a".repeat(64), "width": 3024, "height": 4032,
-            "captured_at": captured_at, "body_site": site, "view": view })
+/// A patient's check-in on day 4; returns (admin, patient, treatment id, its photos' path).
+async fn check_in_for_photos(app: &TestApp) -> (Session, Session, String, String) {
+    let (admin, patient, t) = patient_on_day(app, 3).await;
+    let c = check_in(app, &patient, &t, check_in_body(1, false)).await.body;
+    let path = format!("/v1/check-ins/{}/photos", c["id"].as_str().unwrap());
+    (admin, patient, t, path)
+}
+
+/// An instant `minutes` from now, as a phone would send it.
+fn minutes_from_now(minutes: i64) -> String {
+    (Utc::now() + Duration::minutes(minutes)).to_rfc3339()
 }
 
 #[actix_web::test]
-async fn photo_metadata_is_validated_listed_in_capture_order_and_deletable() {
+async fn photo_metadata_is_validated() {
     let app = spawn().await;
-    let (admin, patient, t) = patient_on_day(&app, 3).await;
-    let c = check_in(&app, &patient, &t, json!({ "symptoms": symptoms(1, false) })).await.body;
-    let path = format!("/v1/check-ins/{}/photos", c["id"].as_str().unwrap());
-    let now = Utc::now();
-    let at = |minutes: i64| (now + Duration::minutes(minutes)).to_rfc3339();
-
-    let later = app.post(&path, &patient.token, photo(&at(-10), "left_cheek", "front")).await;
-    assert_eq!(later.status, 201, "{}", later.text);
-    assert_eq!(later.body["content_type"], "image/jpeg");
-    assert_eq!(later.body["treatment_id"], t.as_str());
-    let earlier = app.post(&path, &patient.token, photo(&at(-60), "left_cheek", "close_up")).await.body;
-    let slightly_ahead = app.post(&path, &patient.token, photo(&at(4), "chin", "front")).await;
-    assert_eq!(slightly_ahead.status, 201, "a phone clock a little fast is fine");
+    let (admin, patient, t, path) = check_in_for_photos(&app).await;
+    let stored = app.post(&path, &patient.token, PhotoBody::default().build()).await;
+    assert_eq!(stored.status, 201, "{}", stored.text);
+    assert_eq!(stored.body["content_type"], "image/jpeg");
+    assert_eq!(stored.body["treatment_id"], t.as_str());
+    let slightly_ahead = PhotoBody::default().captured_at(&minutes_from_now(4)).build();
+    assert_eq!(
+        app.post(&path, &patient.token, slightly_ahead).await.status,
+        201,
+        "a phone clock a little fast is fine"
+    );
 
     let bad = app
-        .post(&path, &patient.token, json!({ "content_type": "image/gif", "byte_size": 26_214_401, "sha256": "A".repeat(64), "width": 0, "height": 20_001, "captured_at": at(10), "body_site": "elbow", "view": "back" }))
+        .post(&path, &patient.token, json!({ "content_type": "image/gif", "byte_size": 26_214_401, "sha256": "A".repeat(64), "width": 0, "height": 20_001, "captured_at": minutes_from_now(10), "body_site": "elbow", "view": "back" }))
         .await;
     assert_eq!(
         bad.assert_problem(422),
@@ -252,29 +248,50 @@ async fn photo_metadata_is_validated_listed_in_capture_order_and_deletable() {
     );
     let missing = app.post(&path, &patient.token, json!({})).await;
     assert_eq!(missing.assert_problem(422).len(), 8);
-    let not_instant = app.post(&path, &patient.token, photo("yesterday", "chin", "front")).await;
+    let not_instant = app.post(&path, &patient.token, PhotoBody::default().captured_at("yesterday").build()).await;
     assert_eq!(not_instant.assert_problem(422), ["captured_at"]);
-    app.post(&path, &admin.token, photo(&at(0), "chin", "front")).await.assert_problem(403);
+    app.post(&path, &admin.token, PhotoBody::default().build()).await.assert_problem(403);
+}
+
+#[actix_web::test]
+async fn photos_are_listed_in_capture_order_and_filtered_by_site_and_view() {
+    let app = spawn().await;
+    let (admin, patient, t, path) = check_in_for_photos(&app).await;
+    let post = async |minutes: i64, site: &'static str, view: &'static str| {
+        let body = PhotoBody::default().captured_at(&minutes_from_now(minutes)).of(site, view).build();
+        app.post(&path, &patient.token, body).await.body["id"].clone()
+    };
+    let later = post(-10, "left_cheek", "front").await;
+    let earlier = post(-60, "left_cheek", "close_up").await;
+    let slightly_ahead = post(4, "chin", "front").await;
 
     let all = app.get(&format!("/v1/treatments/{t}/photos"), &admin.token).await;
     let ids: Vec<_> = all.body["items"].as_array().unwrap().iter().map(|p| p["id"].clone()).collect();
-    assert_eq!(ids, [earlier["id"].clone(), later.body["id"].clone(), slightly_ahead.body["id"].clone()]);
+    assert_eq!(ids, [earlier, later, slightly_ahead]);
     let cheek_front =
         app.get(&format!("/v1/treatments/{t}/photos?body_site=left_cheek&view=front"), &patient.token).await;
     assert_eq!(cheek_front.body["items"].as_array().unwrap().len(), 1);
     let bad_filter = app.get(&format!("/v1/treatments/{t}/photos?body_site=knee&view=sideways"), &patient.token).await;
     assert_eq!(bad_filter.assert_problem(422), ["body_site", "view"]);
+}
+
+#[actix_web::test]
+async fn photos_stay_private_and_their_owner_or_staff_delete_them() {
+    let app = spawn().await;
+    let (admin, patient, _, path) = check_in_for_photos(&app).await;
+    let first = app.post(&path, &patient.token, PhotoBody::default().build()).await.body;
+    let second = app.post(&path, &patient.token, PhotoBody::default().build()).await.body;
 
     let neighbour = app.patient(&admin, "Europe/Berlin").await;
-    let photo_path = format!("/v1/photos/{}", earlier["id"].as_str().unwrap());
+    let photo_path = format!("/v1/photos/{}", first["id"].as_str().unwrap());
     app.get(&photo_path, &neighbour.token).await.assert_problem(404);
     app.call(reqwest::Method::DELETE, &photo_path, Some(&neighbour.token), None).await.assert_problem(404);
-    app.post(&path, &neighbour.token, photo(&at(0), "chin", "front")).await.assert_problem(404);
-    assert_eq!(app.get(&photo_path, &patient.token).await.body, earlier);
+    app.post(&path, &neighbour.token, PhotoBody::default().build()).await.assert_problem(404);
+    assert_eq!(app.get(&photo_path, &patient.token).await.body, first);
     let deleted = app.call(reqwest::Method::DELETE, &photo_path, Some(&admin.token), None).await;
     assert_eq!(deleted.status, 204);
     app.get(&photo_path, &patient.token).await.assert_problem(404);
-    let own = format!("/v1/photos/{}", later.body["id"].as_str().unwrap());
+    let own = format!("/v1/photos/{}", second["id"].as_str().unwrap());
     assert_eq!(app.call(reqwest::Method::DELETE, &own, Some(&patient.token), None).await.status, 204);
 }
 
@@ -301,7 +318,7 @@ async fn post_with_key(app: &TestApp, patient: &Session, t: &str, key: &str, bod
 async fn a_retried_check_in_is_created_once() {
     let app = spawn().await;
     let (admin, patient, t) = patient_on_day(&app, 3).await;
-    let body = json!({ "symptoms": symptoms(2, false) });
+    let body = check_in_body(2, false);
     let first = post_with_key(&app, &patient, &t, "phone-retry-1", &body).await;
     assert_eq!(first.status, 201);
     for _ in 0..9 {
@@ -312,8 +329,7 @@ async fn a_retried_check_in_is_created_once() {
     }
     assert_eq!(check_in_rows(&app), 1);
 
-    let different =
-        post_with_key(&app, &patient, &t, "phone-retry-1", &json!({ "symptoms": symptoms(3, false) })).await;
+    let different = post_with_key(&app, &patient, &t, "phone-retry-1", &check_in_body(3, false)).await;
     assert_eq!(different.assert_problem(422), ["Idempotency-Key"]);
     let too_long = post_with_key(&app, &patient, &t, &"k".repeat(256), &body).await;
     assert_eq!(too_long.assert_problem(422), ["Idempotency-Key"]);
@@ -325,7 +341,7 @@ async fn a_retried_check_in_is_created_once() {
     assert_ne!(theirs.body["id"], first.body["id"]);
     assert_eq!(check_in_rows(&app), 2);
     // An error answer is kept too: the same invalid request gets the same 422.
-    let invalid = json!({ "symptoms": symptoms(42, false) });
+    let invalid = check_in_body(42, false);
     let a = post_with_key(&app, &patient, &t, "bad-1", &invalid).await;
     let b = post_with_key(&app, &patient, &t, "bad-1", &invalid).await;
     a.assert_problem(422);
@@ -351,7 +367,7 @@ async fn a_retry_while_the_first_is_still_running_gets_409() {
     use aftercare::db::schema::idempotency_keys as keys;
     let app = spawn_with(|s| s.idempotency_wait_ms = 200).await;
     let (_, patient, t) = patient_on_day(&app, 3).await;
-    let body = json!({ "symptoms": symptoms(5, false) });
+    let body = check_in_body(5, false);
     // Simulate a first request that has claimed the key and is still running.
     let first = post_with_key(&app, &patient, &t, "slow-1", &body).await;
     assert_eq!(first.status, 201);

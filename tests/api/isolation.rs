@@ -4,13 +4,12 @@
 //! nothing. A new id-bearing route fails this test until it has a fixture below, which is the
 //! moment to make sure it is scoped.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::check_ins::{check_in, symptoms};
-use crate::plans::{today_in, treatment};
+use crate::fixtures::{PhotoBody, TreatmentBody, check_in, check_in_body, screening_all_no, today_in, treatment};
 use crate::support::{Session, TestApp, served_routes, spawn};
 
 struct Victim {
@@ -30,9 +29,9 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     let patient = app.patient(&clinician, "Europe/Madrid").await;
     let t = treatment(app, &clinician, &patient.id, today_in("Europe/Madrid") - Duration::days(2)).await;
     let t = t["id"].as_str().unwrap().to_string();
-    let c = check_in(app, &patient, &t, json!({ "symptoms": symptoms(3, false) })).await.body;
+    let c = check_in(app, &patient, &t, check_in_body(3, false)).await.body;
     let c = c["id"].as_str().unwrap().to_string();
-    let photo = app.post(&format!("/v1/check-ins/{c}/photos"), &patient.token, photo_body()).await.body;
+    let photo = app.post(&format!("/v1/check-ins/{c}/photos"), &patient.token, PhotoBody::default().build()).await.body;
     let reminders = app.get(&format!("/v1/treatments/{t}/reminders"), &patient.token).await.body;
     let r = reminders["items"][0]["id"].as_str().unwrap().to_string();
     Victim {
@@ -48,27 +47,16 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     }
 }
 
-fn photo_body() -> Value {
-    json!({ "content_type": "image/png", "byte_size": 1000, "sha256": "b".repeat(64), "width": 100, "height": 100,
-            "captured_at": (Utc::now() - Duration::minutes(1)).to_rfc3339(), "body_site": "chin", "view": "front" })
-}
-
 /// A valid body for each writing route, so that validation cannot hide a missing scope.
 fn body_for(method: &str, path: &str) -> Option<Value> {
-    let answers = json!({ "active_acne": false, "eczema": false, "psoriasis": false, "other_inflammatory": false,
-        "bleeding_disorder": false, "blood_thinners": false, "keloids": false, "immunocompromised": false,
-        "pregnant_or_breastfeeding": false, "numbing_allergy": false });
     Some(match (method, path) {
         ("GET" | "DELETE", _) => Value::Null,
         ("PATCH", "/v1/patients/{id}") => json!({ "name": "Intruder was here", "timezone": "Asia/Tokyo" }),
-        ("POST", "/v1/patients/{id}/screenings") => json!({ "answers": answers }),
-        ("POST", "/v1/patients/{id}/treatments") => {
-            json!({ "procedure": "microneedling", "treated_on": today_in("UTC"),
-            "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0 })
-        }
-        ("POST", "/v1/treatments/{id}/check-ins") => json!({ "symptoms": symptoms(2, false) }),
+        ("POST", "/v1/patients/{id}/screenings") => json!({ "answers": screening_all_no() }),
+        ("POST", "/v1/patients/{id}/treatments") => TreatmentBody::default().build(),
+        ("POST", "/v1/treatments/{id}/check-ins") => check_in_body(2, false),
         ("POST", "/v1/check-ins/{id}/review") => json!({ "note": "looked at it" }),
-        ("POST", "/v1/check-ins/{id}/photos") => photo_body(),
+        ("POST", "/v1/check-ins/{id}/photos") => PhotoBody::default().build(),
         ("POST", "/v1/reminders/{id}/ack") => Value::Null,
         _ => return None,
     })

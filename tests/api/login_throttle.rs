@@ -10,6 +10,7 @@ use aftercare::config::Settings;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
+use crate::fixtures::clinician_invite;
 use crate::support::{Answer, PASSWORD, TestApp, spawn, spawn_with};
 
 /// Password checks run so far by `apps`' hashing threads.
@@ -282,9 +283,7 @@ async fn activate_from(app: &TestApp, client: Option<&str>, token: &str) -> Answ
 
 async fn invite(app: &TestApp, admin: &crate::support::Session) -> String {
     let email = format!("clinician-{}@clinic.test", uuid::Uuid::new_v4().simple());
-    let invited = app
-        .post("/v1/clinicians", &admin.token, json!({ "name": "Dr. Test", "email": email, "role": "clinician" }))
-        .await;
+    let invited = app.post("/v1/clinicians", &admin.token, clinician_invite(&email)).await;
     invited.str("invite_token")
 }
 

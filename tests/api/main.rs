@@ -1,6 +1,7 @@
 //! Black-box tests of the API through a real socket. They run on SQLite by default and, unchanged,
 //! on PostgreSQL when TEST_DATABASE_URL is set.
 
+mod fixtures;
 mod support;
 
 mod audit;

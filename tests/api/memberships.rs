@@ -3,16 +3,15 @@
 
 use serde_json::{Value, json};
 
+use crate::fixtures::{clinician_invite, new_patient};
 use crate::support::{PASSWORD, Session, TestApp, spawn};
 
 async fn add_patient(app: &TestApp, staff: &Session, email: &str) -> crate::support::Answer {
-    let body = json!({ "name": "Pat Two Clinics", "email": email, "timezone": "Europe/Madrid", "skin_type": "normal", "fitzpatrick": 3 });
-    app.post("/v1/patients", &staff.token, body).await
+    app.post("/v1/patients", &staff.token, new_patient(email, "Europe/Madrid")).await
 }
 
 async fn invite_staff(app: &TestApp, admin: &Session, email: &str) -> crate::support::Answer {
-    app.post("/v1/clinicians", &admin.token, json!({ "name": "Dr. Two Clinics", "email": email, "role": "clinician" }))
-        .await
+    app.post("/v1/clinicians", &admin.token, clinician_invite(email)).await
 }
 
 /// An answer with what differs between any two creations (ids, tokens, times) taken out.

@@ -13,8 +13,9 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::check_ins::symptoms;
-use crate::plans::{today_in, treatment};
+use crate::fixtures::{
+    PhotoBody, TreatmentBody, check_in, check_in_body, clinician_invite, new_patient, symptoms, today_in, treatment,
+};
 use crate::support::{Answer, JWT_SECRET, PASSWORD, Session, TestApp, spawn};
 
 /// One request body of the API, valid as it stands, and the string fields it may carry (named as
@@ -44,13 +45,7 @@ async fn world(app: &TestApp) -> World {
     let patient = app.patient(&admin, "UTC").await;
     let t = treatment(app, &admin, &patient.id, today_in("UTC") - Duration::days(2)).await;
     let treatment_id = t["id"].as_str().unwrap().to_string();
-    let check_in = app
-        .post(
-            &format!("/v1/treatments/{treatment_id}/check-ins"),
-            &patient.token,
-            json!({ "symptoms": symptoms(1, false) }),
-        )
-        .await;
+    let check_in = check_in(app, &patient, &treatment_id, check_in_body(1, false)).await;
     assert_eq!(check_in.status, 201, "{}", check_in.text);
     World { admin, patient, treatment_id, check_in_id: check_in.str("id") }
 }
@@ -108,7 +103,7 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             "/v1/clinicians",
             "/v1/clinicians".into(),
             &admin,
-            json!({ "name": "Dr. Odd", "email": unique_email("staff"), "role": "clinician" }),
+            clinician_invite(&unique_email("staff")),
             &["name", "email", "role"],
         ),
         case(
@@ -132,7 +127,7 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             "/v1/patients/{id}/treatments",
             format!("/v1/patients/{}/treatments", w.patient.id),
             &admin,
-            json!({ "procedure": "microneedling", "treated_on": today_in("UTC"), "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0, "notes": "fine" }),
+            TreatmentBody::default().notes("fine").build(),
             &["procedure", "treated_on", "setting", "areas.[]", "notes"],
         ),
         case(
@@ -156,8 +151,7 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             "/v1/check-ins/{id}/photos",
             format!("/v1/check-ins/{}/photos", w.check_in_id),
             &patient,
-            json!({ "content_type": "image/jpeg", "byte_size": 1000, "sha256": "a".repeat(64), "width": 10, "height": 10,
-                    "captured_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "body_site": "chin", "view": "front" }),
+            PhotoBody::default().build(),
             &["content_type", "sha256", "captured_at", "body_site", "view"],
         ),
     ]
@@ -296,7 +290,7 @@ async fn free_text_keeps_its_line_breaks_and_tabs() {
     let app = spawn().await;
     let w = world(&app).await;
     let path = format!("/v1/patients/{}/treatments", w.patient.id);
-    let body = json!({ "procedure": "microneedling", "treated_on": today_in("UTC"), "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0, "notes": "line one\r\n\tline two" });
+    let body = TreatmentBody::default().notes("line one\r\n\tline two").build();
     let created = app.post(&path, &w.admin.token, body).await;
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(created.body["notes"], "line one\r\n\tline two");
@@ -384,7 +378,8 @@ async fn invisible_formatting_characters_are_refused_in_names_and_emails() {
     assert!(failures.is_empty(), "{} accepted:\n{}", failures.len(), failures.join("\n"));
     // Ordinary names of every script still pass, with their joiners where a script needs none.
     for name in ["José Ñúñez", "Zoë O'Brien-Smith", "李小龙", "محمد", "Ελένη"] {
-        let body = json!({ "name": name, "email": unique_email("ok"), "timezone": "UTC", "skin_type": "dry", "fitzpatrick": 2 });
+        let mut body = new_patient(&unique_email("ok"), "UTC");
+        body["name"] = json!(name);
         let created = app.post("/v1/patients", &w.admin.token, body).await;
         assert_eq!(created.status, 201, "{name}: {}", created.text);
     }
@@ -396,14 +391,14 @@ async fn dates_outside_a_sensible_range_are_refused() {
     let w = world(&app).await;
     let today = today_in("UTC");
     let path = format!("/v1/patients/{}/treatments", w.patient.id);
-    let treated_on = |date: String| json!({ "procedure": "microneedling", "treated_on": date, "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0 });
+    let treated_on = |date: &str| TreatmentBody::default().treated_on(date).build();
     let too_late = (today + Duration::days(367)).to_string();
     for date in ["0000-01-01", "0001-01-01", "1000-06-15", "1899-12-31", "9999-12-31", "2999-01-01", &too_late] {
-        let answer = app.post(&path, &w.admin.token, treated_on(date.to_string())).await;
+        let answer = app.post(&path, &w.admin.token, treated_on(date)).await;
         assert_eq!(answer.assert_problem(422), ["treated_on"], "{date}");
     }
     for date in ["1900-01-01".to_string(), (today + Duration::days(360)).to_string()] {
-        let answer = app.post(&path, &w.admin.token, treated_on(date.clone())).await;
+        let answer = app.post(&path, &w.admin.token, treated_on(&date)).await;
         assert_eq!(answer.status, 201, "{date}: {}", answer.text);
     }
 
@@ -422,8 +417,7 @@ async fn dates_outside_a_sensible_range_are_refused() {
 
     let photos = format!("/v1/check-ins/{}/photos", w.check_in_id);
     for at in ["0000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "9999-12-31T23:59:59Z"] {
-        let body = json!({ "content_type": "image/jpeg", "byte_size": 1000, "sha256": "b".repeat(64), "width": 10,
-                           "height": 10, "captured_at": at, "body_site": "chin", "view": "front" });
+        let body = PhotoBody::default().captured_at(at).build();
         assert_eq!(app.post(&photos, &w.patient.token, body).await.assert_problem(422), ["captured_at"], "{at}");
     }
 }
@@ -466,7 +460,7 @@ async fn tokens_with_a_crit_header_are_refused() {
     for header in headers {
         let token = token_with_header(header.clone(), &claims);
         app.get("/v1/me", &token).await.assert_problem(401);
-        let body = json!({ "name": "Dr. Crit", "email": unique_email("crit"), "role": "clinician" });
+        let body = clinician_invite(&unique_email("crit"));
         let answer = app.post("/v1/clinicians", &token, body).await;
         assert_eq!(answer.status, 401, "{header}: {}", answer.text);
     }

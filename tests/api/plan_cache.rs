@@ -4,7 +4,7 @@
 use chrono::Duration;
 use diesel::RunQueryDsl;
 
-use crate::plans::{today_in, treatment};
+use crate::fixtures::{today_in, treatment};
 use crate::support::{TestApp, spawn};
 
 fn hits(app: &TestApp) -> u64 {

@@ -2,25 +2,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Session, TestApp, spawn};
-
-pub fn today_in(zone: &str) -> NaiveDate {
-    Utc::now().with_timezone(&zone.parse::<Tz>().unwrap()).date_naive()
-}
-
-pub async fn treatment(app: &TestApp, staff: &Session, patient_id: &str, treated_on: NaiveDate) -> Value {
-    let created = app
-        .post(
-            &format!("/v1/patients/{patient_id}/treatments"),
-            &staff.token,
-            json!({ "procedure": "microneedling", "treated_on": treated_on, "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.5 }),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    created.body
-}
+use crate::fixtures::{TreatmentBody, screening_all_no, today_in, treatment};
+use crate::support::spawn;
 
 #[actix_web::test]
 async fn a_clinician_records_a_treatment_planned_with_the_current_protocol() {
@@ -100,7 +85,7 @@ async fn treatments_stay_inside_their_clinic_and_patient() {
             app.get(&path, &intruder.token).await.assert_problem(404);
         }
     }
-    let body = json!({ "procedure": "microneedling", "treated_on": "2026-11-20", "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0 });
+    let body = TreatmentBody::default().treated_on("2026-11-20").build();
     app.post(&format!("/v1/patients/{}/treatments", patient.id), &south.token, body).await.assert_problem(404);
 }
 
@@ -335,14 +320,6 @@ async fn today_lists_each_active_plan_with_its_reminders() {
     app.get("/v1/me/today", &admin.token).await.assert_problem(403);
 }
 
-fn all_no() -> Value {
-    json!({
-        "active_acne": false, "eczema": false, "psoriasis": false, "other_inflammatory": false,
-        "bleeding_disorder": false, "blood_thinners": false, "keloids": false,
-        "immunocompromised": false, "pregnant_or_breastfeeding": false, "numbing_allergy": false
-    })
-}
-
 #[actix_web::test]
 async fn screening_finds_contraindications_and_cautions() {
     let app = spawn().await;
@@ -350,12 +327,12 @@ async fn screening_finds_contraindications_and_cautions() {
     let patient = app.patient(&admin, "Europe/London").await;
     let path = format!("/v1/patients/{}/screenings", patient.id);
 
-    let clear = app.post(&path, &admin.token, json!({ "answers": all_no() })).await;
+    let clear = app.post(&path, &admin.token, json!({ "answers": screening_all_no() })).await;
     assert_eq!(clear.status, 201, "{}", clear.text);
     assert_eq!(clear.body["eligible"], true);
     assert_eq!(clear.body["contraindications"], json!([]));
 
-    let mut answers = all_no();
+    let mut answers = screening_all_no();
     answers["numbing_allergy"] = json!(true);
     let caution = app.post(&path, &admin.token, json!({ "answers": answers })).await;
     assert_eq!(caution.body["eligible"], true);
@@ -374,9 +351,9 @@ async fn screening_finds_contraindications_and_cautions() {
     assert_eq!(partial.assert_problem(422).len(), 8);
     assert_eq!(app.post(&path, &admin.token, json!({})).await.assert_problem(422), ["answers"]);
     app.post(&path, &admin.token, json!({ "answers": { "eczema": "yes" } })).await.assert_problem(400);
-    app.post(&path, &patient.token, json!({ "answers": all_no() })).await.assert_problem(403);
+    app.post(&path, &patient.token, json!({ "answers": screening_all_no() })).await.assert_problem(403);
     let other = app.clinic("South").await;
-    app.post(&path, &other.token, json!({ "answers": all_no() })).await.assert_problem(404);
+    app.post(&path, &other.token, json!({ "answers": screening_all_no() })).await.assert_problem(404);
 }
 
 #[actix_web::test]

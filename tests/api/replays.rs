@@ -11,8 +11,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::check_ins::symptoms;
-use crate::plans::{today_in, treatment};
+use crate::fixtures::{TreatmentBody, check_in_body, clinician_invite, symptoms, today_in, treatment};
 use crate::support::{Answer, JWT_SECRET, PASSWORD, Session, TestApp, spawn, spawn_with};
 
 async fn post_keyed(app: &TestApp, path: &str, token: Option<&str>, key: &str, body: &Value) -> Answer {
@@ -32,10 +31,6 @@ fn stored_bodies(app: &TestApp) -> String {
     let mut conn = app.db.pool().get().unwrap();
     let bodies: Vec<Option<String>> = idempotency_keys::table.select(idempotency_keys::body).load(&mut *conn).unwrap();
     bodies.into_iter().flatten().collect::<Vec<_>>().join("\n")
-}
-
-fn treatment_body() -> Value {
-    json!({ "procedure": "microneedling", "treated_on": today_in("UTC"), "setting": "in_office", "areas": ["face"], "needle_depth_mm": 1.0 })
 }
 
 fn expired_token_for(session: &Session, role: aftercare::domain::Role) -> String {
@@ -78,25 +73,24 @@ async fn a_replay_re_authenticates_the_caller_as_it_is_now() {
         .unwrap();
     };
     // The patient's own check-in, then one clinician per kind of change to the account.
-    let first =
-        post_keyed(&app, &check_in_path, Some(&patient.token), "p-1", &json!({ "symptoms": symptoms(1, false) })).await;
+    let first = post_keyed(&app, &check_in_path, Some(&patient.token), "p-1", &check_in_body(1, false)).await;
     assert_eq!(first.status, 201, "{}", first.text);
     db_change("deactivated", patient.id.clone());
-    let again =
-        post_keyed(&app, &check_in_path, Some(&patient.token), "p-1", &json!({ "symptoms": symptoms(1, false) })).await;
+    let again = post_keyed(&app, &check_in_path, Some(&patient.token), "p-1", &check_in_body(1, false)).await;
     assert_not_replayed(&again, "deactivated patient");
     again.assert_problem(401);
 
     for change in ["deactivated", "role changed", "clinic changed", "expired token"] {
         let clinician = app.clinician(&admin).await;
-        let first = post_keyed(&app, &treatments_path, Some(&clinician.token), "c-1", &treatment_body()).await;
+        let first =
+            post_keyed(&app, &treatments_path, Some(&clinician.token), "c-1", &TreatmentBody::default().build()).await;
         assert_eq!(first.status, 201, "{change}: {}", first.text);
         db_change(change, clinician.id.clone());
         let token = match change {
             "expired token" => expired_token_for(&clinician, Role::Clinician),
             _ => clinician.token.clone(),
         };
-        let again = post_keyed(&app, &treatments_path, Some(&token), "c-1", &treatment_body()).await;
+        let again = post_keyed(&app, &treatments_path, Some(&token), "c-1", &TreatmentBody::default().build()).await;
         assert_not_replayed(&again, change);
         again.assert_problem(401);
     }
@@ -168,9 +162,7 @@ async fn login_logout_and_activate_are_never_replayed_under_any_spelling() {
     }
     for (i, path) in spellings("activate").into_iter().enumerate() {
         let email = format!("staff-{i}@clinic.test");
-        let invited = app
-            .post("/v1/clinicians", &admin.token, json!({ "name": "Dr. New", "email": email, "role": "clinician" }))
-            .await;
+        let invited = app.post("/v1/clinicians", &admin.token, clinician_invite(&email)).await;
         let body = json!({ "invite_token": invited.str("invite_token"), "password": PASSWORD });
         let key = format!("activate-{i}");
         let first = post_keyed(&app, &path, Some(&admin.token), &key, &body).await;
@@ -197,7 +189,7 @@ async fn invitation_tokens_are_never_stored_and_a_replay_hands_out_a_working_one
             "/v1/patients",
             json!({ "name": "Pat", "email": "pat@mail.test", "timezone": "UTC", "skin_type": "dry", "fitzpatrick": 3 }),
         ),
-        ("/v1/clinicians", json!({ "name": "Dr. Who", "email": "who@clinic.test", "role": "clinician" })),
+        ("/v1/clinicians", clinician_invite("who@clinic.test")),
     ];
     for (path, body) in cases {
         let key = format!("invite{}", path.replace('/', "-"));
@@ -277,16 +269,16 @@ async fn every_error_of_the_idempotency_layer_is_problem_json() {
     }
     // A malformed key.
     for key in ["k".repeat(256), "with space".into(), "\t".into()] {
-        let body = json!({ "symptoms": symptoms(1, false) });
+        let body = check_in_body(1, false);
         assert_eq!(post_keyed(&app, &path, token, &key, &body).await.assert_problem(422), ["Idempotency-Key"]);
     }
     // No caller, or one that may no longer act.
     post_keyed(&app, &path, None, "anon-1", &json!({})).await.assert_problem(401);
     post_keyed(&app, &path, Some("not-a-token"), "anon-2", &json!({})).await.assert_problem(401);
     // The same key for another request.
-    let body = json!({ "symptoms": symptoms(1, false) });
+    let body = check_in_body(1, false);
     assert_eq!(post_keyed(&app, &path, token, "k-1", &body).await.status, 201);
-    let other = json!({ "symptoms": symptoms(2, false) });
+    let other = check_in_body(2, false);
     assert_eq!(post_keyed(&app, &path, token, "k-1", &other).await.assert_problem(422), ["Idempotency-Key"]);
     // Still running.
     {

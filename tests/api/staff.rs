@@ -1,5 +1,6 @@
 use serde_json::json;
 
+use crate::fixtures::clinician_invite;
 use crate::support::spawn;
 
 #[actix_web::test]
@@ -36,7 +37,7 @@ async fn only_admins_manage_staff() {
     let admin = app.clinic("North Clinic").await;
     let clinician = app.clinician(&admin).await;
     let patient = app.patient(&admin, "Europe/London").await;
-    let body = json!({ "name": "X", "email": "x@clinic.test", "role": "clinician" });
+    let body = clinician_invite("x@clinic.test");
     for who in [&clinician, &patient] {
         app.post("/v1/clinicians", &who.token, body.clone()).await.assert_problem(403);
         app.get("/v1/clinicians", &who.token).await.assert_problem(403);
@@ -64,17 +65,11 @@ async fn invalid_and_duplicate_invitations_are_refused() {
     let missing = app.post("/v1/clinicians", &admin.token, json!({})).await;
     assert_eq!(missing.assert_problem(422), ["name", "email", "role"]);
 
-    let body = json!({ "name": "Dr. A", "email": "dup@clinic.test", "role": "clinician" });
+    let body = clinician_invite("dup@clinic.test");
     assert_eq!(app.post("/v1/clinicians", &admin.token, body.clone()).await.status, 201);
     app.post("/v1/clinicians", &admin.token, body).await.assert_problem(409);
     // Unique within the clinic only: another clinic may invite the same person (see memberships.rs).
     let other = app.clinic("South Clinic").await;
-    let elsewhere = app
-        .post(
-            "/v1/clinicians",
-            &other.token,
-            json!({ "name": "Dr. B", "email": "dup@clinic.test", "role": "clinician" }),
-        )
-        .await;
+    let elsewhere = app.post("/v1/clinicians", &other.token, clinician_invite("dup@clinic.test")).await;
     assert_eq!(elsewhere.status, 201, "{}", elsewhere.text);
 }

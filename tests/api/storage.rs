@@ -107,19 +107,13 @@ struct PlanLine {
     line: String,
 }
 
-/// The review queue's query plan, with enough check-ins that the planner has a real choice:
-/// 20,000 check-ins of which one in ten is unreviewed.
-#[actix_web::test]
-async fn the_review_queue_is_served_by_its_index() {
-    let app = crate::support::spawn().await;
-    let (admin, patient, treatment_id) = crate::check_ins::patient_on_day(&app, 3).await;
-    let mut conn = app.db.pool().get().unwrap();
+/// Adds 20,000 check-ins of one patient, one in ten unreviewed, and refreshes the statistics.
+fn seed_check_ins(conn: &mut DbConnection, t: &str, p: &str, c: &str) {
     let columns = "id, treatment_id, patient_id, clinic_id, local_date, day_number, phase, redness, swelling, \
         pain, itching, peeling, bleeding, pus, fever, hives, darkening, adherence, notes, level, level_rank, \
         reasons, protocol_id, protocol_version, created_at, reviewed_at";
-    let (t, p, c) = (&treatment_id, &patient.id, &admin.clinic_id);
     let level = "CASE i % 3 WHEN 0 THEN 'urgent' WHEN 1 THEN 'watch' ELSE 'ok' END";
-    let (seed, analyze) = match &mut *conn {
+    let (seed, analyze) = match conn {
         DbConnection::Sqlite(_) => (
             format!(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) \
@@ -140,17 +134,15 @@ async fn the_review_queue_is_served_by_its_index() {
             "ANALYZE check_ins",
         ),
     };
-    diesel::sql_query(seed).execute(&mut *conn).unwrap();
-    diesel::sql_query(analyze).execute(&mut *conn).unwrap();
-    // The same shape as models::check_ins::review_queue.
-    let queue = format!(
-        "SELECT check_ins.id, users.name FROM check_ins INNER JOIN users ON users.id = check_ins.patient_id \
-         WHERE check_ins.clinic_id = '{c}' AND check_ins.reviewed_at IS NULL \
-         ORDER BY check_ins.level_rank, check_ins.created_at, check_ins.id LIMIT 51"
-    );
-    let plan: Vec<String> = match &mut *conn {
-        DbConnection::Sqlite(_) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {queue}"))
-            .load::<SqlitePlanRow>(&mut *conn)
+    diesel::sql_query(seed).execute(conn).unwrap();
+    diesel::sql_query(analyze).execute(conn).unwrap();
+}
+
+/// The lines of the engine's plan for `query`.
+fn query_plan(conn: &mut DbConnection, query: &str) -> Vec<String> {
+    let lines = match conn {
+        DbConnection::Sqlite(_) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
+            .load::<SqlitePlanRow>(conn)
             .unwrap()
             .into_iter()
             .map(|row| PlanLine { line: row.detail })
@@ -160,17 +152,33 @@ async fn the_review_queue_is_served_by_its_index() {
                 "CREATE OR REPLACE FUNCTION explain_lines(q text) RETURNS SETOF text AS $$ \
                  BEGIN RETURN QUERY EXECUTE 'EXPLAIN ' || q; END $$ LANGUAGE plpgsql",
             )
-            .execute(&mut *conn)
+            .execute(conn)
             .unwrap();
             diesel::sql_query("SELECT explain_lines AS line FROM explain_lines($1)")
-                .bind::<Text, _>(&queue)
-                .load::<PlanLine>(&mut *conn)
+                .bind::<Text, _>(query)
+                .load::<PlanLine>(conn)
                 .unwrap()
         }
-    }
-    .into_iter()
-    .map(|l| l.line)
-    .collect();
+    };
+    lines.into_iter().map(|l| l.line).collect()
+}
+
+/// The review queue's query plan, with enough check-ins that the planner has a real choice:
+/// 20,000 check-ins of which one in ten is unreviewed.
+#[actix_web::test]
+async fn the_review_queue_is_served_by_its_index() {
+    let app = crate::support::spawn().await;
+    let (admin, patient, treatment_id) = crate::fixtures::patient_on_day(&app, 3).await;
+    let mut conn = app.db.pool().get().unwrap();
+    let c = &admin.clinic_id;
+    seed_check_ins(&mut conn, &treatment_id, &patient.id, c);
+    // The same shape as models::check_ins::review_queue.
+    let queue = format!(
+        "SELECT check_ins.id, users.name FROM check_ins INNER JOIN users ON users.id = check_ins.patient_id \
+         WHERE check_ins.clinic_id = '{c}' AND check_ins.reviewed_at IS NULL \
+         ORDER BY check_ins.level_rank, check_ins.created_at, check_ins.id LIMIT 51"
+    );
+    let plan = query_plan(&mut conn, &queue);
     eprintln!("review queue plan:\n{}", plan.join("\n"));
     assert!(plan.iter().any(|l| l.contains("check_ins_review_queue")), "{plan:?}");
     assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE") || l.contains("Sort")), "no sort step: {plan:?}");

@@ -11,6 +11,8 @@ use diesel::prelude::*;
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 
+use crate::fixtures::{clinician_invite, new_patient};
+
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const PASSWORD: &str = "a long enough password";
 
@@ -243,9 +245,7 @@ impl TestApp {
     /// A clinician invited by `admin` who has activated the account.
     pub async fn clinician(&self, admin: &Session) -> Session {
         let email = format!("clinician-{}@clinic.test", uuid::Uuid::new_v4().simple());
-        let invited = self
-            .post("/v1/clinicians", &admin.token, json!({ "name": "Dr. Test", "email": email, "role": "clinician" }))
-            .await;
+        let invited = self.post("/v1/clinicians", &admin.token, clinician_invite(&email)).await;
         assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.text);
         self.activate(&invited.str("invite_token"), &email).await
     }
@@ -253,13 +253,7 @@ impl TestApp {
     /// A patient added by `staff` who has activated the account.
     pub async fn patient(&self, staff: &Session, timezone: &str) -> Session {
         let email = format!("patient-{}@mail.test", uuid::Uuid::new_v4().simple());
-        let created = self
-            .post(
-                "/v1/patients",
-                &staff.token,
-                json!({ "name": "Pat Test", "email": email, "timezone": timezone, "skin_type": "normal", "fitzpatrick": 2 }),
-            )
-            .await;
+        let created = self.post("/v1/patients", &staff.token, new_patient(&email, timezone)).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
         self.activate(&created.str("invite_token"), &email).await
     }

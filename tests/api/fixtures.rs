@@ -1,0 +1,135 @@
+//! What many tests need and none is about: valid request bodies (built with only the fields a test
+//! cares about spelt out) and small situations made of them, such as a patient some days into
+//! recovery. Logged-in sessions come from `support` (`TestApp::clinic`, `clinician`, `patient`).
+
+use chrono::{Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::{Value, json};
+
+use crate::support::{Answer, Session, TestApp};
+
+/// Today's date where the clock reads `zone` (an IANA name).
+pub fn today_in(zone: &str) -> NaiveDate {
+    Utc::now().with_timezone(&zone.parse::<Tz>().unwrap()).date_naive()
+}
+
+/// A clinic's invitation of a clinician, as `POST /v1/clinicians` takes it.
+pub fn clinician_invite(email: &str) -> Value {
+    json!({ "name": "Dr. Test", "email": email, "role": "clinician" })
+}
+
+/// A patient as staff add one with `POST /v1/patients`: normal skin, Fitzpatrick II.
+pub fn new_patient(email: &str, timezone: &str) -> Value {
+    json!({ "name": "Pat Test", "email": email, "timezone": timezone, "skin_type": "normal", "fitzpatrick": 2 })
+}
+
+/// A valid treatment body: microneedling of the face, in office, 1 mm deep, done today (UTC).
+pub struct TreatmentBody {
+    treated_on: String,
+    needle_depth_mm: f64,
+    notes: Option<String>,
+}
+
+impl Default for TreatmentBody {
+    fn default() -> TreatmentBody {
+        TreatmentBody { treated_on: today_in("UTC").to_string(), needle_depth_mm: 1.0, notes: None }
+    }
+}
+
+impl TreatmentBody {
+    /// Any text, so tests can send dates the server must refuse.
+    pub fn treated_on(mut self, date: impl ToString) -> TreatmentBody {
+        self.treated_on = date.to_string();
+        self
+    }
+
+    pub fn needle_depth_mm(mut self, depth: f64) -> TreatmentBody {
+        self.needle_depth_mm = depth;
+        self
+    }
+
+    pub fn notes(mut self, notes: &str) -> TreatmentBody {
+        self.notes = Some(notes.to_string());
+        self
+    }
+
+    pub fn build(self) -> Value {
+        let mut body = json!({ "procedure": "microneedling", "treated_on": self.treated_on, "setting": "in_office",
+                               "areas": ["face"], "needle_depth_mm": self.needle_depth_mm });
+        if let Some(notes) = self.notes {
+            body["notes"] = json!(notes);
+        }
+        body
+    }
+}
+
+/// Records a treatment of `patient_id` done on `treated_on`; returns the created treatment.
+pub async fn treatment(app: &TestApp, staff: &Session, patient_id: &str, treated_on: NaiveDate) -> Value {
+    let body = TreatmentBody::default().treated_on(treated_on).needle_depth_mm(1.5).build();
+    let created = app.post(&format!("/v1/patients/{patient_id}/treatments"), &staff.token, body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    created.body
+}
+
+/// A patient with a treatment that started `days_ago` days ago; returns (staff, patient, treatment id).
+pub async fn patient_on_day(app: &TestApp, days_ago: i64) -> (Session, Session, String) {
+    let admin = app.clinic("North").await;
+    let patient = app.patient(&admin, "Europe/Berlin").await;
+    let t = treatment(app, &admin, &patient.id, today_in("Europe/Berlin") - Duration::days(days_ago)).await;
+    (admin, patient, t["id"].as_str().unwrap().to_string())
+}
+
+/// A check-in's symptoms: the given redness and bleeding, mild swelling and pain, nothing else.
+pub fn symptoms(redness: i64, bleeding: bool) -> Value {
+    json!({ "redness": redness, "swelling": 1, "pain": 1, "itching": 0, "peeling": 0,
+            "bleeding": bleeding, "pus": false, "fever": false, "hives": false, "darkening": false })
+}
+
+/// A check-in of today with only its symptoms.
+pub fn check_in_body(redness: i64, bleeding: bool) -> Value {
+    json!({ "symptoms": symptoms(redness, bleeding) })
+}
+
+pub async fn check_in(app: &TestApp, patient: &Session, treatment_id: &str, body: Value) -> Answer {
+    app.post(&format!("/v1/treatments/{treatment_id}/check-ins"), &patient.token, body).await
+}
+
+/// A valid photo's metadata: a JPEG of the chin from the front, taken a minute ago.
+pub struct PhotoBody {
+    captured_at: String,
+    body_site: &'static str,
+    view: &'static str,
+}
+
+impl Default for PhotoBody {
+    fn default() -> PhotoBody {
+        PhotoBody { captured_at: (Utc::now() - Duration::minutes(1)).to_rfc3339(), body_site: "chin", view: "front" }
+    }
+}
+
+impl PhotoBody {
+    /// Any text, so tests can send instants the server must refuse.
+    pub fn captured_at(mut self, at: &str) -> PhotoBody {
+        self.captured_at = at.to_string();
+        self
+    }
+
+    pub fn of(mut self, body_site: &'static str, view: &'static str) -> PhotoBody {
+        (self.body_site, self.view) = (body_site, view);
+        self
+    }
+
+    pub fn build(self) -> Value {
+        json!({ "content_type": "image/jpeg", "byte_size": 2_000_000, "sha256": "a".repeat(64), "width": 3024,
+                "height": 4032, "captured_at": self.captured_at, "body_site": self.body_site, "view": self.view })
+    }
+}
+
+/// Screening answers with no contraindication and no caution.
+pub fn screening_all_no() -> Value {
+    json!({
+        "active_acne": false, "eczema": false, "psoriasis": false, "other_inflammatory": false,
+        "bleeding_disorder": false, "blood_thinners": false, "keloids": false,
+        "immunocompromised": false, "pregnant_or_breastfeeding": false, "numbing_allergy": false
+    })
+}
