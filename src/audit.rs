@@ -124,8 +124,7 @@ fn next_message(incoming: &Receiver<Message>, checkpoints: &mut Checkpointer) ->
 fn append_batch(db: &Database, key: &AuditKey, batch: &mut Vec<NewEvent>) -> Option<Head> {
     while !batch.is_empty() {
         let written = db
-            .pool()
-            .get()
+            .connection()
             .map_err(|e| e.to_string())
             .and_then(|mut conn| audit::append(&mut conn, key, batch.clone()).map_err(|e| e.to_string()));
         match written {

@@ -53,7 +53,7 @@ pub fn prepare_database(db: &Database) -> Result<plan::Protocol, StartupError> {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
     let protocol = plan::Protocol::parse(plan::protocol::STANDARD_V1).map_err(StartupError::Config)?;
-    let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
+    let mut conn = db.connection()?;
     models::protocols::seed(&mut conn, &protocol, plan::protocol::STANDARD_V1).map_err(StartupError::Database)?;
     Ok(protocol)
 }
