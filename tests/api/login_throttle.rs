@@ -152,20 +152,35 @@ async fn unknown_emails_cost_the_same_time_as_wrong_passwords() {
     })
     .await;
     let admin = app.clinic("North").await;
-    // The fastest of each: what the work costs, without the noise of whatever else the machine runs.
+    // The work, counted: each costs exactly one password verification.
+    let verifications = || app.services.state.passwords.verifications();
+    let before = verifications();
+    app.login(&admin.email, "wrong password!").await.assert_problem(401);
+    assert_eq!(verifications() - before, 1, "a wrong password is verified once");
+    app.login("ghost@nowhere.test", "wrong password!").await.assert_problem(401);
+    assert_eq!(verifications() - before, 2, "an unknown email is verified once, against the decoy");
+    // The time, measured: the fastest of each, interleaved, is what the work costs. Other tests
+    // share the two cores, so a run can be slowed throughout; noise only ever makes the ratio fail,
+    // so a real difference fails every round and one round within bounds is enough.
     let fastest = |samples: &[f64]| samples.iter().copied().fold(f64::INFINITY, f64::min);
-    let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
-    for _ in 0..9 {
-        let started = Instant::now();
-        app.login(&admin.email, "wrong password!").await.assert_problem(401);
-        wrong.push(started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        app.login("ghost@nowhere.test", "wrong password!").await.assert_problem(401);
-        unknown.push(started.elapsed().as_secs_f64());
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
+        for _ in 0..9 {
+            let started = Instant::now();
+            app.login(&admin.email, "wrong password!").await.assert_problem(401);
+            wrong.push(started.elapsed().as_secs_f64());
+            let started = Instant::now();
+            app.login("ghost@nowhere.test", "wrong password!").await.assert_problem(401);
+            unknown.push(started.elapsed().as_secs_f64());
+        }
+        let (wrong, unknown) = (fastest(&wrong), fastest(&unknown));
+        if (0.5..2.0).contains(&(unknown / wrong)) {
+            return;
+        }
+        rounds.push(format!("unknown {unknown:.4}s vs wrong password {wrong:.4}s"));
     }
-    let (wrong, unknown) = (fastest(&wrong), fastest(&unknown));
-    let ratio = unknown / wrong;
-    assert!((0.5..2.0).contains(&ratio), "unknown {unknown:.4}s vs wrong password {wrong:.4}s");
+    panic!("every round differed: {rounds:?}");
 }
 
 #[actix_web::test]

@@ -572,7 +572,10 @@ async fn a_flood_of_refused_requests_writes_a_bounded_amount_of_log() {
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines = log.lines().count();
     let longest = log.lines().map(str::len).max().unwrap_or(0);
-    assert!(lines <= 10 * seconds + 2, "{lines} lines in {seconds} s:\n{}", &log[..log.len().min(3_000)]);
+    // The budget's one-second windows are not aligned with this test's start (other tests use the
+    // same process-wide budget), so an interval of `seconds` can touch one window more.
+    let bound = 10 * (seconds + 1) + 2;
+    assert!(lines <= bound, "{lines} lines in {seconds} s:\n{}", &log[..log.len().min(3_000)]);
     assert!(longest < 1_000, "a line of {longest} bytes");
     eprintln!("2000 refusals in {seconds} s: {lines} lines, {} bytes, longest line {longest} bytes", log.len());
 }
