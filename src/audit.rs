@@ -6,6 +6,7 @@
 //! pay for a write transaction of its own. The window a crash can lose is the batch delay
 //! (`BATCH_DELAY`); a graceful shutdown flushes the queue first.
 
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::time::Duration;
 
@@ -36,17 +37,19 @@ enum Message {
 #[derive(Clone)]
 pub struct AuditLog {
     queue: SyncSender<Message>,
+    /// Proxies whose word on the client's address is believed (`TRUSTED_PROXIES`).
+    trusted_proxies: Arc<[IpNet]>,
 }
 
 impl AuditLog {
     /// Starts the writer thread, which keys the chain and signs checkpoints with `checkpoints`.
-    pub fn start(db: Database, checkpoints: Checkpointer) -> AuditLog {
+    pub fn start(db: Database, checkpoints: Checkpointer, trusted_proxies: Vec<IpNet>) -> AuditLog {
         let (queue, incoming) = mpsc::sync_channel(QUEUE_CAPACITY);
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || write_batches(db, checkpoints, incoming))
             .expect("the audit writer thread starts");
-        AuditLog { queue }
+        AuditLog { queue, trusted_proxies: trusted_proxies.into() }
     }
 
     pub fn record(&self, event: NewEvent) {
@@ -124,8 +127,7 @@ fn next_message(incoming: &Receiver<Message>, checkpoints: &mut Checkpointer) ->
 fn append_batch(db: &Database, key: &AuditKey, batch: &mut Vec<NewEvent>) -> Option<Head> {
     while !batch.is_empty() {
         let written = db
-            .pool()
-            .get()
+            .connection()
             .map_err(|e| e.to_string())
             .and_then(|mut conn| audit::append(&mut conn, key, batch.clone()).map_err(|e| e.to_string()));
         match written {
@@ -204,12 +206,12 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>().cloned();
+    let log = req.app_data::<actix_web::web::Data<AuditLog>>().cloned();
     let res = next.call(req).await?;
-    if let Some(state) = state
-        && let Some(event) = event_for(&res, &state.settings.trusted_proxies)
+    if let Some(log) = log
+        && let Some(event) = event_for(&res, &log.trusted_proxies)
     {
-        state.audit.record(event);
+        log.record(event);
     }
     Ok(res)
 }

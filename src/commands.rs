@@ -30,7 +30,7 @@ pub fn create_clinic(
     let password =
         parse_new_password(admin_password.to_string()).map_err(|e| invalid(format!("the admin password {e}")))?;
     let hash = hash_blocking(&password).map_err(invalid)?;
-    let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
+    let mut conn = db.connection()?;
     let new = NewClinic { name: &name, admin_name: "Administrator", admin_email: &email, admin_password_hash: &hash };
     let (clinic_id, admin) = clinics::create_with_admin(&mut conn, new).map_err(describe)?;
     Ok(json!({ "clinic_id": clinic_id, "admin_id": admin.id }))
@@ -54,7 +54,7 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
     ];
     let passwords: Vec<String> = logins.iter().map(|_| random_token()[..16].to_string()).collect();
     let hashes = passwords.iter().map(|p| hash_blocking(p)).collect::<Result<Vec<_>, _>>().map_err(invalid)?;
-    let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
+    let mut conn = db.connection()?;
     let clinic_id = write_transaction(&mut conn, |conn| {
         let (clinic_id, _) = clinics::create_with_admin(
             conn,

@@ -12,6 +12,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// How logins are throttled (see `models::login_throttle`).
+pub struct LoginLimits {
+    pub window: chrono::Duration,
+    /// Attempts one client may make at one account before the waits begin.
+    pub free_per_pair: i64,
+    /// Attempts per account per window, from all clients; half only for clients new to it.
+    pub per_account: i64,
+    /// Attempts per client address per window, over all accounts (and, apart, all activations).
+    pub per_client: i64,
+}
+
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -83,8 +94,8 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Settings {
-    pub fn login_limits(&self) -> crate::models::login_throttle::Limits {
-        crate::models::login_throttle::Limits {
+    pub fn login_limits(&self) -> LoginLimits {
+        LoginLimits {
             window: chrono::Duration::from_std(self.login_window).unwrap_or(chrono::Duration::minutes(15)),
             free_per_pair: self.login_failures_per_account,
             per_account: self.login_attempts_per_account,

@@ -217,3 +217,9 @@ pub enum StartupError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
+
+impl From<diesel::r2d2::PoolError> for StartupError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        StartupError::Database(err.to_string())
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod authenticate;
 pub mod calendar;
 pub mod client_addr;
 pub mod clock;
@@ -53,7 +54,7 @@ pub fn prepare_database(db: &Database) -> Result<plan::Protocol, StartupError> {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
     let protocol = plan::Protocol::parse(plan::protocol::STANDARD_V1).map_err(StartupError::Config)?;
-    let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
+    let mut conn = db.connection()?;
     models::protocols::seed(&mut conn, &protocol, plan::protocol::STANDARD_V1).map_err(StartupError::Database)?;
     Ok(protocol)
 }
@@ -93,8 +94,8 @@ impl Services {
             passwords,
             protocols: ProtocolLibrary::new(protocol),
             plans: PlanCache::new(PLAN_CACHE_CAPACITY),
+            audit: audit::AuditLog::start(db_for_audit, checkpoints, settings.trusted_proxies.clone()),
             settings,
-            audit: audit::AuditLog::start(db_for_audit, checkpoints),
         };
         Ok(Services {
             state: web::Data::new(state),
@@ -132,8 +133,10 @@ pub fn build_app(
 > {
     let body_limit = services.state.settings.json_body_limit;
     let cors = middleware::cors(&services.state.settings.cors_allowed_origins);
+    let audit_log = web::Data::new(services.state.audit.clone());
     let (app, _) = App::new().into_utoipa_app().configure(routes::configure).split_for_parts();
     app.app_data(services.state)
+        .app_data(audit_log)
         .app_data(services.spec)
         .app_data(services.metrics)
         .app_data(web::JsonConfig::default().limit(body_limit).error_handler(json_error))

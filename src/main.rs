@@ -112,7 +112,7 @@ fn run(command: Command, settings: Settings) -> Result<(), StartupError> {
         }
         Command::Audit { action: AuditAction::Verify } => {
             let db = Database::connect(&settings.database_url, 1)?;
-            let mut conn = db.pool().get().map_err(|e| StartupError::Database(e.to_string()))?;
+            let mut conn = db.connection()?;
             let key = aftercare::models::audit::key::AuditKey::for_verify(&settings)?;
             let checkpoints = aftercare::models::audit::checkpoint::path(&settings);
             let verification = aftercare::models::audit::verify(&mut conn, &key, &checkpoints)

@@ -15,7 +15,8 @@ use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use tokio::sync::oneshot;
 
-use super::{DbConnection, SQLITE_WRITER, sqlite_of};
+use super::DbConnection;
+use super::transaction::{Writer, sqlite_of};
 use crate::error::AppError;
 
 /// At most this many writes share a commit, so one batch cannot hold the write lock for long.
@@ -41,14 +42,18 @@ pub struct Committed {
 
 impl GroupCommitter {
     /// Starts the committer thread; it opens its connection with `connect` when the first write
-    /// arrives (after migrations), and again after a failure. It stops when every handle is gone.
-    pub fn start(connect: impl Fn() -> Result<DbConnection, String> + Send + 'static) -> GroupCommitter {
+    /// arrives (after migrations), and again after a failure. Each batch queues on `writer` with
+    /// the database's other writers. It stops when every handle is gone.
+    pub fn start(
+        writer: Writer,
+        connect: impl Fn() -> Result<DbConnection, String> + Send + 'static,
+    ) -> GroupCommitter {
         let (queue, incoming) = mpsc::channel();
         let committed = Arc::new(Committed::default());
         let counts = committed.clone();
         std::thread::Builder::new()
             .name("sqlite-committer".into())
-            .spawn(move || commit_batches(connect, incoming, &counts))
+            .spawn(move || commit_batches(&writer, connect, incoming, &counts))
             .expect("the committer thread starts");
         GroupCommitter { queue, committed }
     }
@@ -83,6 +88,7 @@ impl GroupCommitter {
 }
 
 fn commit_batches(
+    writer: &Writer,
     connect: impl Fn() -> Result<DbConnection, String>,
     incoming: mpsc::Receiver<Job>,
     committed: &Committed,
@@ -107,7 +113,7 @@ fn commit_batches(
             }
         }
         let conn = connection.as_mut().expect("opened above");
-        if let Err(err) = run_batch(conn, jobs, committed) {
+        if let Err(err) = run_batch(writer, conn, jobs, committed) {
             // The connection's transaction state is unknown: start over with a new one.
             tracing::error!(error = %err, "a write batch failed; reopening the committer's connection");
             connection = None;
@@ -116,9 +122,9 @@ fn commit_batches(
 }
 
 /// One transaction for all of `jobs`. An `Err` means the connection should not be reused.
-fn run_batch(conn: &mut DbConnection, jobs: Vec<Job>, committed: &Committed) -> Result<(), String> {
+fn run_batch(writer: &Writer, conn: &mut DbConnection, jobs: Vec<Job>, committed: &Committed) -> Result<(), String> {
     let Some(sqlite) = sqlite_of(conn) else { return Err("group commit is for SQLite only".into()) };
-    let _writer = SQLITE_WRITER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _queued = writer.lock();
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
     let mut replies = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -164,13 +170,14 @@ mod tests {
         let mut check = manager.connect().unwrap();
         check.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY);").unwrap();
         let opener = manager.clone();
-        let committer = GroupCommitter::start(move || opener.connect().map_err(|e| e.to_string()));
+        let writer = Writer::default();
+        let committer = GroupCommitter::start(writer.clone(), move || opener.connect().map_err(|e| e.to_string()));
 
         // While another thread holds the write lock, the committer waits with the first write and
         // the other nine queue up behind it.
         let (locked, release) = (mpsc::channel(), mpsc::channel::<()>());
         let holder = std::thread::spawn(move || {
-            let _writer = SQLITE_WRITER.lock().unwrap();
+            let _queued = writer.lock();
             locked.0.send(()).unwrap();
             release.1.recv().unwrap();
         });

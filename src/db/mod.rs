@@ -3,19 +3,25 @@
 //! `Database::read` (short reads) and `Database::write` (write transactions).
 
 mod group_commit;
+mod migrations;
 mod readers;
 pub mod schema;
+mod transaction;
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use actix_web::web;
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection, R2D2Connection};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel::r2d2::{self, ManageConnection, PoolError, R2D2Connection};
 
 use crate::error::{AppError, StartupError};
 use group_commit::GroupCommitter;
+pub use migrations::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, revert_all_migrations, run_migrations};
+use readers::Readers;
+pub use transaction::write_transaction;
+use transaction::{Lent, Writer};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -27,7 +33,6 @@ pub enum DbConnection {
 /// `PgConnection`). For hot queries: on the multi-backend connection diesel finds a prepared
 /// statement by serialising the query to SQL on every execution; on a backend's own connection it
 /// finds it by the query's type.
-#[macro_export]
 macro_rules! natively {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -36,12 +41,7 @@ macro_rules! natively {
         }
     };
 }
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub(crate) use natively;
 
 /// Where the database is, parsed from `DATABASE_URL`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,13 +58,6 @@ impl Target {
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             Target::Sqlite(path.to_string())
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Target::Sqlite(_) => Backend::Sqlite,
-            Target::Postgres(_) => Backend::Postgres,
         }
     }
 }
@@ -111,47 +104,91 @@ impl ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 
+/// How work reaches the database, which depends on the engine.
+#[derive(Clone)]
+enum Engine {
+    /// One writer at a time: writes share commits through the committer thread, other write
+    /// transactions queue on `writer`, and short reads run on each worker thread's own connection.
+    Sqlite { committer: GroupCommitter, readers: Readers, writer: Writer },
+    /// Transactions commit in parallel: all work goes through the pool.
+    Postgres,
+}
+
+impl Engine {
+    fn open(target: &Target) -> Result<Engine, StartupError> {
+        let Target::Sqlite(path) = target else { return Ok(Engine::Postgres) };
+        diesel::SqliteConnection::establish(path)
+            .and_then(|mut conn| {
+                conn.batch_execute(SQLITE_WAL).map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+            })
+            .map_err(|e| StartupError::Database(format!("{path}: {e}")))?;
+        let writer = Writer::default();
+        let manager = Manager { target: target.clone() };
+        let committer = GroupCommitter::start(writer.clone(), move || manager.connect().map_err(|e| e.to_string()));
+        Ok(Engine::Sqlite { committer, readers: Readers::new(target.clone()), writer })
+    }
+
+    fn writer(&self) -> Option<&Writer> {
+        match self {
+            Engine::Sqlite { writer, .. } => Some(writer),
+            Engine::Postgres => None,
+        }
+    }
+}
+
 /// The handle every request uses to reach the database.
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
-    backend: Backend,
-    /// SQLite only: the thread that commits writes in groups.
-    committer: Option<GroupCommitter>,
-    /// SQLite only: where each worker thread opens its own connection for short reads.
-    readers: Option<readers::Readers>,
+    engine: Engine,
+}
+
+/// A connection from the pool. While it is held, its database's writer is lent to this thread
+/// (see `transaction`).
+pub struct HeldConnection {
+    pooled: r2d2::PooledConnection<Manager>,
+    _writer: Option<Lent>,
+}
+
+impl HeldConnection {
+    fn take(pool: &Pool, writer: Option<&Writer>) -> Result<HeldConnection, PoolError> {
+        Ok(HeldConnection { pooled: pool.get()?, _writer: writer.map(Writer::lend) })
+    }
+}
+
+impl Deref for HeldConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.pooled
+    }
+}
+
+impl DerefMut for HeldConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.pooled
+    }
 }
 
 impl Database {
     pub fn connect(url: &str, pool_size: u32) -> Result<Database, StartupError> {
         let target = Target::parse(url);
-        let backend = target.backend();
-        if let Target::Sqlite(path) = &target {
-            diesel::SqliteConnection::establish(path)
-                .and_then(|mut conn| {
-                    conn.batch_execute(SQLITE_WAL).map_err(diesel::ConnectionError::CouldntSetupConfiguration)
-                })
-                .map_err(|e| StartupError::Database(format!("{path}: {e}")))?;
-        }
-        let readers = matches!(target, Target::Sqlite(_)).then(|| readers::Readers::new(target.clone()));
-        let committer = matches!(target, Target::Sqlite(_)).then(|| {
-            let manager = Manager { target: target.clone() };
-            GroupCommitter::start(move || manager.connect().map_err(|e| e.to_string()))
-        });
+        let engine = Engine::open(&target)?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager { target })
-            .map_err(|e| StartupError::Database(e.to_string()))?;
-        Ok(Database { pool, backend, committer, readers })
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
+            .build(Manager { target })?;
+        Ok(Database { pool, engine })
     }
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// A connection for work on this thread outside a request: start-up, commands, the audit
+    /// writer. Request handlers use `run`, `read` and `write`.
+    pub fn connection(&self) -> Result<HeldConnection, PoolError> {
+        HeldConnection::take(&self.pool, self.engine.writer())
     }
 
     /// Runs blocking database work on the blocking thread pool, inside the caller's tracing span
@@ -162,10 +199,11 @@ impl Database {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let writer = self.engine.writer().cloned();
         let span = tracing::Span::current();
         web::block(move || {
             let _entered = span.enter();
-            let mut conn = pool.get()?;
+            let mut conn = HeldConnection::take(&pool, writer.as_ref())?;
             work(&mut conn)
         })
         .await?
@@ -173,7 +211,10 @@ impl Database {
 
     /// SQLite only: (commits, writes) the group committer has made so far.
     pub fn group_commits(&self) -> Option<(u64, u64)> {
-        self.committer.as_ref().map(GroupCommitter::committed)
+        match &self.engine {
+            Engine::Sqlite { committer, .. } => Some(committer.committed()),
+            Engine::Postgres => None,
+        }
     }
 
     /// Runs a short read: a few lookups by key or index, no writes. On SQLite it runs right here
@@ -186,9 +227,9 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        match &self.readers {
-            Some(readers) => readers.with_connection(work),
-            None => self.run(work).await,
+        match &self.engine {
+            Engine::Sqlite { readers, .. } => readers.with_connection(work),
+            Engine::Postgres => self.run(work).await,
         }
     }
 
@@ -200,98 +241,16 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        match &self.committer {
-            Some(committer) => committer.write(work).await,
-            None => self.run(move |conn| write_transaction(conn, work)).await,
+        match &self.engine {
+            Engine::Sqlite { committer, .. } => committer.write(work).await,
+            Engine::Postgres => self.run(move |conn| write_transaction(conn, work)).await,
         }
     }
 
     /// Applies every pending migration; returns the versions applied.
     pub fn migrate(&self) -> Result<Vec<String>, StartupError> {
-        let mut conn = self.pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
+        let mut conn = self.connection()?;
         run_migrations(&mut conn).map_err(StartupError::Database)
-    }
-}
-
-pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-
-/// Key of the PostgreSQL advisory lock that keeps replicas starting together from migrating twice.
-const MIGRATION_LOCK_KEY: i64 = 0x4166_7465_7263_6172;
-
-pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
-    let applied = match conn {
-        DbConnection::Sqlite(c) => {
-            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|versions| versions.iter().map(|v| v.to_string()).collect())
-        }
-        DbConnection::Postgres(c) => {
-            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
-                .execute(c)
-                .map_err(|e| e.to_string())?;
-            let result = c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|versions| versions.iter().map(|v| v.to_string()).collect());
-            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
-                .execute(c)
-                .map_err(|e| e.to_string())?;
-            result
-        }
-    };
-    applied.map_err(|e| e.to_string())
-}
-
-/// Reverts every applied migration (used by the migration round-trip test).
-pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<(), String> {
-    match conn {
-        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
-    }
-    .map_err(|e| e.to_string())
-}
-
-fn sqlite_of(conn: &mut DbConnection) -> Option<&mut diesel::SqliteConnection> {
-    match conn {
-        DbConnection::Sqlite(c) => Some(c),
-        DbConnection::Postgres(_) => None,
-    }
-}
-
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Runs `work` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so writers queue on the
-/// busy timeout up front instead of failing with "database is locked" when a read upgrades.
-pub fn write_transaction<T, E>(
-    conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
-where
-    E: From<diesel::result::Error>,
-{
-    let Some(sqlite) = sqlite_of(conn) else {
-        return conn.transaction(work);
-    };
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
-    if depth.is_some() {
-        // Already inside a write transaction: nest as a savepoint.
-        return conn.transaction(work);
-    }
-    // SQLite has one writer at a time. Queueing this process's writers on a lock hands the write
-    // lock over in order at once, where SQLite's busy handler would have them sleep and poll.
-    let _writer = SQLITE_WRITER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    let result = work(conn);
-    let sqlite = sqlite_of(conn).expect("a connection does not change its backend");
-    match result {
-        Ok(value) => {
-            AnsiTransactionManager::commit_transaction(sqlite)?;
-            Ok(value)
-        }
-        Err(err) => {
-            if let Err(rollback) = AnsiTransactionManager::rollback_transaction(sqlite) {
-                tracing::error!(error = %rollback, "rollback failed");
-            }
-            Err(err)
-        }
     }
 }
 
@@ -310,6 +269,6 @@ mod tests {
         assert_eq!(Target::parse("sqlite://aftercare.db"), Target::Sqlite("aftercare.db".into()));
         assert_eq!(Target::parse("/tmp/x.db"), Target::Sqlite("/tmp/x.db".into()));
         assert_eq!(Target::parse("postgres://u@h/db"), Target::Postgres("postgres://u@h/db".into()));
-        assert_eq!(Target::parse("postgresql://h/db").backend(), Backend::Postgres);
+        assert_eq!(Target::parse("postgresql://h/db"), Target::Postgres("postgresql://h/db".into()));
     }
 }

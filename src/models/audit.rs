@@ -184,7 +184,7 @@ pub fn append(conn: &mut DbConnection, key: &AuditKey, events: Vec<NewEvent>) ->
                     )
                 })
                 .collect();
-            crate::natively!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(&values).execute(c))?;
+            crate::db::natively!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(&values).execute(c))?;
         }
         Ok((seq > 0).then_some(Head { seq, hash: prev }))
     })

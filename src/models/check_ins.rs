@@ -237,7 +237,7 @@ pub fn list_for_treatment(
 
 /// Whether the treatment has a check-in for `date`.
 pub fn exists_on(conn: &mut DbConnection, treatment_id: &str, date: NaiveDate) -> Result<bool, AppError> {
-    let found: Option<String> = crate::natively!(conn, |c| check_ins::table
+    let found: Option<String> = crate::db::natively!(conn, |c| check_ins::table
         .filter(check_ins::treatment_id.eq(treatment_id))
         .filter(check_ins::local_date.eq(date))
         .select(check_ins::id)

@@ -27,19 +27,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::auth::tokens::token_hash;
+use crate::config::LoginLimits;
 use crate::db::DbConnection;
 use crate::db::schema::login_attempts;
 use crate::error::AppError;
-
-pub struct Limits {
-    pub window: Duration,
-    /// Attempts one client may make at one account before the waits begin.
-    pub free_per_pair: i64,
-    /// Attempts per account per window, from all clients; half only for clients new to it.
-    pub per_account: i64,
-    /// Attempts per client address per window, over all accounts (and, apart, all activations).
-    pub per_client: i64,
-}
 
 /// Activation attempts one invitation may have per window (a double submit, a retry).
 pub const ATTEMPTS_PER_INVITE: i64 = 3;
@@ -90,7 +81,7 @@ pub fn reserve_login(
     conn: &mut DbConnection,
     buckets: &LoginBuckets,
     now: NaiveDateTime,
-    limits: &Limits,
+    limits: &LoginLimits,
 ) -> Result<Option<u64>, AppError> {
     refused_as_wait(conn.transaction(|conn| {
         let pair = bump(conn, &buckets.pair, now, limits.window, Window::Sliding)?;

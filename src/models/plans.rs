@@ -65,7 +65,7 @@ pub fn acknowledgements(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashMap<String, NaiveDateTime>, AppError> {
-    let acks: Vec<(String, NaiveDateTime)> = crate::natively!(conn, |c| reminder_acks::table
+    let acks: Vec<(String, NaiveDateTime)> = crate::db::natively!(conn, |c| reminder_acks::table
         .filter(reminder_acks::treatment_id.eq(treatment_id))
         .filter(reminder_acks::local_date.between(from, to))
         .select((reminder_acks::reminder_id, reminder_acks::acknowledged_at))

@@ -157,7 +157,7 @@ pub fn list_for_patient(
 pub fn own(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<TreatmentRecord>, AppError> {
     caller.require_patient()?;
     // `visible_to` for a patient, unboxed: the today screen reads this on every request.
-    let rows: Vec<TreatmentRow> = crate::natively!(conn, |c| treatments::table
+    let rows: Vec<TreatmentRow> = crate::db::natively!(conn, |c| treatments::table
         .filter(treatments::patient_id.eq(&caller.user_id))
         .select(TreatmentRow::as_select())
         .order((treatments::treated_on.asc(), treatments::id.asc()))

@@ -105,7 +105,7 @@ pub fn find_active_with_plan_inputs(
     conn: &mut DbConnection,
     id: &str,
 ) -> Result<Option<(User, Option<i64>)>, AppError> {
-    let found: Option<(UserRow, Option<i64>)> = crate::natively!(conn, |c| {
+    let found: Option<(UserRow, Option<i64>)> = crate::db::natively!(conn, |c| {
         let version = plan_inputs_version::table.select(plan_inputs_version::version).single_value();
         users::table.find(id).select((UserRow::as_select(), version)).first(c).optional()
     })?;

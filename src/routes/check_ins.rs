@@ -22,8 +22,6 @@ use crate::routes::treatments::ProtocolRef;
 use crate::state::AppState;
 use crate::validate::{Checks, checked};
 
-pub const MAX_REVIEW_NOTE_CHARS: usize = 2000;
-
 /// Scores from 0 (none) to 10 (worst), and yes/no signs.
 #[derive(Deserialize, Serialize, ToSchema, Default)]
 pub struct SymptomsBody {

@@ -1,0 +1,47 @@
+//! Authenticating a request: the bearer token, verified, and checked against the account as it is
+//! now. A handler that takes a `Caller` argument gets one only this way.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use chrono::Utc;
+
+use crate::auth::Caller;
+use crate::auth::caller::bearer_token;
+use crate::error::AppError;
+use crate::models::users;
+use crate::state::AppState;
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let request = req.clone();
+        let claims = match (&state, bearer_token(req.headers())) {
+            (Some(state), Some(token)) => state.tokens.verify(token, Utc::now()),
+            (None, _) => Err(AppError::internal("application state is missing")),
+            (_, None) => Err(AppError::Unauthorized),
+        };
+        Box::pin(async move {
+            let claims = claims?;
+            let state = state.ok_or_else(|| AppError::internal("application state is missing"))?;
+            let user_id = claims.sub.clone();
+            let account = state.db.read(move |conn| users::find_active_with_plan_inputs(conn, &user_id)).await?;
+            // A token outlives changes to its account: a deactivated or deleted user, or one whose
+            // role or clinic changed, is refused.
+            match account {
+                Some((user, plan_inputs_version)) if user.role == claims.role && user.clinic_id == claims.clinic => {
+                    let caller =
+                        Caller { user_id: user.id, role: user.role, clinic_id: user.clinic_id, plan_inputs_version };
+                    // The audit trail reads who acted from here.
+                    request.extensions_mut().insert(caller.clone());
+                    Ok(caller)
+                }
+                _ => Err(AppError::Unauthorized),
+            }
+        })
+    }
+}
