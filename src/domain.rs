@@ -4,7 +4,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveTime;
+use diesel::sql_types::Text;
+use diesel::{AsExpression, FromSqlRow};
 use serde::{Deserialize, Serialize};
+
+use crate::text_column::text_column;
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Upper bound so a huge "password" cannot make hashing a denial of service.
@@ -15,8 +19,11 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 macro_rules! string_enum {
     ($(#[doc = $doc:literal])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[doc = $doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, AsExpression, FromSqlRow)]
+        #[diesel(sql_type = Text)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        text_column!($name);
 
         // Written out rather than derived, so the document lists exactly the wire values.
         impl utoipa::PartialSchema for $name {

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+mod text_column;
 pub mod validate;
 
 use std::net::TcpListener;

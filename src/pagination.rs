@@ -1,10 +1,15 @@
 //! Keyset pagination: `limit` and an opaque `cursor` in, `{items, next_cursor}` out.
 
 use chrono::NaiveDateTime;
+use diesel::dsl;
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Integer, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::clock;
+use crate::db::MultiBackend;
 use crate::validate::Checks;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -71,6 +76,51 @@ impl Cursor {
 
     pub fn instant(&self) -> NaiveDateTime {
         clock::from_micros(self.at).unwrap_or_default()
+    }
+}
+
+/// The order a list is served in, by its sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Ascending,
+    Descending,
+}
+
+/// A filter on a query over `QS`: the rows that come after a cursor.
+pub type Keyset<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
+
+type Later<At, Id> = dsl::Or<dsl::Gt<At, NaiveDateTime>, dsl::And<dsl::Eq<At, NaiveDateTime>, dsl::Gt<Id, String>>>;
+type Earlier<At, Id> = dsl::Or<dsl::Lt<At, NaiveDateTime>, dsl::And<dsl::Eq<At, NaiveDateTime>, dsl::Lt<Id, String>>>;
+type LaterRanked<Rank, QS> = dsl::Or<dsl::Gt<Rank, i32>, dsl::And<dsl::Eq<Rank, i32>, Keyset<QS>>>;
+
+impl Cursor {
+    /// The rows after this cursor in a list sorted by (`at`, `id`) in `order`.
+    pub fn rows_after<QS, At, Id>(&self, order: Order, at: At, id: Id) -> Keyset<QS>
+    where
+        At: Expression<SqlType = Timestamp> + Copy,
+        Id: Expression<SqlType = Text> + 'static,
+        Later<At, Id>: BoxableExpression<QS, MultiBackend, SqlType = Bool> + 'static,
+        Earlier<At, Id>: BoxableExpression<QS, MultiBackend, SqlType = Bool> + 'static,
+    {
+        let (instant, last) = (self.instant(), self.id.clone());
+        match order {
+            Order::Ascending => Box::new(at.gt(instant).or(at.eq(instant).and(id.gt(last)))),
+            Order::Descending => Box::new(at.lt(instant).or(at.eq(instant).and(id.lt(last)))),
+        }
+    }
+
+    /// The rows after this cursor in a list sorted by (`rank`, `at`, `id`), all ascending.
+    pub fn rows_after_ranked<QS: 'static, Rank, At, Id>(&self, rank: Rank, at: At, id: Id) -> Keyset<QS>
+    where
+        Rank: Expression<SqlType = Integer> + Copy,
+        At: Expression<SqlType = Timestamp> + Copy,
+        Id: Expression<SqlType = Text> + 'static,
+        Later<At, Id>: BoxableExpression<QS, MultiBackend, SqlType = Bool> + 'static,
+        Earlier<At, Id>: BoxableExpression<QS, MultiBackend, SqlType = Bool> + 'static,
+        LaterRanked<Rank, QS>: BoxableExpression<QS, MultiBackend, SqlType = Bool> + 'static,
+    {
+        let last = self.rank.unwrap_or(0);
+        Box::new(rank.gt(last).or(rank.eq(last).and(self.rows_after(Order::Ascending, at, id))))
     }
 }
 

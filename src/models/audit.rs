@@ -30,7 +30,8 @@ pub const KEYED: i32 = 1;
 const ROWS_PER_INSERT: usize = 250;
 
 /// One thing that happened, before it takes its place in the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Insertable)]
+#[diesel(table_name = audit_events)]
 pub struct NewEvent {
     pub id: String,
     pub at: NaiveDateTime,
@@ -89,6 +90,18 @@ impl StoredEvent {
             client_addr: self.client_addr.clone(),
         }
     }
+}
+
+/// An event in its place in the chain, as appended.
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+struct ChainedEvent {
+    seq: i64,
+    #[diesel(embed)]
+    event: NewEvent,
+    prev_hash: String,
+    hash: String,
+    chain_version: i32,
 }
 
 /// The fixed canonical form an entry's hash covers: its position and every field.
@@ -152,39 +165,12 @@ pub fn append(conn: &mut DbConnection, key: &AuditKey, events: Vec<NewEvent>) ->
             event.patient_id = patient_of(conn, &event)?;
             seq += 1;
             let hash = keyed_hash(key, &prev, seq, &event);
-            chained.push((seq, event, std::mem::replace(&mut prev, hash.clone()), hash));
+            let prev_hash = std::mem::replace(&mut prev, hash.clone());
+            chained.push(ChainedEvent { seq, event, prev_hash, hash, chain_version: KEYED });
         }
         // Many rows per statement: one statement per event cost more than the rows themselves.
         for rows in chained.chunks(ROWS_PER_INSERT) {
-            let values: Vec<_> = rows
-                .iter()
-                .map(|(seq, event, prev_hash, hash)| {
-                    (
-                        (
-                            audit_events::seq.eq(*seq),
-                            audit_events::id.eq(&event.id),
-                            audit_events::at.eq(event.at),
-                            audit_events::user_id.eq(&event.user_id),
-                            audit_events::role.eq(&event.role),
-                            audit_events::clinic_id.eq(&event.clinic_id),
-                            audit_events::patient_id.eq(&event.patient_id),
-                            audit_events::action.eq(&event.action),
-                        ),
-                        (
-                            audit_events::resource_type.eq(&event.resource_type),
-                            audit_events::resource_id.eq(&event.resource_id),
-                            audit_events::outcome.eq(&event.outcome),
-                            audit_events::status.eq(event.status),
-                            audit_events::request_id.eq(&event.request_id),
-                            audit_events::client_addr.eq(&event.client_addr),
-                            audit_events::prev_hash.eq(prev_hash),
-                            audit_events::hash.eq(hash),
-                            audit_events::chain_version.eq(KEYED),
-                        ),
-                    )
-                })
-                .collect();
-            crate::db::natively!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(&values).execute(c))?;
+            crate::db::natively!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(rows).execute(c))?;
         }
         Ok((seq > 0).then_some(Head { seq, hash: prev }))
     })

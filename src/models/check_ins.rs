@@ -12,7 +12,7 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::models::plans::{self, PlanContext};
 use crate::models::treatments;
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::pagination::{Cursor, Order, Page, PageRequest};
 use crate::plan::Level;
 use crate::plan::assessment::{Assessment, Reason, Symptoms, assess};
 use crate::plan::local_time::day_number;
@@ -60,7 +60,7 @@ struct CheckInRow {
     darkening: bool,
     adherence: String,
     notes: Option<String>,
-    level: String,
+    level: Level,
     reasons: String,
     protocol_id: String,
     protocol_version: i32,
@@ -74,10 +74,6 @@ struct CheckInRow {
 struct StoredReason {
     code: String,
     message: String,
-}
-
-fn level_of(text: &str) -> Result<Level, AppError> {
-    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(AppError::internal)
 }
 
 /// The review queue's first sort key: most serious first.
@@ -108,7 +104,7 @@ impl TryFrom<CheckInRow> for CheckInRecord {
             },
             adherence: serde_json::from_str(&row.adherence).map_err(AppError::internal)?,
             assessment: Assessment {
-                level: level_of(&row.level)?,
+                level: row.level,
                 reasons: reasons.into_iter().map(|r| Reason { code: r.code, message: r.message }).collect(),
             },
             id: row.id,
@@ -189,7 +185,7 @@ pub fn create(
             (
                 check_ins::adherence.eq(serde_json::to_string(&new.adherence).map_err(AppError::internal)?),
                 check_ins::notes.eq(&new.notes),
-                check_ins::level.eq(assessment.level.as_str()),
+                check_ins::level.eq(assessment.level),
                 check_ins::level_rank.eq(level_rank(assessment.level)),
                 check_ins::reasons.eq(serde_json::to_string(&reasons).map_err(AppError::internal)?),
                 check_ins::protocol_id.eq(&ctx.protocol.id),
@@ -226,10 +222,7 @@ pub fn list_for_treatment(
         .order((check_ins::created_at.desc(), check_ins::id.desc()))
         .limit(page.fetch());
     if let Some(after) = &page.after {
-        let at = after.instant();
-        query = query.filter(
-            check_ins::created_at.lt(at).or(check_ins::created_at.eq(at).and(check_ins::id.lt(after.id.clone()))),
-        );
+        query = query.filter(after.rows_after(Order::Descending, check_ins::created_at, check_ins::id));
     }
     let rows = query.load(conn)?.into_iter().map(CheckInRecord::try_from).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(rows, page, |c| Cursor::new(None, c.created_at, &c.id)))
@@ -275,12 +268,7 @@ pub fn review_queue(
         .limit(page.fetch())
         .into_boxed();
     if let Some(after) = &page.after {
-        let (rank, at, id) = (after.rank.unwrap_or(0), after.instant(), after.id.clone());
-        query = query.filter(
-            check_ins::level_rank.gt(rank).or(check_ins::level_rank
-                .eq(rank)
-                .and(check_ins::created_at.gt(at).or(check_ins::created_at.eq(at).and(check_ins::id.gt(id))))),
-        );
+        query = query.filter(after.rows_after_ranked(check_ins::level_rank, check_ins::created_at, check_ins::id));
     }
     let rows: Vec<(CheckInRow, String)> = query.load(conn)?;
     let entries = rows

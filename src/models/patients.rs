@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use chrono::{NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel::{AsExpression, FromSqlRow};
+use std::str::FromStr;
 
 use crate::auth::Caller;
 use crate::db::schema::{patient_schedules, patients, users};
@@ -11,15 +14,20 @@ use crate::db::{DbConnection, MultiBackend, write_transaction};
 use crate::domain::{Role, SkinType};
 use crate::error::AppError;
 use crate::models::{invites, users as accounts};
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::pagination::{Cursor, Order, Page, PageRequest};
 use crate::plan::{Personal, Schedule, ScheduleHistory};
+use crate::text_column::text_column;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = patients)]
 pub struct PatientRecord {
     pub id: String,
     pub clinic_id: String,
+    #[diesel(select_expression = users::name)]
     pub name: String,
+    #[diesel(select_expression = users::email)]
     pub email: String,
+    #[diesel(deserialize_as = StoredTimeZone)]
     pub timezone: chrono_tz::Tz,
     pub skin_type: SkinType,
     pub fitzpatrick: i32,
@@ -27,43 +35,36 @@ pub struct PatientRecord {
     pub created_at: NaiveDateTime,
 }
 
-type PatientRow = (String, String, String, String, String, String, i32, NaiveTime, NaiveDateTime);
+/// A time zone as stored: its IANA name.
+#[derive(Debug, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct StoredTimeZone(chrono_tz::Tz);
 
-const COLUMNS: (
-    patients::id,
-    patients::clinic_id,
-    users::name,
-    users::email,
-    patients::timezone,
-    patients::skin_type,
-    patients::fitzpatrick,
-    patients::reminder_time,
-    patients::created_at,
-) = (
-    patients::id,
-    patients::clinic_id,
-    users::name,
-    users::email,
-    patients::timezone,
-    patients::skin_type,
-    patients::fitzpatrick,
-    patients::reminder_time,
-    patients::created_at,
-);
+text_column!(StoredTimeZone);
 
-fn from_row(row: PatientRow) -> Result<PatientRecord, AppError> {
-    let (id, clinic_id, name, email, timezone, skin_type, fitzpatrick, reminder_time, created_at) = row;
-    Ok(PatientRecord {
-        id,
-        clinic_id,
-        name,
-        email,
-        timezone: timezone.parse().map_err(AppError::internal)?,
-        skin_type: skin_type.parse().map_err(AppError::internal)?,
-        fitzpatrick,
-        reminder_time,
-        created_at,
-    })
+impl StoredTimeZone {
+    fn as_str(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl FromStr for StoredTimeZone {
+    type Err = String;
+    fn from_str(name: &str) -> Result<StoredTimeZone, String> {
+        name.parse().map(StoredTimeZone).map_err(|_| format!("`{name}` is not a time zone"))
+    }
+}
+
+impl From<chrono_tz::Tz> for StoredTimeZone {
+    fn from(timezone: chrono_tz::Tz) -> StoredTimeZone {
+        StoredTimeZone(timezone)
+    }
+}
+
+impl From<StoredTimeZone> for chrono_tz::Tz {
+    fn from(stored: StoredTimeZone) -> chrono_tz::Tz {
+        stored.0
+    }
 }
 
 type Visible = patients::BoxedQuery<'static, MultiBackend>;
@@ -77,9 +78,15 @@ fn visible_to(caller: &Caller) -> Visible {
     }
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = patients)]
 pub struct NewPatient {
+    /// The account's, in `users`.
+    #[diesel(skip_insertion)]
     pub name: String,
+    #[diesel(skip_insertion)]
     pub email: String,
+    #[diesel(serialize_as = StoredTimeZone)]
     pub timezone: chrono_tz::Tz,
     pub skin_type: SkinType,
     pub fitzpatrick: i32,
@@ -105,45 +112,40 @@ pub fn create(
                 password_hash: None,
             },
         )?;
+        let (timezone, reminder_time) = (new.timezone, new.reminder_time);
         diesel::insert_into(patients::table)
             .values((
+                new,
                 patients::id.eq(&account.id),
                 patients::clinic_id.eq(&caller.clinic_id),
-                patients::timezone.eq(new.timezone.name()),
-                patients::skin_type.eq(new.skin_type.as_str()),
-                patients::fitzpatrick.eq(new.fitzpatrick),
-                patients::reminder_time.eq(new.reminder_time),
                 patients::created_at.eq(account.created_at),
             ))
             .execute(conn)?;
-        record_schedule(conn, &account.id, account.created_at, new.timezone, new.reminder_time)?;
+        record_schedule(conn, &account.id, account.created_at, timezone, reminder_time)?;
         let invite = invites::create(conn, &account.id, invite_ttl)?;
         Ok((get(conn, caller, &account.id)?, invite))
     })
 }
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<PatientRecord, AppError> {
-    let row: PatientRow = visible_to(caller)
+    Ok(visible_to(caller)
         .filter(patients::id.eq(id.to_string()))
         .inner_join(users::table)
-        .select(COLUMNS)
-        .first(conn)?;
-    from_row(row)
+        .select(PatientRecord::as_select())
+        .first(conn)?)
 }
 
 pub fn list(conn: &mut DbConnection, caller: &Caller, page: &PageRequest) -> Result<Page<PatientRecord>, AppError> {
     caller.require_staff()?;
     let mut query = visible_to(caller)
         .inner_join(users::table)
-        .select(COLUMNS)
+        .select(PatientRecord::as_select())
         .order((patients::created_at.asc(), patients::id.asc()))
         .limit(page.fetch());
     if let Some(after) = &page.after {
-        let at = after.instant();
-        query = query
-            .filter(patients::created_at.gt(at).or(patients::created_at.eq(at).and(patients::id.gt(after.id.clone()))));
+        query = query.filter(after.rows_after(Order::Ascending, patients::created_at, patients::id));
     }
-    let rows = query.load::<PatientRow>(conn)?.into_iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let rows = query.load(conn)?;
     Ok(Page::from_rows(rows, page, |p| Cursor::new(None, p.created_at, &p.id)))
 }
 
@@ -175,7 +177,7 @@ pub fn update(
         diesel::update(patients::table.find(&current.id))
             .set((
                 patients::timezone.eq(timezone.name()),
-                patients::skin_type.eq(changes.skin_type.unwrap_or(current.skin_type).as_str()),
+                patients::skin_type.eq(changes.skin_type.unwrap_or(current.skin_type)),
                 patients::fitzpatrick.eq(changes.fitzpatrick.unwrap_or(current.fitzpatrick)),
                 patients::reminder_time.eq(reminder_time),
             ))
@@ -205,17 +207,16 @@ fn record_schedule(
 /// Every schedule the patient has had, for planning reminders. Call only for a patient the caller
 /// may see (one already loaded through `get`).
 pub fn schedule_history(conn: &mut DbConnection, patient_id: &str) -> Result<ScheduleHistory, AppError> {
-    let rows: Vec<(NaiveDateTime, String, NaiveTime)> = patient_schedules::table
+    let rows: Vec<(NaiveDateTime, StoredTimeZone, NaiveTime)> = patient_schedules::table
         .filter(patient_schedules::patient_id.eq(patient_id))
         .select((patient_schedules::effective_at, patient_schedules::timezone, patient_schedules::reminder_time))
         .order(patient_schedules::effective_at.asc())
         .load(conn)?;
-    let mut schedules = rows.into_iter().map(|(at, timezone, reminder_time)| {
-        let timezone = timezone.parse().map_err(AppError::internal)?;
-        Ok::<_, AppError>((at.and_utc(), Schedule { timezone, reminder_time }))
-    });
-    let (_, first) = schedules.next().ok_or_else(|| AppError::internal("patient without a schedule"))??;
-    Ok(ScheduleHistory { first, changes: schedules.collect::<Result<_, _>>()? })
+    let mut schedules = rows
+        .into_iter()
+        .map(|(at, timezone, reminder_time)| (at.and_utc(), Schedule { timezone: timezone.into(), reminder_time }));
+    let (_, first) = schedules.next().ok_or_else(|| AppError::internal("patient without a schedule"))?;
+    Ok(ScheduleHistory { first, changes: schedules.collect() })
 }
 
 impl PatientRecord {

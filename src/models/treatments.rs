@@ -1,7 +1,11 @@
 //! Treatments. Staff see their clinic's; a patient sees only their own.
 
+use std::str::FromStr;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel::{AsExpression, FromSqlRow};
 
 use crate::auth::Caller;
 use crate::db::schema::treatments;
@@ -9,10 +13,12 @@ use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{Area, Procedure, Role, Setting};
 use crate::error::AppError;
 use crate::models::patients;
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::pagination::{Cursor, Order, Page, PageRequest};
 use crate::plan::Protocol;
+use crate::text_column::text_column;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = treatments)]
 pub struct TreatmentRecord {
     pub id: String,
     pub patient_id: String,
@@ -20,6 +26,7 @@ pub struct TreatmentRecord {
     pub procedure: Procedure,
     pub treated_on: NaiveDate,
     pub setting: Setting,
+    #[diesel(deserialize_as = AreaList)]
     pub areas: Vec<Area>,
     pub needle_depth_mm: f64,
     pub notes: Option<String>,
@@ -28,46 +35,36 @@ pub struct TreatmentRecord {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = treatments)]
-struct TreatmentRow {
-    id: String,
-    patient_id: String,
-    clinic_id: String,
-    procedure: String,
-    treated_on: NaiveDate,
-    setting: String,
-    areas: String,
-    needle_depth_mm: f64,
-    notes: Option<String>,
-    protocol_id: String,
-    protocol_version: i32,
-    created_at: NaiveDateTime,
+/// A treatment's areas as stored: their names joined by commas.
+#[derive(Debug, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct AreaList(String);
+
+text_column!(AreaList);
+
+impl AreaList {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-impl TryFrom<TreatmentRow> for TreatmentRecord {
-    type Error = AppError;
-    fn try_from(row: TreatmentRow) -> Result<TreatmentRecord, AppError> {
-        let areas = row
-            .areas
-            .split(',')
-            .map(|a| a.parse::<Area>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(AppError::internal)?;
-        Ok(TreatmentRecord {
-            procedure: row.procedure.parse().map_err(AppError::internal)?,
-            setting: row.setting.parse().map_err(AppError::internal)?,
-            areas,
-            id: row.id,
-            patient_id: row.patient_id,
-            clinic_id: row.clinic_id,
-            treated_on: row.treated_on,
-            needle_depth_mm: row.needle_depth_mm,
-            notes: row.notes,
-            protocol_id: row.protocol_id,
-            protocol_version: row.protocol_version,
-            created_at: row.created_at,
-        })
+impl FromStr for AreaList {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<AreaList, Self::Err> {
+        Ok(AreaList(text.to_string()))
+    }
+}
+
+impl From<Vec<Area>> for AreaList {
+    fn from(areas: Vec<Area>) -> AreaList {
+        AreaList(areas.iter().map(|area| area.as_str()).collect::<Vec<_>>().join(","))
+    }
+}
+
+impl TryFrom<AreaList> for Vec<Area> {
+    type Error = String;
+    fn try_from(list: AreaList) -> Result<Vec<Area>, String> {
+        list.0.split(',').map(str::parse).collect()
     }
 }
 
@@ -82,10 +79,13 @@ fn visible_to(caller: &Caller) -> Visible {
     }
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = treatments)]
 pub struct NewTreatment {
     pub procedure: Procedure,
     pub treated_on: NaiveDate,
     pub setting: Setting,
+    #[diesel(serialize_as = AreaList)]
     pub areas: Vec<Area>,
     pub needle_depth_mm: f64,
     pub notes: Option<String>,
@@ -102,18 +102,12 @@ pub fn create(
     caller.require_staff()?;
     let patient = patients::get(conn, caller, patient_id)?;
     let id = super::new_id();
-    let areas: Vec<&str> = new.areas.iter().map(|a| a.as_str()).collect();
     diesel::insert_into(treatments::table)
         .values((
+            new,
             treatments::id.eq(&id),
             treatments::patient_id.eq(&patient.id),
             treatments::clinic_id.eq(&patient.clinic_id),
-            treatments::procedure.eq(new.procedure.as_str()),
-            treatments::treated_on.eq(new.treated_on),
-            treatments::setting.eq(new.setting.as_str()),
-            treatments::areas.eq(areas.join(",")),
-            treatments::needle_depth_mm.eq(new.needle_depth_mm),
-            treatments::notes.eq(&new.notes),
             treatments::protocol_id.eq(&protocol.id),
             treatments::protocol_version.eq(protocol.version),
             treatments::created_at.eq(crate::clock::now()),
@@ -123,11 +117,7 @@ pub fn create(
 }
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<TreatmentRecord, AppError> {
-    visible_to(caller)
-        .filter(treatments::id.eq(id.to_string()))
-        .select(TreatmentRow::as_select())
-        .first(conn)?
-        .try_into()
+    Ok(visible_to(caller).filter(treatments::id.eq(id.to_string())).select(TreatmentRecord::as_select()).first(conn)?)
 }
 
 /// A patient's treatments, oldest first. 404 when the patient is not the caller's to see.
@@ -140,16 +130,13 @@ pub fn list_for_patient(
     let patient = patients::get(conn, caller, patient_id)?;
     let mut query = visible_to(caller)
         .filter(treatments::patient_id.eq(patient.id))
-        .select(TreatmentRow::as_select())
+        .select(TreatmentRecord::as_select())
         .order((treatments::created_at.asc(), treatments::id.asc()))
         .limit(page.fetch());
     if let Some(after) = &page.after {
-        let at = after.instant();
-        query = query.filter(
-            treatments::created_at.gt(at).or(treatments::created_at.eq(at).and(treatments::id.gt(after.id.clone()))),
-        );
+        query = query.filter(after.rows_after(Order::Ascending, treatments::created_at, treatments::id));
     }
-    let rows = query.load(conn)?.into_iter().map(TreatmentRecord::try_from).collect::<Result<Vec<_>, _>>()?;
+    let rows = query.load(conn)?;
     Ok(Page::from_rows(rows, page, |t| Cursor::new(None, t.created_at, &t.id)))
 }
 
@@ -157,10 +144,9 @@ pub fn list_for_patient(
 pub fn own(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<TreatmentRecord>, AppError> {
     caller.require_patient()?;
     // `visible_to` for a patient, unboxed: the today screen reads this on every request.
-    let rows: Vec<TreatmentRow> = crate::db::natively!(conn, |c| treatments::table
+    Ok(crate::db::natively!(conn, |c| treatments::table
         .filter(treatments::patient_id.eq(&caller.user_id))
-        .select(TreatmentRow::as_select())
+        .select(TreatmentRecord::as_select())
         .order((treatments::treated_on.asc(), treatments::id.asc()))
-        .load(c))?;
-    rows.into_iter().map(TreatmentRecord::try_from).collect()
+        .load(c))?)
 }

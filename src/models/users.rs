@@ -8,22 +8,10 @@ use crate::db::DbConnection;
 use crate::db::schema::{plan_inputs_version, users};
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::pagination::{Cursor, Order, Page, PageRequest};
 
-#[derive(Queryable, Selectable, Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
-struct UserRow {
-    id: String,
-    clinic_id: String,
-    role: String,
-    email: String,
-    name: String,
-    password_hash: Option<String>,
-    active: bool,
-    created_at: NaiveDateTime,
-}
-
-#[derive(Debug, Clone)]
 pub struct User {
     pub id: String,
     pub clinic_id: String,
@@ -42,22 +30,8 @@ impl User {
     }
 }
 
-impl TryFrom<UserRow> for User {
-    type Error = AppError;
-    fn try_from(row: UserRow) -> Result<User, AppError> {
-        Ok(User {
-            role: row.role.parse().map_err(AppError::internal)?,
-            id: row.id,
-            clinic_id: row.clinic_id,
-            email: row.email,
-            name: row.name,
-            password_hash: row.password_hash,
-            active: row.active,
-            created_at: row.created_at,
-        })
-    }
-}
-
+#[derive(Insertable)]
+#[diesel(table_name = users)]
 pub struct NewUser<'a> {
     pub clinic_id: &'a str,
     pub role: Role,
@@ -70,16 +44,7 @@ pub fn insert(conn: &mut DbConnection, new: NewUser<'_>) -> Result<User, AppErro
     let id = super::new_id();
     let now = crate::clock::now();
     let inserted = diesel::insert_into(users::table)
-        .values((
-            users::id.eq(&id),
-            users::clinic_id.eq(new.clinic_id),
-            users::role.eq(new.role.as_str()),
-            users::email.eq(new.email),
-            users::name.eq(new.name),
-            users::password_hash.eq(new.password_hash),
-            users::active.eq(true),
-            users::created_at.eq(now),
-        ))
+        .values((&new, users::id.eq(&id), users::active.eq(true), users::created_at.eq(now)))
         .execute(conn);
     match inserted {
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
@@ -91,7 +56,7 @@ pub fn insert(conn: &mut DbConnection, new: NewUser<'_>) -> Result<User, AppErro
 }
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
-    users::table.find(id).select(UserRow::as_select()).first(conn).optional()?.map(User::try_from).transpose()
+    Ok(users::table.find(id).select(User::as_select()).first(conn).optional()?)
 }
 
 /// The account behind a token, if it still exists and is active.
@@ -105,13 +70,11 @@ pub fn find_active_with_plan_inputs(
     conn: &mut DbConnection,
     id: &str,
 ) -> Result<Option<(User, Option<i64>)>, AppError> {
-    let found: Option<(UserRow, Option<i64>)> = crate::db::natively!(conn, |c| {
+    let found: Option<(User, Option<i64>)> = crate::db::natively!(conn, |c| {
         let version = plan_inputs_version::table.select(plan_inputs_version::version).single_value();
-        users::table.find(id).select((UserRow::as_select(), version)).first(c).optional()
+        users::table.find(id).select((User::as_select(), version)).first(c).optional()
     })?;
-    let Some((row, version)) = found else { return Ok(None) };
-    let user = User::try_from(row)?;
-    Ok(user.active.then_some((user, version)))
+    Ok(found.filter(|(user, _)| user.active))
 }
 
 /// The account a login names. An address may have an account at several clinics (each with its own
@@ -120,13 +83,13 @@ pub fn find_active_with_plan_inputs(
 pub fn find_for_login(conn: &mut DbConnection, email: &str, clinic_id: Option<&str>) -> Result<Option<User>, AppError> {
     let mut query = users::table
         .filter(users::email.eq(email))
-        .select(UserRow::as_select())
+        .select(User::as_select())
         .order((users::password_hash.is_null().asc(), users::created_at.asc(), users::id.asc()))
         .into_boxed();
     if let Some(clinic_id) = clinic_id {
         query = query.filter(users::clinic_id.eq(clinic_id));
     }
-    query.first(conn).optional()?.map(User::try_from).transpose()
+    Ok(query.first(conn).optional()?)
 }
 
 pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(), AppError> {
@@ -139,16 +102,15 @@ pub fn list_staff(conn: &mut DbConnection, caller: &Caller, page: &PageRequest) 
     caller.require_admin()?;
     let mut query = users::table
         .filter(users::clinic_id.eq(&caller.clinic_id))
-        .filter(users::role.eq_any([Role::Admin.as_str(), Role::Clinician.as_str()]))
-        .select(UserRow::as_select())
+        .filter(users::role.eq_any([Role::Admin, Role::Clinician]))
+        .select(User::as_select())
         .order((users::created_at.asc(), users::id.asc()))
         .limit(page.fetch())
         .into_boxed();
     if let Some(after) = &page.after {
-        let at = after.instant();
-        query = query.filter(users::created_at.gt(at).or(users::created_at.eq(at).and(users::id.gt(after.id.clone()))));
+        query = query.filter(after.rows_after(Order::Ascending, users::created_at, users::id));
     }
-    let rows = query.load(conn)?.into_iter().map(User::try_from).collect::<Result<Vec<_>, _>>()?;
+    let rows = query.load(conn)?;
     Ok(Page::from_rows(rows, page, |u| Cursor::new(None, u.created_at, &u.id)))
 }
 

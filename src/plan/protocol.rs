@@ -102,8 +102,23 @@ pub struct AssessmentRules {
     pub rules: Vec<AssessmentRule>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Serialize,
+    Deserialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    utoipa::ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
 #[serde(rename_all = "snake_case")]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Level {
     Ok,
     Watch,
@@ -119,6 +134,18 @@ impl Level {
         }
     }
 }
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Level, String> {
+        [Level::Ok, Level::Watch, Level::Urgent]
+            .into_iter()
+            .find(|level| level.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a level"))
+    }
+}
+
+crate::text_column::text_column!(Level);
 
 /// The signs a check-in reports: scores 0-10 and yes/no signs.
 pub const SCORE_SIGNS: [&str; 5] = ["redness", "swelling", "pain", "itching", "peeling"];
