@@ -45,32 +45,8 @@ pub fn claim(
     abandoned_after: Duration,
 ) -> Result<Claim, AppError> {
     let result = write_transaction(conn, |conn| {
-        let existing: Option<Stored> = keys::table
-            .find((user_id, key))
-            .select((
-                keys::fingerprint,
-                keys::status,
-                keys::content_type,
-                keys::body,
-                keys::created_at,
-                keys::invite_user_id,
-            ))
-            .first(conn)
-            .optional()?;
-        let restart = |conn: &mut DbConnection| {
-            diesel::update(keys::table.find((user_id, key)))
-                .set((
-                    keys::fingerprint.eq(fingerprint),
-                    keys::status.eq(None::<i32>),
-                    keys::content_type.eq(None::<String>),
-                    keys::body.eq(None::<String>),
-                    keys::created_at.eq(now),
-                    keys::invite_user_id.eq(None::<String>),
-                ))
-                .execute(conn)
-                .map(|_| Claim::Fresh)
-        };
-        match existing {
+        let restart = |conn: &mut DbConnection| restart(conn, user_id, key, fingerprint, now);
+        match stored(conn, user_id, key)? {
             None => {
                 diesel::insert_into(keys::table)
                     .values((
@@ -99,6 +75,42 @@ pub fn claim(
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(Claim::InProgress),
         other => other.map_err(AppError::from),
     }
+}
+
+fn stored(conn: &mut DbConnection, user_id: &str, key: &str) -> Result<Option<Stored>, DieselError> {
+    keys::table
+        .find((user_id, key))
+        .select((
+            keys::fingerprint,
+            keys::status,
+            keys::content_type,
+            keys::body,
+            keys::created_at,
+            keys::invite_user_id,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Takes over an expired or abandoned key for a new request.
+fn restart(
+    conn: &mut DbConnection,
+    user_id: &str,
+    key: &str,
+    fingerprint: &str,
+    now: NaiveDateTime,
+) -> Result<Claim, DieselError> {
+    diesel::update(keys::table.find((user_id, key)))
+        .set((
+            keys::fingerprint.eq(fingerprint),
+            keys::status.eq(None::<i32>),
+            keys::content_type.eq(None::<String>),
+            keys::body.eq(None::<String>),
+            keys::created_at.eq(now),
+            keys::invite_user_id.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|_| Claim::Fresh)
 }
 
 /// Stores the answer of the request that holds the key. The body must hold no secret.
