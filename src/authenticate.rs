@@ -7,8 +7,8 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use chrono::Utc;
 
-use crate::auth::Caller;
 use crate::auth::caller::bearer_token;
+use crate::auth::{Admin, Caller, Patient, Staff};
 use crate::error::AppError;
 use crate::models::users;
 use crate::state::AppState;
@@ -45,3 +45,20 @@ impl FromRequest for Caller {
         })
     }
 }
+
+/// The role extractors: authenticated as `Caller` is (401 first), then 403 for another role.
+macro_rules! role_extractor {
+    ($($name:ident),+) => {$(
+        impl FromRequest for $name {
+            type Error = AppError;
+            type Future = Pin<Box<dyn Future<Output = Result<$name, AppError>>>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let caller = Caller::from_request(req, payload);
+                Box::pin(async move { $name::try_from(caller.await?) })
+            }
+        }
+    )+};
+}
+
+role_extractor!(Staff, Admin, Patient);
