@@ -1,5 +1,6 @@
 //! Authenticating a request: the bearer token, verified, and checked against the account as it is
-//! now. A handler that takes a `Caller` argument gets one only this way.
+//! now. A handler that takes a `Caller` argument gets one only this way, and a `Staff`, `Admin` or
+//! `Patient` one only this way or by turning a `Caller` into it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,6 +48,10 @@ impl FromRequest for Caller {
 }
 
 /// The role extractors: authenticated as `Caller` is (401 first), then 403 for another role.
+///
+/// Handlers that also read a query string or a JSON body take a `Caller` and turn it into the role
+/// in their first line (`Staff::try_from(caller)?`) instead: an extractor would answer 403 before a
+/// malformed query's or body's 400, which clients get first.
 macro_rules! role_extractor {
     ($($name:ident),+) => {$(
         impl FromRequest for $name {

@@ -2,9 +2,8 @@
 //! Queries apply it with `Scope::rows` (or `Scope::clinic_rows` for tables without a patient), and
 //! data already in memory is checked with `Scope::allows`.
 
-use diesel::expression::{AppearsOnTable, BoxableExpression, ValidGrouping, is_aggregate};
+use diesel::expression::{BoxableExpression, ValidGrouping, is_aggregate};
 use diesel::prelude::*;
-use diesel::query_builder::QueryFragment;
 use diesel::sql_types::{Bool, Text};
 
 use crate::auth::Caller;
@@ -22,6 +21,16 @@ pub enum Scope {
 
 /// A filter a boxed query over `QS` takes.
 pub type Filter<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
+
+/// A text column of a table in `QS` (what the filters compare with the caller's ids).
+pub trait TextColumn<QS>: BoxableExpression<QS, MultiBackend, SqlType = Text> + NotAggregate + 'static {}
+
+impl<QS, C> TextColumn<QS> for C where C: BoxableExpression<QS, MultiBackend, SqlType = Text> + NotAggregate + 'static {}
+
+/// What a filter must be (diesel's `BoxableExpression` asks it of the whole filter, not its parts).
+pub trait NotAggregate: ValidGrouping<(), IsAggregate = is_aggregate::No> {}
+
+impl<E: ValidGrouping<(), IsAggregate = is_aggregate::No>> NotAggregate for E {}
 
 impl Scope {
     pub fn of(caller: &Caller) -> Scope {
@@ -62,29 +71,4 @@ impl Scope {
             Scope::Clinic(clinic_id) | Scope::Patient { clinic_id, .. } => clinic_id,
         }
     }
-}
-
-/// A text column usable in a filter on `QS` (what `rows` compares with the caller's ids).
-pub trait TextColumn<QS>:
-    ExpressionMethods
-    + Expression<SqlType = Text>
-    + AppearsOnTable<QS>
-    + SelectableExpression<QS>
-    + QueryFragment<MultiBackend>
-    + ValidGrouping<(), IsAggregate = is_aggregate::No>
-    + Send
-    + 'static
-{
-}
-
-impl<QS, C> TextColumn<QS> for C where
-    C: ExpressionMethods
-        + Expression<SqlType = Text>
-        + AppearsOnTable<QS>
-        + SelectableExpression<QS>
-        + QueryFragment<MultiBackend>
-        + ValidGrouping<(), IsAggregate = is_aggregate::No>
-        + Send
-        + 'static
-{
 }

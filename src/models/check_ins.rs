@@ -124,10 +124,8 @@ impl TryFrom<CheckInRow> for CheckInRecord {
     }
 }
 
-type Visible = check_ins::BoxedQuery<'static, MultiBackend>;
-
 /// The check-ins `caller` may see.
-fn visible_to(caller: &Caller) -> Visible {
+fn visible_to(caller: &Caller) -> check_ins::BoxedQuery<'static, MultiBackend> {
     check_ins::table.into_boxed().filter(caller.scope().rows(check_ins::clinic_id, check_ins::patient_id))
 }
 

@@ -67,10 +67,8 @@ impl From<StoredTimeZone> for chrono_tz::Tz {
     }
 }
 
-type Visible = patients::BoxedQuery<'static, MultiBackend>;
-
 /// The patients `caller` may see (a patient's row is their own when its id is theirs).
-fn visible_to(caller: &Caller) -> Visible {
+fn visible_to(caller: &Caller) -> patients::BoxedQuery<'static, MultiBackend> {
     patients::table.into_boxed().filter(caller.scope().rows(patients::clinic_id, patients::id))
 }
 

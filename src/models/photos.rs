@@ -29,10 +29,8 @@ pub struct PhotoRecord {
     pub created_at: NaiveDateTime,
 }
 
-type Visible = photos::BoxedQuery<'static, MultiBackend>;
-
 /// The photos `caller` may see.
-fn visible_to(caller: &Caller) -> Visible {
+fn visible_to(caller: &Caller) -> photos::BoxedQuery<'static, MultiBackend> {
     photos::table.into_boxed().filter(caller.scope().rows(photos::clinic_id, photos::patient_id))
 }
 

@@ -68,10 +68,8 @@ impl TryFrom<AreaList> for Vec<Area> {
     }
 }
 
-type Visible = treatments::BoxedQuery<'static, MultiBackend>;
-
 /// The treatments `caller` may see.
-fn visible_to(caller: &Caller) -> Visible {
+fn visible_to(caller: &Caller) -> treatments::BoxedQuery<'static, MultiBackend> {
     treatments::table.into_boxed().filter(caller.scope().rows(treatments::clinic_id, treatments::patient_id))
 }
 
