@@ -1,5 +1,6 @@
 //! Authenticating a request: the bearer token, verified, and checked against the account as it is
-//! now. A handler that takes a `Caller` argument gets one only this way.
+//! now. A handler that takes a `Caller` argument gets one only this way, and a `Staff`, `Admin` or
+//! `Patient` one only this way or by turning a `Caller` into it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,8 +8,8 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use chrono::Utc;
 
-use crate::auth::Caller;
 use crate::auth::caller::bearer_token;
+use crate::auth::{Admin, Caller, Patient, Staff};
 use crate::error::AppError;
 use crate::models::users;
 use crate::state::AppState;
@@ -45,3 +46,24 @@ impl FromRequest for Caller {
         })
     }
 }
+
+/// The role extractors: authenticated as `Caller` is (401 first), then 403 for another role.
+///
+/// Handlers that also read a query string or a JSON body take a `Caller` and turn it into the role
+/// in their first line (`Staff::try_from(caller)?`) instead: an extractor would answer 403 before a
+/// malformed query's or body's 400, which clients get first.
+macro_rules! role_extractor {
+    ($($name:ident),+) => {$(
+        impl FromRequest for $name {
+            type Error = AppError;
+            type Future = Pin<Box<dyn Future<Output = Result<$name, AppError>>>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let caller = Caller::from_request(req, payload);
+                Box::pin(async move { $name::try_from(caller.await?) })
+            }
+        }
+    )+};
+}
+
+role_extractor!(Staff, Admin, Patient);

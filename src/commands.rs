@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
-use crate::auth::Caller;
 use crate::auth::password::hash_blocking;
 use crate::auth::tokens::random_token;
+use crate::auth::{Caller, Patient, Staff};
 use crate::db::{Database, write_transaction};
 use crate::domain::{Area, Procedure, Role, Setting, SkinType, parse_email, parse_name, parse_new_password};
 use crate::error::{AppError, StartupError};
@@ -76,12 +76,12 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
                 password_hash: Some(&hashes[1]),
             },
         )?;
-        let staff = Caller {
+        let staff = Staff::try_from(Caller {
             user_id: String::new(),
             role: Role::Clinician,
             clinic_id: clinic_id.clone(),
             plan_inputs_version: None,
-        };
+        })?;
         let new = NewPatient {
             name: logins[2].2.to_string(),
             email: logins[2].1.clone(),
@@ -130,15 +130,16 @@ fn seed_check_ins(
     use crate::models::photos::{self, NewPhoto};
     use crate::plan::assessment::Symptoms;
 
-    let patient = Caller {
+    let patient = Patient::try_from(Caller {
         user_id: patient_id.to_string(),
         role: Role::Patient,
         clinic_id: clinic_id.to_string(),
         plan_inputs_version: None,
-    };
+    })?;
+    let record = patients::get(conn, &patient, patient_id)?;
     let ctx = crate::models::plans::PlanContext {
-        patient: patients::get(conn, &patient, patient_id)?,
-        schedules: patients::schedule_history(conn, patient_id)?,
+        schedules: patients::schedule_history(conn, &record)?,
+        patient: record,
         protocol: std::sync::Arc::new(protocol),
         treatment,
     };

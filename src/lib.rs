@@ -22,6 +22,7 @@ pub mod models;
 pub mod pagination;
 pub mod plan;
 pub mod routes;
+pub mod scope;
 pub mod state;
 pub mod telemetry;
 mod text_column;

@@ -4,9 +4,10 @@ use actix_web::http::header;
 
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::scope::Scope;
 
 /// The authenticated caller. Every model function that reads patient data takes one and scopes
-/// its query by it: clinic for staff, the patient's own id for patients.
+/// its query by the caller's `Scope`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: String,
@@ -18,18 +19,53 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn require_staff(&self) -> Result<(), AppError> {
-        if self.role.is_staff() { Ok(()) } else { Err(AppError::Forbidden) }
-    }
-
-    pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.role == Role::Admin { Ok(()) } else { Err(AppError::Forbidden) }
-    }
-
-    pub fn require_patient(&self) -> Result<(), AppError> {
-        if self.role == Role::Patient { Ok(()) } else { Err(AppError::Forbidden) }
+    /// What this caller may see.
+    pub fn scope(&self) -> Scope {
+        Scope::of(self)
     }
 }
+
+/// A caller whose role a handler has checked. Model functions meant for one role take one of
+/// these, so a handler cannot reach them without the check. Turned from a `Caller` (403 when the
+/// role is another), or asked for directly as an extractor (`authenticate.rs`).
+macro_rules! role_caller {
+    ($(#[$doc:meta])* $name:ident, $allowed:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name(Caller);
+
+        impl TryFrom<Caller> for $name {
+            type Error = AppError;
+            fn try_from(caller: Caller) -> Result<$name, AppError> {
+                let allowed: fn(Role) -> bool = $allowed;
+                if allowed(caller.role) { Ok($name(caller)) } else { Err(AppError::Forbidden) }
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = Caller;
+            fn deref(&self) -> &Caller {
+                &self.0
+            }
+        }
+    };
+}
+
+role_caller!(
+    /// An administrator or a clinician.
+    Staff,
+    |role| role.is_staff()
+);
+role_caller!(
+    /// An administrator.
+    Admin,
+    |role| role == Role::Admin
+);
+role_caller!(
+    /// A patient, acting for themselves.
+    Patient,
+    |role| role == Role::Patient
+);
 
 /// The token of an `Authorization: Bearer <token>` header.
 pub fn bearer_token(headers: &header::HeaderMap) -> Option<&str> {

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::auth::Caller;
+use crate::auth::Admin;
 use crate::db::schema::{audit_events, check_ins, photos, treatments};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::AppError;
@@ -187,13 +187,12 @@ pub struct AuditFilter {
 /// The caller's clinic's events, newest first. Administrators only.
 pub fn list(
     conn: &mut DbConnection,
-    caller: &Caller,
+    caller: &Admin,
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> Result<(Vec<StoredEvent>, Option<i64>), AppError> {
-    caller.require_admin()?;
     let mut query = audit_events::table
-        .filter(audit_events::clinic_id.eq(caller.clinic_id.clone()))
+        .filter(caller.scope().clinic_rows(audit_events::clinic_id.assume_not_null()))
         .select(StoredEvent::as_select())
         .order(audit_events::seq.desc())
         .limit(page.fetch())

@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Patient, Staff};
 use crate::db::schema::{check_ins, review_queue_counts, users};
 use crate::db::{DbConnection, MultiBackend};
-use crate::domain::Role;
 use crate::error::AppError;
 use crate::models::plans::{self, PlanContext};
 use crate::models::treatments;
@@ -125,15 +124,9 @@ impl TryFrom<CheckInRow> for CheckInRecord {
     }
 }
 
-type Visible = check_ins::BoxedQuery<'static, MultiBackend>;
-
-/// The check-ins `caller` may see: the clinic's for staff, only their own for a patient.
-fn visible_to(caller: &Caller) -> Visible {
-    let query = check_ins::table.into_boxed();
-    match caller.role {
-        Role::Admin | Role::Clinician => query.filter(check_ins::clinic_id.eq(caller.clinic_id.clone())),
-        Role::Patient => query.filter(check_ins::patient_id.eq(caller.user_id.clone())),
-    }
+/// The check-ins `caller` may see.
+fn visible_to(caller: &Caller) -> check_ins::BoxedQuery<'static, MultiBackend> {
+    check_ins::table.into_boxed().filter(caller.scope().rows(check_ins::clinic_id, check_ins::patient_id))
 }
 
 pub struct NewCheckIn {
@@ -147,11 +140,10 @@ pub struct NewCheckIn {
 /// the patient says they followed. Run inside a write transaction.
 pub fn create(
     conn: &mut DbConnection,
-    caller: &Caller,
+    caller: &Patient,
     ctx: &PlanContext,
     new: NewCheckIn,
 ) -> Result<CheckInRecord, AppError> {
-    caller.require_patient()?;
     let day = day_number(ctx.treatment.treated_on, new.local_date);
     let phase = ctx.protocol.phase_on(day).map(|p| p.key.clone());
     let assessment = assess(&ctx.protocol, day, &new.symptoms);
@@ -253,15 +245,10 @@ pub struct QueueCounts {
 
 /// The clinic's unreviewed check-ins: urgent first, then watch, then ok; oldest first within a
 /// level. Served from the partial index `check_ins_review_queue`.
-pub fn review_queue(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    page: &PageRequest,
-) -> Result<Page<QueueEntry>, AppError> {
-    caller.require_staff()?;
+pub fn review_queue(conn: &mut DbConnection, caller: &Staff, page: &PageRequest) -> Result<Page<QueueEntry>, AppError> {
     let mut query = check_ins::table
         .inner_join(users::table)
-        .filter(check_ins::clinic_id.eq(caller.clinic_id.clone()))
+        .filter(caller.scope().clinic_rows(check_ins::clinic_id))
         .filter(check_ins::reviewed_at.is_null())
         .select((CheckInRow::as_select(), users::name))
         .order((check_ins::level_rank.asc(), check_ins::created_at.asc(), check_ins::id.asc()))
@@ -281,10 +268,9 @@ pub fn review_queue(
 }
 
 /// How many unreviewed check-ins the clinic has at each level (kept in `review_queue_counts`).
-pub fn queue_counts(conn: &mut DbConnection, caller: &Caller) -> Result<QueueCounts, AppError> {
-    caller.require_staff()?;
+pub fn queue_counts(conn: &mut DbConnection, caller: &Staff) -> Result<QueueCounts, AppError> {
     let rows: Vec<(i32, i64)> = review_queue_counts::table
-        .filter(review_queue_counts::clinic_id.eq(caller.clinic_id.clone()))
+        .filter(caller.scope().clinic_rows(review_queue_counts::clinic_id))
         .select((review_queue_counts::level_rank, review_queue_counts::unreviewed))
         .load(conn)?;
     let mut counts = QueueCounts::default();
@@ -323,11 +309,10 @@ fn count_unreviewed(conn: &mut DbConnection, clinic_id: &str, rank: i32, by: i64
 /// Marks a check-in reviewed by the caller. A check-in is reviewed once: again answers 409.
 pub fn review(
     conn: &mut DbConnection,
-    caller: &Caller,
+    caller: &Staff,
     id: &str,
     note: Option<String>,
 ) -> Result<CheckInRecord, AppError> {
-    caller.require_staff()?;
     let current = get(conn, caller, id)?;
     let updated = diesel::update(check_ins::table.find(&current.id).filter(check_ins::reviewed_at.is_null()))
         .set((

@@ -8,7 +8,7 @@ use diesel::sql_types::Text;
 use diesel::{AsExpression, FromSqlRow};
 use std::str::FromStr;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Staff};
 use crate::db::schema::{patient_schedules, patients, users};
 use crate::db::{DbConnection, MultiBackend, write_transaction};
 use crate::domain::{Role, SkinType};
@@ -67,15 +67,9 @@ impl From<StoredTimeZone> for chrono_tz::Tz {
     }
 }
 
-type Visible = patients::BoxedQuery<'static, MultiBackend>;
-
-/// The patients `caller` may see: the clinic's for staff, only itself for a patient.
-fn visible_to(caller: &Caller) -> Visible {
-    let query = patients::table.into_boxed();
-    match caller.role {
-        Role::Admin | Role::Clinician => query.filter(patients::clinic_id.eq(caller.clinic_id.clone())),
-        Role::Patient => query.filter(patients::id.eq(caller.user_id.clone())),
-    }
+/// The patients `caller` may see (a patient's row is their own when its id is theirs).
+fn visible_to(caller: &Caller) -> patients::BoxedQuery<'static, MultiBackend> {
+    patients::table.into_boxed().filter(caller.scope().rows(patients::clinic_id, patients::id))
 }
 
 #[derive(Insertable)]
@@ -96,11 +90,10 @@ pub struct NewPatient {
 /// Creates the patient's account and profile in the caller's clinic; returns it with an invitation.
 pub fn create(
     conn: &mut DbConnection,
-    caller: &Caller,
+    caller: &Staff,
     new: NewPatient,
     invite_ttl: Duration,
 ) -> Result<(PatientRecord, String), AppError> {
-    caller.require_staff()?;
     write_transaction(conn, |conn| {
         let account = accounts::insert(
             conn,
@@ -135,8 +128,7 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Patient
         .first(conn)?)
 }
 
-pub fn list(conn: &mut DbConnection, caller: &Caller, page: &PageRequest) -> Result<Page<PatientRecord>, AppError> {
-    caller.require_staff()?;
+pub fn list(conn: &mut DbConnection, caller: &Staff, page: &PageRequest) -> Result<Page<PatientRecord>, AppError> {
     let mut query = visible_to(caller)
         .inner_join(users::table)
         .select(PatientRecord::as_select())
@@ -204,11 +196,11 @@ fn record_schedule(
     Ok(())
 }
 
-/// Every schedule the patient has had, for planning reminders. Call only for a patient the caller
-/// may see (one already loaded through `get`).
-pub fn schedule_history(conn: &mut DbConnection, patient_id: &str) -> Result<ScheduleHistory, AppError> {
+/// Every schedule the patient has had, for planning reminders. Takes the patient as loaded through
+/// `get`, so only a patient the caller may see.
+pub fn schedule_history(conn: &mut DbConnection, patient: &PatientRecord) -> Result<ScheduleHistory, AppError> {
     let rows: Vec<(NaiveDateTime, StoredTimeZone, NaiveTime)> = patient_schedules::table
-        .filter(patient_schedules::patient_id.eq(patient_id))
+        .filter(patient_schedules::patient_id.eq(&patient.id))
         .select((patient_schedules::effective_at, patient_schedules::timezone, patient_schedules::reminder_time))
         .order(patient_schedules::effective_at.asc())
         .load(conn)?;

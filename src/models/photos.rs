@@ -3,10 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Patient};
 use crate::db::schema::photos;
 use crate::db::{DbConnection, MultiBackend};
-use crate::domain::{BodySite, PhotoType, PhotoView, Role};
+use crate::domain::{BodySite, PhotoType, PhotoView};
 use crate::error::AppError;
 use crate::models::{check_ins, treatments};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
@@ -29,15 +29,9 @@ pub struct PhotoRecord {
     pub created_at: NaiveDateTime,
 }
 
-type Visible = photos::BoxedQuery<'static, MultiBackend>;
-
-/// The photos `caller` may see: the clinic's for staff, only their own for a patient.
-fn visible_to(caller: &Caller) -> Visible {
-    let query = photos::table.into_boxed();
-    match caller.role {
-        Role::Admin | Role::Clinician => query.filter(photos::clinic_id.eq(caller.clinic_id.clone())),
-        Role::Patient => query.filter(photos::patient_id.eq(caller.user_id.clone())),
-    }
+/// The photos `caller` may see.
+fn visible_to(caller: &Caller) -> photos::BoxedQuery<'static, MultiBackend> {
+    photos::table.into_boxed().filter(caller.scope().rows(photos::clinic_id, photos::patient_id))
 }
 
 #[derive(Insertable)]
@@ -56,11 +50,10 @@ pub struct NewPhoto {
 /// Attaches a photo to one of the calling patient's own check-ins.
 pub fn create(
     conn: &mut DbConnection,
-    caller: &Caller,
+    caller: &Patient,
     check_in_id: &str,
     new: NewPhoto,
 ) -> Result<PhotoRecord, AppError> {
-    caller.require_patient()?;
     let check_in = check_ins::get(conn, caller, check_in_id)?;
     let id = super::new_id();
     diesel::insert_into(photos::table)

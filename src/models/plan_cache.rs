@@ -19,8 +19,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::auth::Caller;
-use crate::domain::Role;
+use crate::auth::{Caller, Patient};
 use crate::error::AppError;
 use crate::models::plans::PlanContext;
 
@@ -60,8 +59,8 @@ impl PlanCache {
     }
 
     /// The plans of all the calling patient's treatments, if every one is kept at the caller's version.
-    pub fn own_plans(&self, caller: &Caller) -> Option<Vec<Arc<PlanContext>>> {
-        let found = caller.plan_inputs_version.filter(|_| caller.role == Role::Patient).and_then(|version| {
+    pub fn own_plans(&self, caller: &Patient) -> Option<Vec<Arc<PlanContext>>> {
+        let found = caller.plan_inputs_version.and_then(|version| {
             let kept = self.lock();
             let ids = kept.patients.get(&caller.user_id).filter(|_| kept.version == version)?;
             ids.iter().map(|id| kept.plans.get(id).cloned()).collect::<Option<Vec<_>>>()
@@ -77,10 +76,7 @@ impl PlanCache {
     }
 
     /// Keeps the plans of all the calling patient's treatments, just loaded, as `keep` does.
-    pub fn keep_own(&self, caller: &Caller, plans: &[Arc<PlanContext>]) {
-        if caller.role != Role::Patient {
-            return;
-        }
+    pub fn keep_own(&self, caller: &Patient, plans: &[Arc<PlanContext>]) {
         if let Some(mut kept) = self.kept_at(caller) {
             let ids = plans.iter().map(|plan| plan.treatment.id.clone()).collect();
             kept.patients.insert(caller.user_id.clone(), ids);
@@ -142,13 +138,9 @@ impl PlanCache {
     }
 }
 
-/// The scope `treatments::get` and `patients::get` put on the queries: staff see their clinic's,
-/// a patient their own.
+/// The scope `treatments::get` and `patients::get` put on the queries, checked in memory.
 fn visible_to(plan: &PlanContext, caller: &Caller) -> bool {
-    match caller.role {
-        Role::Admin | Role::Clinician => {
-            plan.treatment.clinic_id == caller.clinic_id && plan.patient.clinic_id == caller.clinic_id
-        }
-        Role::Patient => plan.treatment.patient_id == caller.user_id && plan.patient.id == caller.user_id,
-    }
+    let scope = caller.scope();
+    scope.allows(&plan.treatment.clinic_id, &plan.treatment.patient_id)
+        && scope.allows(&plan.patient.clinic_id, &plan.patient.id)
 }

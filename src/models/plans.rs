@@ -54,7 +54,7 @@ pub fn context_of(
 ) -> Result<PlanContext, AppError> {
     let patient = patients::get(conn, caller, &treatment.patient_id)?;
     let protocol = library.get(conn, &treatment.protocol_id, treatment.protocol_version)?;
-    let schedules = patients::schedule_history(conn, &patient.id)?;
+    let schedules = patients::schedule_history(conn, &patient)?;
     Ok(PlanContext { treatment, patient, protocol, schedules })
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::Caller;
+use crate::auth::Staff;
 use crate::db::DbConnection;
 use crate::db::schema::screenings;
 use crate::error::AppError;
@@ -21,12 +21,11 @@ pub struct ScreeningRecord<'a> {
 
 pub fn create<'a>(
     conn: &mut DbConnection,
-    caller: &Caller,
+    caller: &Staff,
     patient_id: &str,
     protocol: &'a Protocol,
     answers: &BTreeMap<String, bool>,
 ) -> Result<ScreeningRecord<'a>, AppError> {
-    caller.require_staff()?;
     let patient = patients::get(conn, caller, patient_id)?;
     let outcome = screen(protocol, answers);
     let findings: Vec<&str> =

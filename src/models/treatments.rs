@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel::{AsExpression, FromSqlRow};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Patient, Staff};
 use crate::db::schema::treatments;
 use crate::db::{DbConnection, MultiBackend};
-use crate::domain::{Area, Procedure, Role, Setting};
+use crate::domain::{Area, Procedure, Setting};
 use crate::error::AppError;
 use crate::models::patients;
 use crate::pagination::{Cursor, Order, Page, PageRequest};
@@ -68,15 +68,9 @@ impl TryFrom<AreaList> for Vec<Area> {
     }
 }
 
-type Visible = treatments::BoxedQuery<'static, MultiBackend>;
-
-/// The treatments `caller` may see: the clinic's for staff, only their own for a patient.
-fn visible_to(caller: &Caller) -> Visible {
-    let query = treatments::table.into_boxed();
-    match caller.role {
-        Role::Admin | Role::Clinician => query.filter(treatments::clinic_id.eq(caller.clinic_id.clone())),
-        Role::Patient => query.filter(treatments::patient_id.eq(caller.user_id.clone())),
-    }
+/// The treatments `caller` may see.
+fn visible_to(caller: &Caller) -> treatments::BoxedQuery<'static, MultiBackend> {
+    treatments::table.into_boxed().filter(caller.scope().rows(treatments::clinic_id, treatments::patient_id))
 }
 
 #[derive(Insertable)]
@@ -94,12 +88,11 @@ pub struct NewTreatment {
 /// Records a treatment of `patient_id`, planned with `protocol`.
 pub fn create(
     conn: &mut DbConnection,
-    caller: &Caller,
+    caller: &Staff,
     patient_id: &str,
     new: NewTreatment,
     protocol: &Protocol,
 ) -> Result<TreatmentRecord, AppError> {
-    caller.require_staff()?;
     let patient = patients::get(conn, caller, patient_id)?;
     let id = super::new_id();
     diesel::insert_into(treatments::table)
@@ -141,9 +134,9 @@ pub fn list_for_patient(
 }
 
 /// All of the calling patient's own treatments.
-pub fn own(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<TreatmentRecord>, AppError> {
-    caller.require_patient()?;
-    // `visible_to` for a patient, unboxed: the today screen reads this on every request.
+pub fn own(conn: &mut DbConnection, caller: &Patient) -> Result<Vec<TreatmentRecord>, AppError> {
+    // A patient's scope (`Scope::rows`) unboxed, so each engine runs it natively: the today screen
+    // reads this on every request.
     Ok(crate::db::natively!(conn, |c| treatments::table
         .filter(treatments::patient_id.eq(&caller.user_id))
         .select(TreatmentRecord::as_select())

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
 use crate::db::DbConnection;
 use crate::db::schema::{plan_inputs_version, users};
 use crate::domain::Role;
@@ -98,10 +98,9 @@ pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(),
 }
 
 /// The caller's own clinic's staff (admins and clinicians), oldest first.
-pub fn list_staff(conn: &mut DbConnection, caller: &Caller, page: &PageRequest) -> Result<Page<User>, AppError> {
-    caller.require_admin()?;
+pub fn list_staff(conn: &mut DbConnection, caller: &Admin, page: &PageRequest) -> Result<Page<User>, AppError> {
     let mut query = users::table
-        .filter(users::clinic_id.eq(&caller.clinic_id))
+        .filter(caller.scope().clinic_rows(users::clinic_id))
         .filter(users::role.eq_any([Role::Admin, Role::Clinician]))
         .select(User::as_select())
         .order((users::created_at.asc(), users::id.asc()))

@@ -4,7 +4,7 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
 use crate::clock::{format_instant, parse_instant};
 use crate::error::AppError;
 use crate::models::audit::{self, AuditFilter, StoredEvent};
@@ -99,7 +99,7 @@ pub async fn list(
     caller: Caller,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditPage>, AppError> {
-    caller.require_admin()?;
+    let caller = Admin::try_from(caller)?;
     let q = query.into_inner();
     let mut checks = Checks::new();
     let patient_id = checks.optional("patient_id", q.patient_id, |raw| {

@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Patient, Staff};
 use crate::clock::format_instant;
 use crate::domain::{parse_date, parse_notes};
 use crate::error::AppError;
@@ -192,7 +192,7 @@ pub async fn create(
     id: web::Path<String>,
     body: web::Json<CreateCheckIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_patient()?;
+    let caller = Patient::try_from(caller)?;
     let treatment_id = path_id(&id)?;
     let body = body.into_inner();
     let mut checks = Checks::new();
@@ -291,7 +291,7 @@ pub async fn review(
     id: web::Path<String>,
     body: web::Json<ReviewBody>,
 ) -> Result<web::Json<CheckIn>, AppError> {
-    caller.require_staff()?;
+    let caller = Staff::try_from(caller)?;
     let id = path_id(&id)?;
     let mut checks = Checks::new();
     let note = checks.optional("note", body.into_inner().note, parse_notes);
@@ -343,7 +343,7 @@ pub async fn review_queue(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ReviewQueue>, AppError> {
-    caller.require_staff()?;
+    let caller = Staff::try_from(caller)?;
     let page = query.into_inner().into_request()?;
     let (found, counts) = state
         .db

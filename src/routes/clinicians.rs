@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{Subject, note_subject};
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
 use crate::clock::format_instant;
 use crate::db::write_transaction;
 use crate::domain::{Role, StaffRole, parse_email, parse_enum, parse_name};
@@ -77,7 +77,7 @@ pub async fn create(
     caller: Caller,
     body: web::Json<InviteStaff>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin()?;
+    let caller = Admin::try_from(caller)?;
     let body = body.into_inner();
     let mut checks = Checks::new();
     let name = checks.required("name", body.name, parse_name);
@@ -123,7 +123,7 @@ pub async fn list(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<StaffMember>>, AppError> {
-    caller.require_admin()?;
+    let caller = Admin::try_from(caller)?;
     let page = query.into_inner().into_request()?;
     let found = state.db.run(move |conn| users::list_staff(conn, &caller, &page)).await?;
     Ok(web::Json(found.map(StaffMember::from)))

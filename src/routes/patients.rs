@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{Subject, note_subject};
-use crate::auth::Caller;
+use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::{
     SkinType, TimeZoneName, format_time_of_day, parse_email, parse_enum, parse_fitzpatrick, parse_name,
@@ -113,7 +113,7 @@ pub async fn create(
     caller: Caller,
     body: web::Json<CreatePatient>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_staff()?;
+    let caller = Staff::try_from(caller)?;
     let body = body.into_inner();
     let mut checks = Checks::new();
     let name = checks.required("name", body.name, parse_name);
@@ -164,7 +164,7 @@ pub async fn list(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Patient>>, AppError> {
-    caller.require_staff()?;
+    let caller = Staff::try_from(caller)?;
     let page = query.into_inner().into_request()?;
     let found = state.db.run(move |conn| patients::list(conn, &caller, &page)).await?;
     Ok(web::Json(found.map(Patient::from)))

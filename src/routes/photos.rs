@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Patient};
 use crate::clock::format_instant;
 use crate::domain::{BodySite, PhotoType, PhotoView, parse_enum};
 use crate::error::AppError;
@@ -123,7 +123,7 @@ pub async fn create(
     id: web::Path<String>,
     body: web::Json<CreatePhoto>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_patient()?;
+    let caller = Patient::try_from(caller)?;
     let check_in_id = path_id(&id)?;
     let b = body.into_inner();
     let now = Utc::now();

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::Patient;
 use crate::error::AppError;
 use crate::models::{check_ins, plans, treatments};
 use crate::plan::local_time::{day_number, local_date};
@@ -26,10 +26,9 @@ use crate::state::AppState;
 #[post("/reminders/{id}/ack", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn acknowledge(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Patient,
     id: web::Path<String>,
 ) -> Result<web::Json<Reminder>, AppError> {
-    caller.require_patient()?;
     let reminder_id = path_id(&id)?;
     let shared = state.clone();
     let now = Utc::now();
@@ -86,8 +85,7 @@ pub struct Today {
     )
 )]
 #[get("/me/today")]
-pub async fn get_today(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Today>, AppError> {
-    caller.require_patient()?;
+pub async fn get_today(state: web::Data<AppState>, caller: Patient) -> Result<web::Json<Today>, AppError> {
     let shared = state.clone();
     let today = state
         .db

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::error::AppError;
 use crate::models::screenings;
@@ -98,7 +98,7 @@ pub async fn create(
     id: web::Path<String>,
     body: web::Json<CreateScreening>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_staff()?;
+    let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
     let mut checks = Checks::new();
     let mut answers = BTreeMap::new();

@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::{
     Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes, parse_treatment_date,
@@ -127,7 +127,7 @@ pub async fn create(
     id: web::Path<String>,
     body: web::Json<CreateTreatment>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_staff()?;
+    let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
     let body = body.into_inner();
     let mut checks = Checks::new();
