@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::text_column::text_column;
 
+pub mod check_in;
 mod person;
+pub mod treatment;
 
 pub use person::{EmailAddress, PersonName, StaffInvitation};
 
