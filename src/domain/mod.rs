@@ -12,6 +12,8 @@ use crate::text_column::text_column;
 
 pub mod check_in;
 mod person;
+pub mod photo;
+pub mod screening;
 pub mod treatment;
 
 pub use person::{EmailAddress, PersonName, StaffInvitation};
