@@ -263,6 +263,19 @@ pub fn parse_date(raw: String) -> Result<chrono::NaiveDate, String> {
     }
 }
 
+/// An RFC 3339 instant from a client, in UTC, to the microsecond the databases keep.
+pub fn parse_instant(raw: String) -> Result<chrono::NaiveDateTime, String> {
+    chrono::DateTime::parse_from_rfc3339(&raw)
+        .ok()
+        .and_then(|at| crate::clock::from_micros(at.timestamp_micros()))
+        .ok_or_else(|| "must be an RFC 3339 instant such as 2026-11-23T14:00:00Z".into())
+}
+
+/// A UUID, in its hyphenated lowercase form: how every id is stored.
+pub fn parse_id(raw: &str) -> Result<String, String> {
+    uuid::Uuid::parse_str(raw).map(|id| id.hyphenated().to_string()).map_err(|_| "must be a UUID".to_string())
+}
+
 /// A date a treatment was done: no earlier than any date, at most a year after `today`.
 pub fn parse_treatment_date(raw: String, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
     let date = parse_date(raw)?;

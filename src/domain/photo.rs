@@ -26,7 +26,7 @@ pub fn parse_sha256(raw: String) -> Result<String, String> {
 }
 
 pub fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<NaiveDateTime, String> {
-    let at = crate::clock::parse_instant(&raw)?;
+    let at = super::parse_instant(raw)?;
     if at.date() < super::EARLIEST_DATE {
         return Err(format!("must not be before {}", super::EARLIEST_DATE));
     }
