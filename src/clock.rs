@@ -12,14 +12,6 @@ pub fn format_instant(at: NaiveDateTime) -> String {
     DateTime::<Utc>::from_naive_utc_and_offset(at, Utc).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// An RFC 3339 instant from a client, in UTC, to the microsecond the databases keep.
-pub fn parse_instant(raw: &str) -> Result<NaiveDateTime, String> {
-    DateTime::parse_from_rfc3339(raw)
-        .ok()
-        .and_then(|at| from_micros(at.timestamp_micros()))
-        .ok_or_else(|| "must be an RFC 3339 instant such as 2026-11-23T14:00:00Z".into())
-}
-
 pub fn micros(at: NaiveDateTime) -> i64 {
     at.and_utc().timestamp_micros()
 }

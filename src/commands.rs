@@ -6,7 +6,8 @@ use crate::auth::password::hash_blocking;
 use crate::auth::tokens::random_token;
 use crate::auth::{Caller, Patient, Staff};
 use crate::db::{Database, write_transaction};
-use crate::domain::{Area, Procedure, Role, Setting, SkinType, parse_email, parse_name, parse_new_password};
+use crate::domain::credentials::parse_new_password;
+use crate::domain::{Area, EmailAddress, PersonName, Procedure, Role, Setting, SkinType};
 use crate::error::{AppError, StartupError};
 use crate::models::clinics::{self, NewClinic};
 use crate::models::patients::{self, NewPatient};
@@ -25,13 +26,18 @@ pub fn create_clinic(
     admin_email: &str,
     admin_password: &str,
 ) -> Result<serde_json::Value, StartupError> {
-    let name = parse_name(name.to_string()).map_err(|e| invalid(format!("--name {e}")))?;
-    let email = parse_email(admin_email.to_string()).map_err(|e| invalid(format!("--admin-email {e}")))?;
+    let name = PersonName::parse(name.to_string()).map_err(|e| invalid(format!("--name {e}")))?;
+    let email = EmailAddress::parse(admin_email.to_string()).map_err(|e| invalid(format!("--admin-email {e}")))?;
     let password =
         parse_new_password(admin_password.to_string()).map_err(|e| invalid(format!("the admin password {e}")))?;
     let hash = hash_blocking(&password).map_err(invalid)?;
     let mut conn = db.connection()?;
-    let new = NewClinic { name: &name, admin_name: "Administrator", admin_email: &email, admin_password_hash: &hash };
+    let new = NewClinic {
+        name: name.as_str(),
+        admin_name: "Administrator",
+        admin_email: email.as_str(),
+        admin_password_hash: &hash,
+    };
     let (clinic_id, admin) = clinics::create_with_admin(&mut conn, new).map_err(describe)?;
     Ok(json!({ "clinic_id": clinic_id, "admin_id": admin.id }))
 }
@@ -83,8 +89,8 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
             plan_inputs_version: None,
         })?;
         let new = NewPatient {
-            name: logins[2].2.to_string(),
-            email: logins[2].1.clone(),
+            name: PersonName::parse(logins[2].2.to_string()).map_err(AppError::internal)?,
+            email: EmailAddress::parse(logins[2].1.clone()).map_err(AppError::internal)?,
             timezone: chrono_tz::America::Chicago,
             skin_type: SkinType::Sensitive,
             fitzpatrick: 4,

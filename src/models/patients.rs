@@ -11,7 +11,7 @@ use std::str::FromStr;
 use crate::auth::{Caller, Staff};
 use crate::db::schema::{patient_schedules, patients, users};
 use crate::db::{DbConnection, MultiBackend, write_transaction};
-use crate::domain::{Role, SkinType};
+use crate::domain::{EmailAddress, PersonName, Role, SkinType};
 use crate::error::AppError;
 use crate::models::{invites, users as accounts};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
@@ -77,9 +77,9 @@ fn visible_to(caller: &Caller) -> patients::BoxedQuery<'static, MultiBackend> {
 pub struct NewPatient {
     /// The account's, in `users`.
     #[diesel(skip_insertion)]
-    pub name: String,
+    pub name: PersonName,
     #[diesel(skip_insertion)]
-    pub email: String,
+    pub email: EmailAddress,
     #[diesel(serialize_as = StoredTimeZone)]
     pub timezone: chrono_tz::Tz,
     pub skin_type: SkinType,
@@ -100,8 +100,8 @@ pub fn create(
             accounts::NewUser {
                 clinic_id: &caller.clinic_id,
                 role: Role::Patient,
-                email: &new.email,
-                name: &new.name,
+                email: new.email.as_str(),
+                name: new.name.as_str(),
                 password_hash: None,
             },
         )?;
@@ -143,7 +143,7 @@ pub fn list(conn: &mut DbConnection, caller: &Staff, page: &PageRequest) -> Resu
 
 #[derive(Default)]
 pub struct PatientChanges {
-    pub name: Option<String>,
+    pub name: Option<PersonName>,
     pub timezone: Option<chrono_tz::Tz>,
     pub skin_type: Option<SkinType>,
     pub fitzpatrick: Option<i32>,
@@ -159,7 +159,7 @@ pub fn update(
     write_transaction(conn, |conn| {
         let current = get(conn, caller, id)?;
         if let Some(name) = &changes.name {
-            diesel::update(users::table.find(&current.id)).set(users::name.eq(name)).execute(conn)?;
+            diesel::update(users::table.find(&current.id)).set(users::name.eq(name.as_str())).execute(conn)?;
         }
         let timezone = changes.timezone.unwrap_or(current.timezone);
         let reminder_time = changes.reminder_time.unwrap_or(current.reminder_time);

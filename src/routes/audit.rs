@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Admin, Caller};
-use crate::clock::{format_instant, parse_instant};
+use crate::clock::format_instant;
+use crate::domain::{parse_id, parse_instant};
 use crate::error::AppError;
 use crate::models::audit::{self, AuditFilter, StoredEvent};
 use crate::pagination::PageQuery;
@@ -102,11 +103,9 @@ pub async fn list(
     let caller = Admin::try_from(caller)?;
     let q = query.into_inner();
     let mut checks = Checks::new();
-    let patient_id = checks.optional("patient_id", q.patient_id, |raw| {
-        uuid::Uuid::parse_str(&raw).map(|id| id.hyphenated().to_string()).map_err(|_| "must be a UUID".to_string())
-    });
-    let since = checks.optional("since", q.since, |raw| parse_instant(&raw));
-    let until = checks.optional("until", q.until, |raw| parse_instant(&raw));
+    let patient_id = checks.optional("patient_id", q.patient_id, |raw| parse_id(&raw));
+    let since = checks.optional("since", q.since, parse_instant);
+    let until = checks.optional("until", q.until, parse_instant);
     let before_seq = checks.optional("cursor", q.cursor, |raw| {
         raw.parse::<i64>().map_err(|_| "is not a cursor this server issued".to_string())
     });

@@ -11,7 +11,10 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::client_addr::client_ip;
 use crate::db::write_transaction;
-use crate::domain::{Role, parse_line, parse_new_password, parse_secret};
+use crate::domain::Role;
+use crate::domain::credentials::{
+    Activation, LoginAttempt, PresentedToken, parse_line, parse_new_password, parse_secret,
+};
 use crate::error::AppError;
 use crate::models::invites;
 use crate::models::login_throttle::{self, LoginBuckets};
@@ -77,11 +80,43 @@ fn token_pair(state: &AppState, user: &User, refresh_token: String) -> TokenPair
     }
 }
 
-/// An email or token is one line without control characters; a password is a secret kept as
-/// typed, only NUL refused. Either way such input is a 422, never a lookup.
-fn required_text(field: &str, value: Option<String>, checks: &mut Checks) -> Option<String> {
-    let parse = if field == "password" { parse_secret } else { parse_line };
-    checks.required(field, value, parse)
+// An email or token is one line without control characters; a password is a secret kept as
+// typed, only NUL refused. Either way such input is a 422, never a lookup.
+
+impl TryFrom<LoginRequest> for LoginAttempt {
+    type Error = AppError;
+
+    fn try_from(body: LoginRequest) -> Result<LoginAttempt, AppError> {
+        let mut checks = Checks::new();
+        let email = checks.required("email", body.email, parse_line);
+        let password = checks.required("password", body.password, parse_secret);
+        let clinic_id = checks.optional("clinic_id", body.clinic_id, parse_line);
+        checks.finish()?;
+        Ok(LoginAttempt { email: checked(email)?.trim().to_lowercase(), password: checked(password)?, clinic_id })
+    }
+}
+
+impl TryFrom<RefreshRequest> for PresentedToken {
+    type Error = AppError;
+
+    fn try_from(body: RefreshRequest) -> Result<PresentedToken, AppError> {
+        let mut checks = Checks::new();
+        let presented = checks.required("refresh_token", body.refresh_token, parse_line);
+        checks.finish()?;
+        Ok(PresentedToken(checked(presented)?))
+    }
+}
+
+impl TryFrom<ActivateRequest> for Activation {
+    type Error = AppError;
+
+    fn try_from(body: ActivateRequest) -> Result<Activation, AppError> {
+        let mut checks = Checks::new();
+        let invite_token = checks.required("invite_token", body.invite_token, parse_line);
+        let password = checks.required("password", body.password, parse_new_password);
+        checks.finish()?;
+        Ok(Activation { invite_token: checked(invite_token)?, password: checked(password)? })
+    }
 }
 
 /// Exchanges an email and password for a token pair. Any wrong email or password answers the same 401.
@@ -101,13 +136,7 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
-    let body = body.into_inner();
-    let mut checks = Checks::new();
-    let email = required_text("email", body.email, &mut checks);
-    let password = required_text("password", body.password, &mut checks);
-    let clinic_id = checks.optional("clinic_id", body.clinic_id, parse_line);
-    checks.finish()?;
-    let (email, password) = (checked(email)?.trim().to_lowercase(), checked(password)?);
+    let LoginAttempt { email, password, clinic_id } = LoginAttempt::try_from(body.into_inner())?;
     let buckets = Arc::new(LoginBuckets::new(&email, client_ip(&req, &state.settings.trusted_proxies)));
 
     // The same steps whether or not the account exists, so neither the answer nor its timing tells.
@@ -179,10 +208,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
-    let mut checks = Checks::new();
-    let presented = required_text("refresh_token", body.into_inner().refresh_token, &mut checks);
-    checks.finish()?;
-    let presented = checked(presented)?;
+    let PresentedToken(presented) = PresentedToken::try_from(body.into_inner())?;
     let ttl = state.settings.refresh_token_ttl;
     let rotated = state
         .db
@@ -218,10 +244,7 @@ pub async fn logout(
     caller: Caller,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let mut checks = Checks::new();
-    let presented = required_text("refresh_token", body.into_inner().refresh_token, &mut checks);
-    checks.finish()?;
-    let presented = checked(presented)?;
+    let PresentedToken(presented) = PresentedToken::try_from(body.into_inner())?;
     state.db.run(move |conn| write_transaction(conn, |conn| sessions::end(conn, &caller.user_id, &presented))).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -243,12 +266,7 @@ pub async fn activate(
     state: web::Data<AppState>,
     body: web::Json<ActivateRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
-    let body = body.into_inner();
-    let mut checks = Checks::new();
-    let invite = required_text("invite_token", body.invite_token, &mut checks);
-    let password = checks.required("password", body.password, parse_new_password);
-    checks.finish()?;
-    let (invite, password) = (checked(invite)?, checked(password)?);
+    let Activation { invite_token: invite, password } = Activation::try_from(body.into_inner())?;
     let client = login_throttle::activation_bucket(client_ip(&req, &state.settings.trusted_proxies));
 
     // Cheap before expensive: the attempt is counted and the invitation looked up before the

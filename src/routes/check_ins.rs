@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Patient, Staff};
 use crate::clock::format_instant;
+use crate::domain::check_in::{CheckInReport, Review, parse_score};
 use crate::domain::{parse_date, parse_notes};
 use crate::error::AppError;
 use crate::models::check_ins::{self, CheckInRecord, NewCheckIn, QueueCounts, QueueEntry};
@@ -66,8 +67,18 @@ pub struct CreateCheckIn {
     pub notes: Option<String>,
 }
 
-fn parse_score(raw: i64) -> Result<i32, String> {
-    if (0..=10).contains(&raw) { Ok(raw as i32) } else { Err("must be an integer from 0 to 10".into()) }
+impl TryFrom<CreateCheckIn> for CheckInReport {
+    type Error = AppError;
+
+    fn try_from(body: CreateCheckIn) -> Result<CheckInReport, AppError> {
+        let mut checks = Checks::new();
+        let local_date = checks.optional("local_date", body.local_date, parse_date);
+        let symptoms = parse_symptoms(body.symptoms, &mut checks);
+        let notes = checks.optional("notes", body.notes, parse_notes);
+        checks.finish()?;
+        let adherence = body.adherence.unwrap_or_default();
+        Ok(CheckInReport { local_date, symptoms: checked(symptoms)?, adherence, notes })
+    }
 }
 
 fn parse_symptoms(body: Option<SymptomsBody>, checks: &mut Checks) -> Option<Symptoms> {
@@ -194,14 +205,8 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Patient::try_from(caller)?;
     let treatment_id = path_id(&id)?;
-    let body = body.into_inner();
-    let mut checks = Checks::new();
-    let local_date_given = checks.optional("local_date", body.local_date, parse_date);
-    let symptoms = parse_symptoms(body.symptoms, &mut checks);
-    let notes = checks.optional("notes", body.notes, parse_notes);
-    checks.finish()?;
-    let symptoms = checked(symptoms)?;
-    let adherence = body.adherence.unwrap_or_default();
+    let CheckInReport { local_date: local_date_given, symptoms, adherence, notes } =
+        CheckInReport::try_from(body.into_inner())?;
     let shared = state.clone();
     let created = state
         .db
@@ -273,6 +278,17 @@ pub struct ReviewBody {
     pub note: Option<String>,
 }
 
+impl TryFrom<ReviewBody> for Review {
+    type Error = AppError;
+
+    fn try_from(body: ReviewBody) -> Result<Review, AppError> {
+        let mut checks = Checks::new();
+        let note = checks.optional("note", body.note, parse_notes);
+        checks.finish()?;
+        Ok(Review { note })
+    }
+}
+
 /// Marks a check-in reviewed, with an optional note. A check-in is reviewed once.
 #[utoipa::path(
     tag = "check-ins",
@@ -293,9 +309,7 @@ pub async fn review(
 ) -> Result<web::Json<CheckIn>, AppError> {
     let caller = Staff::try_from(caller)?;
     let id = path_id(&id)?;
-    let mut checks = Checks::new();
-    let note = checks.optional("note", body.into_inner().note, parse_notes);
-    checks.finish()?;
+    let Review { note } = Review::try_from(body.into_inner())?;
     let reviewed = state.db.write(move |conn| check_ins::review(conn, &caller, &id, note)).await?;
     Ok(web::Json(reviewed.into()))
 }

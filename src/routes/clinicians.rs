@@ -8,7 +8,7 @@ use crate::audit::{Subject, note_subject};
 use crate::auth::{Admin, Caller};
 use crate::clock::format_instant;
 use crate::db::write_transaction;
-use crate::domain::{Role, StaffRole, parse_email, parse_enum, parse_name};
+use crate::domain::{EmailAddress, PersonName, Role, StaffInvitation, StaffRole, parse_enum};
 use crate::error::AppError;
 use crate::models::invites;
 use crate::models::users::{self, NewUser, User};
@@ -60,6 +60,19 @@ pub struct InviteStaff {
     pub role: Option<String>,
 }
 
+impl TryFrom<InviteStaff> for StaffInvitation {
+    type Error = AppError;
+
+    fn try_from(body: InviteStaff) -> Result<StaffInvitation, AppError> {
+        let mut checks = Checks::new();
+        let name = checks.required("name", body.name, PersonName::parse);
+        let email = checks.required("email", body.email, EmailAddress::parse);
+        let role = checks.required("role", body.role, parse_enum::<StaffRole>);
+        checks.finish()?;
+        Ok(StaffInvitation { name: checked(name)?, email: checked(email)?, role: Role::from(checked(role)?) })
+    }
+}
+
 /// Invites a clinician or administrator to the caller's clinic.
 #[utoipa::path(
     tag = "staff",
@@ -78,20 +91,19 @@ pub async fn create(
     body: web::Json<InviteStaff>,
 ) -> Result<HttpResponse, AppError> {
     let caller = Admin::try_from(caller)?;
-    let body = body.into_inner();
-    let mut checks = Checks::new();
-    let name = checks.required("name", body.name, parse_name);
-    let email = checks.required("email", body.email, parse_email);
-    let role = checks.required("role", body.role, parse_enum::<StaffRole>);
-    checks.finish()?;
-    let (name, email, role) = (checked(name)?, checked(email)?, Role::from(checked(role)?));
+    let StaffInvitation { name, email, role } = StaffInvitation::try_from(body.into_inner())?;
     let ttl = state.settings.invite_ttl;
     let (member, invite_token) = state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
-                let new =
-                    NewUser { clinic_id: &caller.clinic_id, role, email: &email, name: &name, password_hash: None };
+                let new = NewUser {
+                    clinic_id: &caller.clinic_id,
+                    role,
+                    email: email.as_str(),
+                    name: name.as_str(),
+                    password_hash: None,
+                };
                 let member = users::insert(conn, new)?;
                 let invite = invites::create(conn, &member.id, ttl)?;
                 Ok((member, invite))

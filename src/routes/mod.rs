@@ -104,5 +104,5 @@ pub async fn fallback(req: HttpRequest, spec: web::Data<ApiSpec>) -> Result<Http
 
 /// Ids in paths are UUIDs; anything else cannot name a resource, so it is simply not found.
 pub fn path_id(raw: &str) -> Result<String, AppError> {
-    uuid::Uuid::parse_str(raw).map(|id| id.hyphenated().to_string()).map_err(|_| AppError::NotFound)
+    crate::domain::parse_id(raw).map_err(|_| AppError::NotFound)
 }

@@ -137,7 +137,7 @@ pub struct IdempotencyKey {
     pub key: Option<String>,
 }
 
-/// A person's name field as `domain::parse_name` accepts it, for `#[schema(schema_with = ...)]`.
+/// A person's name field as `domain::PersonName::parse` accepts it, for `#[schema(schema_with = ...)]`.
 pub fn person_name() -> Object {
     person_name_of_type(Type::String.into())
 }

@@ -8,7 +8,7 @@ use crate::audit::{Subject, note_subject};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::{
-    SkinType, TimeZoneName, format_time_of_day, parse_email, parse_enum, parse_fitzpatrick, parse_name,
+    EmailAddress, PersonName, SkinType, TimeZoneName, format_time_of_day, parse_enum, parse_fitzpatrick,
     parse_time_of_day, parse_timezone,
 };
 use crate::error::AppError;
@@ -81,6 +81,33 @@ pub struct CreatePatient {
     pub reminder_time: Option<String>,
 }
 
+impl TryFrom<CreatePatient> for NewPatient {
+    type Error = AppError;
+
+    fn try_from(body: CreatePatient) -> Result<NewPatient, AppError> {
+        let mut checks = Checks::new();
+        let name = checks.required("name", body.name, PersonName::parse);
+        let email = checks.required("email", body.email, EmailAddress::parse);
+        let timezone = checks.required("timezone", body.timezone, parse_timezone);
+        let skin_type = checks.required("skin_type", body.skin_type, parse_enum::<SkinType>);
+        let fitzpatrick = checks.required("fitzpatrick", body.fitzpatrick, parse_fitzpatrick);
+        let reminder_time = checks.required(
+            "reminder_time",
+            Some(body.reminder_time.unwrap_or_else(|| DEFAULT_REMINDER_TIME.into())),
+            parse_time_of_day,
+        );
+        checks.finish()?;
+        Ok(NewPatient {
+            name: checked(name)?,
+            email: checked(email)?,
+            timezone: checked(timezone)?,
+            skin_type: checked(skin_type)?,
+            fitzpatrick: checked(fitzpatrick)?,
+            reminder_time: checked(reminder_time)?,
+        })
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct UpdatePatient {
     #[schema(schema_with = crate::routes::openapi::optional_person_name)]
@@ -94,6 +121,23 @@ pub struct UpdatePatient {
     pub fitzpatrick: Option<i64>,
     #[schema(value_type = Option<String>, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "08:30")]
     pub reminder_time: Option<String>,
+}
+
+impl TryFrom<UpdatePatient> for PatientChanges {
+    type Error = AppError;
+
+    fn try_from(body: UpdatePatient) -> Result<PatientChanges, AppError> {
+        let mut checks = Checks::new();
+        let changes = PatientChanges {
+            name: checks.optional("name", body.name, PersonName::parse),
+            timezone: checks.optional("timezone", body.timezone, parse_timezone),
+            skin_type: checks.optional("skin_type", body.skin_type, parse_enum::<SkinType>),
+            fitzpatrick: checks.optional("fitzpatrick", body.fitzpatrick, parse_fitzpatrick),
+            reminder_time: checks.optional("reminder_time", body.reminder_time, parse_time_of_day),
+        };
+        checks.finish()?;
+        Ok(changes)
+    }
 }
 
 /// Adds a patient to the caller's clinic and returns it with a one-time invitation token.
@@ -114,27 +158,7 @@ pub async fn create(
     body: web::Json<CreatePatient>,
 ) -> Result<HttpResponse, AppError> {
     let caller = Staff::try_from(caller)?;
-    let body = body.into_inner();
-    let mut checks = Checks::new();
-    let name = checks.required("name", body.name, parse_name);
-    let email = checks.required("email", body.email, parse_email);
-    let timezone = checks.required("timezone", body.timezone, parse_timezone);
-    let skin_type = checks.required("skin_type", body.skin_type, parse_enum::<SkinType>);
-    let fitzpatrick = checks.required("fitzpatrick", body.fitzpatrick, parse_fitzpatrick);
-    let reminder_time = checks.required(
-        "reminder_time",
-        Some(body.reminder_time.unwrap_or_else(|| DEFAULT_REMINDER_TIME.into())),
-        parse_time_of_day,
-    );
-    checks.finish()?;
-    let new = NewPatient {
-        name: checked(name)?,
-        email: checked(email)?,
-        timezone: checked(timezone)?,
-        skin_type: checked(skin_type)?,
-        fitzpatrick: checked(fitzpatrick)?,
-        reminder_time: checked(reminder_time)?,
-    };
+    let new = NewPatient::try_from(body.into_inner())?;
     let ttl = state.settings.invite_ttl;
     let (patient, invite_token) = state.db.run(move |conn| patients::create(conn, &caller, new, ttl)).await?;
     let subject = Subject {
@@ -206,16 +230,7 @@ pub async fn update(
     body: web::Json<UpdatePatient>,
 ) -> Result<web::Json<Patient>, AppError> {
     let id = path_id(&id)?;
-    let body = body.into_inner();
-    let mut checks = Checks::new();
-    let changes = PatientChanges {
-        name: checks.optional("name", body.name, parse_name),
-        timezone: checks.optional("timezone", body.timezone, parse_timezone),
-        skin_type: checks.optional("skin_type", body.skin_type, parse_enum::<SkinType>),
-        fitzpatrick: checks.optional("fitzpatrick", body.fitzpatrick, parse_fitzpatrick),
-        reminder_time: checks.optional("reminder_time", body.reminder_time, parse_time_of_day),
-    };
-    checks.finish()?;
+    let changes = PatientChanges::try_from(body.into_inner())?;
     let updated = state.db.run(move |conn| patients::update(conn, &caller, &id, changes)).await?;
     Ok(web::Json(updated.into()))
 }

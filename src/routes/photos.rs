@@ -1,12 +1,13 @@
 //! Photo metadata attached to check-ins.
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Patient};
 use crate::clock::format_instant;
+use crate::domain::photo::{parse_byte_size, parse_captured_at, parse_sha256, parse_side};
 use crate::domain::{BodySite, PhotoType, PhotoView, parse_enum};
 use crate::error::AppError;
 use crate::models::photos::{self, NewPhoto, PhotoFilter, PhotoRecord};
@@ -14,11 +15,6 @@ use crate::pagination::{Page, PageQuery};
 use crate::routes::path_id;
 use crate::state::AppState;
 use crate::validate::{Checks, checked};
-
-pub const MAX_BYTES: i64 = 26_214_400;
-pub const MAX_PIXELS_PER_SIDE: i64 = 20_000;
-/// How far in the future `captured_at` may be, for phones with a slightly fast clock.
-pub const CLOCK_SKEW_MINUTES: i64 = 5;
 
 #[derive(Serialize, ToSchema)]
 pub struct Photo {
@@ -82,24 +78,32 @@ pub struct CreatePhoto {
     pub view: Option<String>,
 }
 
-fn in_range(raw: i64, min: i64, max: i64) -> Result<i64, String> {
-    if (min..=max).contains(&raw) { Ok(raw) } else { Err(format!("must be an integer from {min} to {max}")) }
-}
+impl TryFrom<CreatePhoto> for NewPhoto {
+    type Error = AppError;
 
-fn parse_sha256(raw: String) -> Result<String, String> {
-    let ok = raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if ok { Ok(raw) } else { Err("must be 64 lowercase hexadecimal characters".into()) }
-}
-
-fn parse_captured_at(raw: String, now: DateTime<Utc>) -> Result<chrono::NaiveDateTime, String> {
-    let at = crate::clock::parse_instant(&raw)?;
-    if at.date() < crate::domain::EARLIEST_DATE {
-        return Err(format!("must not be before {}", crate::domain::EARLIEST_DATE));
+    fn try_from(b: CreatePhoto) -> Result<NewPhoto, AppError> {
+        let now = Utc::now();
+        let mut checks = Checks::new();
+        let content_type = checks.required("content_type", b.content_type, parse_enum::<PhotoType>);
+        let byte_size = checks.required("byte_size", b.byte_size, parse_byte_size);
+        let sha256 = checks.required("sha256", b.sha256, parse_sha256);
+        let width = checks.required("width", b.width, parse_side);
+        let height = checks.required("height", b.height, parse_side);
+        let captured_at = checks.required("captured_at", b.captured_at, |v| parse_captured_at(v, now));
+        let body_site = checks.required("body_site", b.body_site, parse_enum::<BodySite>);
+        let view = checks.required("view", b.view, parse_enum::<PhotoView>);
+        checks.finish()?;
+        Ok(NewPhoto {
+            content_type: checked(content_type)?,
+            byte_size: checked(byte_size)?,
+            sha256: checked(sha256)?,
+            width: checked(width)?,
+            height: checked(height)?,
+            captured_at: checked(captured_at)?,
+            body_site: checked(body_site)?,
+            view: checked(view)?,
+        })
     }
-    if at > (now + Duration::minutes(CLOCK_SKEW_MINUTES)).naive_utc() {
-        return Err(format!("must not be more than {CLOCK_SKEW_MINUTES} minutes in the future"));
-    }
-    Ok(at)
 }
 
 /// Attaches a photo's metadata to one of the patient's own check-ins.
@@ -125,28 +129,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Patient::try_from(caller)?;
     let check_in_id = path_id(&id)?;
-    let b = body.into_inner();
-    let now = Utc::now();
-    let mut checks = Checks::new();
-    let content_type = checks.required("content_type", b.content_type, parse_enum::<PhotoType>);
-    let byte_size = checks.required("byte_size", b.byte_size, |v| in_range(v, 1, MAX_BYTES));
-    let sha256 = checks.required("sha256", b.sha256, parse_sha256);
-    let width = checks.required("width", b.width, |v| in_range(v, 1, MAX_PIXELS_PER_SIDE));
-    let height = checks.required("height", b.height, |v| in_range(v, 1, MAX_PIXELS_PER_SIDE));
-    let captured_at = checks.required("captured_at", b.captured_at, |v| parse_captured_at(v, now));
-    let body_site = checks.required("body_site", b.body_site, parse_enum::<BodySite>);
-    let view = checks.required("view", b.view, parse_enum::<PhotoView>);
-    checks.finish()?;
-    let new = NewPhoto {
-        content_type: checked(content_type)?,
-        byte_size: checked(byte_size)?,
-        sha256: checked(sha256)?,
-        width: checked(width)? as i32,
-        height: checked(height)? as i32,
-        captured_at: checked(captured_at)?,
-        body_site: checked(body_site)?,
-        view: checked(view)?,
-    };
+    let new = NewPhoto::try_from(body.into_inner())?;
     let created = state.db.run(move |conn| photos::create(conn, &caller, &check_in_id, new)).await?;
     Ok(HttpResponse::Created().json(Photo::from(created)))
 }

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
+use crate::domain::screening::ScreeningAnswerSheet;
 use crate::error::AppError;
 use crate::models::screenings;
 use crate::routes::path_id;
@@ -62,6 +63,30 @@ pub struct CreateScreening {
     pub answers: Option<ScreeningAnswers>,
 }
 
+impl TryFrom<CreateScreening> for ScreeningAnswerSheet {
+    type Error = AppError;
+
+    fn try_from(body: CreateScreening) -> Result<ScreeningAnswerSheet, AppError> {
+        let mut checks = Checks::new();
+        let mut answers = BTreeMap::new();
+        match body.answers {
+            None => checks.fail("answers", "is required"),
+            Some(given) => {
+                for (question, answer) in given.pairs() {
+                    match answer {
+                        Some(yes) => {
+                            answers.insert(question.to_string(), yes);
+                        }
+                        None => checks.fail(&format!("answers.{question}"), "is required (true or false)"),
+                    }
+                }
+            }
+        }
+        checks.finish()?;
+        Ok(ScreeningAnswerSheet { answers })
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ScreeningFinding {
     #[schema(example = "eczema")]
@@ -100,22 +125,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
-    let mut checks = Checks::new();
-    let mut answers = BTreeMap::new();
-    match body.into_inner().answers {
-        None => checks.fail("answers", "is required"),
-        Some(given) => {
-            for (question, answer) in given.pairs() {
-                match answer {
-                    Some(yes) => {
-                        answers.insert(question.to_string(), yes);
-                    }
-                    None => checks.fail(&format!("answers.{question}"), "is required (true or false)"),
-                }
-            }
-        }
-    }
-    checks.finish()?;
+    let ScreeningAnswerSheet { answers } = ScreeningAnswerSheet::try_from(body.into_inner())?;
     let protocol = state.protocols.current();
     let view = state
         .db

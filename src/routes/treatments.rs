@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
+use crate::domain::treatment::{parse_areas, parse_needle_depth};
 use crate::domain::{
     Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes, parse_treatment_date,
 };
@@ -24,8 +25,6 @@ use crate::routes::path_id;
 use crate::state::AppState;
 use crate::validate::{Checks, checked};
 
-pub const MIN_NEEDLE_DEPTH_MM: f64 = 0.1;
-pub const MAX_NEEDLE_DEPTH_MM: f64 = 3.0;
 pub const DEFAULT_REMINDER_DAYS: i64 = 7;
 pub const MAX_REMINDER_DAYS: i64 = 100;
 
@@ -88,25 +87,27 @@ pub struct CreateTreatment {
     pub notes: Option<String>,
 }
 
-fn parse_areas(raw: Vec<String>) -> Result<Vec<Area>, String> {
-    if raw.is_empty() {
-        return Err("must list at least one area".into());
-    }
-    let mut areas = Vec::new();
-    for item in raw {
-        let area = item.parse::<Area>().map_err(|e| format!("`{}`: {e}", item.chars().take(32).collect::<String>()))?;
-        if !areas.contains(&area) {
-            areas.push(area);
-        }
-    }
-    Ok(areas)
-}
+impl TryFrom<CreateTreatment> for NewTreatment {
+    type Error = AppError;
 
-fn parse_depth(raw: f64) -> Result<f64, String> {
-    if (MIN_NEEDLE_DEPTH_MM..=MAX_NEEDLE_DEPTH_MM).contains(&raw) {
-        Ok(raw)
-    } else {
-        Err(format!("must be from {MIN_NEEDLE_DEPTH_MM} to {MAX_NEEDLE_DEPTH_MM} mm"))
+    fn try_from(body: CreateTreatment) -> Result<NewTreatment, AppError> {
+        let mut checks = Checks::new();
+        let procedure = checks.required("procedure", body.procedure, parse_enum::<Procedure>);
+        let today = Utc::now().date_naive();
+        let treated_on = checks.required("treated_on", body.treated_on, |raw| parse_treatment_date(raw, today));
+        let setting = checks.required("setting", body.setting, parse_enum::<Setting>);
+        let areas = checks.required("areas", body.areas, parse_areas);
+        let needle_depth_mm = checks.required("needle_depth_mm", body.needle_depth_mm, parse_needle_depth);
+        let notes = checks.optional("notes", body.notes, parse_notes);
+        checks.finish()?;
+        Ok(NewTreatment {
+            procedure: checked(procedure)?,
+            treated_on: checked(treated_on)?,
+            setting: checked(setting)?,
+            areas: checked(areas)?,
+            needle_depth_mm: checked(needle_depth_mm)?,
+            notes,
+        })
     }
 }
 
@@ -129,24 +130,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
-    let body = body.into_inner();
-    let mut checks = Checks::new();
-    let procedure = checks.required("procedure", body.procedure, parse_enum::<Procedure>);
-    let today = Utc::now().date_naive();
-    let treated_on = checks.required("treated_on", body.treated_on, |raw| parse_treatment_date(raw, today));
-    let setting = checks.required("setting", body.setting, parse_enum::<Setting>);
-    let areas = checks.required("areas", body.areas, parse_areas);
-    let needle_depth_mm = checks.required("needle_depth_mm", body.needle_depth_mm, parse_depth);
-    let notes = checks.optional("notes", body.notes, parse_notes);
-    checks.finish()?;
-    let new = NewTreatment {
-        procedure: checked(procedure)?,
-        treated_on: checked(treated_on)?,
-        setting: checked(setting)?,
-        areas: checked(areas)?,
-        needle_depth_mm: checked(needle_depth_mm)?,
-        notes,
-    };
+    let new = NewTreatment::try_from(body.into_inner())?;
     let protocol = state.protocols.current();
     let created = state.db.run(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol)).await?;
     Ok(HttpResponse::Created().json(Treatment::from(created)))
