@@ -14,11 +14,20 @@ use crate::error::AppError;
 use crate::models::users;
 use crate::state::AppState;
 
+/// The caller this request was authenticated as, kept so that a second extraction within the
+/// same request (the idempotency layer's, then the handler's) does not check the account again.
+/// Only the extractor below sets it.
+#[derive(Clone)]
+struct Authenticated(Caller);
+
 impl FromRequest for Caller {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Caller, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>().cloned() {
+            return Box::pin(async move { Ok(caller) });
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let request = req.clone();
         let claims = match (&state, bearer_token(req.headers())) {
@@ -39,6 +48,7 @@ impl FromRequest for Caller {
                         Caller { user_id: user.id, role: user.role, clinic_id: user.clinic_id, plan_inputs_version };
                     // The audit trail reads who acted from here.
                     request.extensions_mut().insert(caller.clone());
+                    request.extensions_mut().insert(Authenticated(caller.clone()));
                     Ok(caller)
                 }
                 _ => Err(AppError::Unauthorized),
