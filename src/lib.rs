@@ -26,6 +26,7 @@ pub mod scope;
 pub mod state;
 pub mod telemetry;
 mod text_column;
+pub mod use_cases;
 pub mod validate;
 
 use std::net::TcpListener;

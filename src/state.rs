@@ -19,3 +19,6 @@ pub struct AppState {
     pub settings: Settings,
     pub audit: AuditLog,
 }
+
+/// The state as handlers and use cases hold it: shared, cheap to clone into database work.
+pub type SharedState = actix_web::web::Data<AppState>;

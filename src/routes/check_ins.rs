@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -12,15 +12,14 @@ use crate::clock::format_instant;
 use crate::domain::check_in::{CheckInReport, Review, parse_score};
 use crate::domain::{parse_date, parse_notes};
 use crate::error::AppError;
-use crate::models::check_ins::{self, CheckInRecord, NewCheckIn, QueueCounts, QueueEntry};
-use crate::models::plans;
+use crate::models::check_ins::{CheckInRecord, QueueCounts, QueueEntry};
 use crate::pagination::{Page, PageQuery};
 use crate::plan::Level;
 use crate::plan::assessment::Symptoms;
-use crate::plan::local_time::local_date;
 use crate::routes::path_id;
 use crate::routes::treatments::ProtocolRef;
 use crate::state::AppState;
+use crate::use_cases::check_ins;
 use crate::validate::{Checks, checked};
 
 /// Scores from 0 (none) to 10 (worst), and yes/no signs.
@@ -205,30 +204,8 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Patient::try_from(caller)?;
     let treatment_id = path_id(&id)?;
-    let CheckInReport { local_date: local_date_given, symptoms, adherence, notes } =
-        CheckInReport::try_from(body.into_inner())?;
-    let shared = state.clone();
-    let created = state
-        .db
-        .write(move |conn| {
-            let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
-            let today = local_date(ctx.schedules.current().timezone, Utc::now());
-            let date = local_date_given.unwrap_or(today);
-            let mut checks = Checks::new();
-            if date < ctx.treatment.treated_on {
-                checks.fail("local_date", "must not be before the treatment date");
-            } else if date > today + Duration::days(1) {
-                checks.fail("local_date", "must not be after tomorrow");
-            }
-            let kinds: Vec<&str> = ctx.plan().reminders(date, date).into_iter().map(|r| r.kind).collect();
-            for kind in adherence.keys().filter(|k| !kinds.contains(&k.as_str())) {
-                let shown: String = kind.chars().take(40).collect();
-                checks.fail(&format!("adherence.{shown}"), "is not a reminder of that day");
-            }
-            checks.finish()?;
-            check_ins::create(conn, &caller, &ctx, NewCheckIn { local_date: date, symptoms, adherence, notes })
-        })
-        .await?;
+    let report = CheckInReport::try_from(body.into_inner())?;
+    let created = check_ins::report(&state, caller, treatment_id, report).await?;
     Ok(HttpResponse::Created().json(CheckIn::from(created)))
 }
 
@@ -249,7 +226,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<CheckIn>>, AppError> {
     let treatment_id = path_id(&id)?;
     let page = query.into_inner().into_request()?;
-    let found = state.db.run(move |conn| check_ins::list_for_treatment(conn, &caller, &treatment_id, &page)).await?;
+    let found = check_ins::list_for_treatment(&state, caller, treatment_id, page).await?;
     Ok(web::Json(found.map(CheckIn::from)))
 }
 
@@ -268,7 +245,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<CheckIn>, AppError> {
     let id = path_id(&id)?;
-    let found = state.db.run(move |conn| check_ins::get(conn, &caller, &id)).await?;
+    let found = check_ins::get(&state, caller, id).await?;
     Ok(web::Json(found.into()))
 }
 
@@ -309,8 +286,8 @@ pub async fn review(
 ) -> Result<web::Json<CheckIn>, AppError> {
     let caller = Staff::try_from(caller)?;
     let id = path_id(&id)?;
-    let Review { note } = Review::try_from(body.into_inner())?;
-    let reviewed = state.db.write(move |conn| check_ins::review(conn, &caller, &id, note)).await?;
+    let review = Review::try_from(body.into_inner())?;
+    let reviewed = check_ins::review(&state, caller, id, review).await?;
     Ok(web::Json(reviewed.into()))
 }
 
@@ -359,10 +336,7 @@ pub async fn review_queue(
 ) -> Result<web::Json<ReviewQueue>, AppError> {
     let caller = Staff::try_from(caller)?;
     let page = query.into_inner().into_request()?;
-    let (found, counts) = state
-        .db
-        .run(move |conn| Ok((check_ins::review_queue(conn, &caller, &page)?, check_ins::queue_counts(conn, &caller)?)))
-        .await?;
+    let (found, counts) = check_ins::review_queue(&state, caller, page).await?;
     let page = found.map(|QueueEntry { check_in, patient_name }| QueueItem { check_in: check_in.into(), patient_name });
     Ok(web::Json(ReviewQueue { items: page.items, next_cursor: page.next_cursor, counts: counts.into() }))
 }
@@ -389,10 +363,6 @@ pub struct Adherence {
     pub by_kind: Vec<KindAdherence>,
 }
 
-fn share(acknowledged: i64, due: i64) -> Option<f64> {
-    (due > 0).then(|| acknowledged as f64 / due as f64)
-}
-
 /// How well the patient follows the plan: the share of reminders due so far that were acknowledged.
 #[utoipa::path(
     tag = "check-ins",
@@ -408,43 +378,22 @@ pub async fn get_adherence(
     id: web::Path<String>,
 ) -> Result<web::Json<Adherence>, AppError> {
     let treatment_id = path_id(&id)?;
-    let shared = state.clone();
-    let view = state
-        .db
-        .run(move |conn| {
-            let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
-            let through = local_date(ctx.schedules.current().timezone, Utc::now());
-            let due = ctx.plan().reminders(ctx.treatment.treated_on, through);
-            let acks = plans::acknowledgements(conn, &ctx.treatment.id, ctx.treatment.treated_on, through)?;
-            let mut by_kind: Vec<KindAdherence> = Vec::new();
-            for reminder in &due {
-                let acked = i64::from(acks.contains_key(&reminder.id.to_string()));
-                match by_kind.iter_mut().find(|k| k.kind == reminder.kind) {
-                    Some(k) => {
-                        k.due += 1;
-                        k.acknowledged += acked;
-                    }
-                    None => by_kind.push(KindAdherence {
-                        kind: reminder.kind.to_string(),
-                        due: 1,
-                        acknowledged: acked,
-                        share: None,
-                    }),
-                }
-            }
-            for k in &mut by_kind {
-                k.share = share(k.acknowledged, k.due);
-            }
-            let (total_due, total_acked) = (due.len() as i64, by_kind.iter().map(|k| k.acknowledged).sum());
-            Ok(Adherence {
-                treatment_id: ctx.treatment.id.clone(),
-                through,
-                due: total_due,
-                acknowledged: total_acked,
-                share: share(total_acked, total_due),
-                by_kind,
+    let found = check_ins::adherence(&state, caller, treatment_id).await?;
+    Ok(web::Json(Adherence {
+        treatment_id: found.treatment_id,
+        through: found.through,
+        due: found.total.due,
+        acknowledged: found.total.acknowledged,
+        share: found.total.share(),
+        by_kind: found
+            .by_kind
+            .into_iter()
+            .map(|(kind, tally)| KindAdherence {
+                share: tally.share(),
+                kind,
+                due: tally.due,
+                acknowledged: tally.acknowledged,
             })
-        })
-        .await?;
-    Ok(web::Json(view))
+            .collect(),
+    }))
 }

@@ -1,0 +1,136 @@
+//! Reporting a check-in, reading them, reviewing them, and adherence so far.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate, Utc};
+
+use crate::auth::{Caller, Patient, Staff};
+use crate::domain::check_in::{CheckInReport, Review};
+use crate::error::AppError;
+use crate::models::check_ins::{self, CheckInRecord, NewCheckIn, QueueCounts, QueueEntry};
+use crate::models::plans::{self, PlanContext};
+use crate::pagination::{Page, PageRequest};
+use crate::plan::local_time::local_date;
+use crate::state::SharedState;
+use crate::validate::Checks;
+
+/// Stores and judges the patient's check-in for one of their treatments. The date must fall
+/// between the treatment date and tomorrow in the patient's zone (a phone a little ahead of the
+/// clinic is fine); adherence answers must name reminders of that day.
+pub async fn report(
+    state: &SharedState,
+    caller: Patient,
+    treatment_id: String,
+    report: CheckInReport,
+) -> Result<CheckInRecord, AppError> {
+    let shared = state.clone();
+    state
+        .db
+        .write(move |conn| {
+            let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
+            let new = fit_to_plan(&ctx, report)?;
+            check_ins::create(conn, &caller, &ctx, new)
+        })
+        .await
+}
+
+fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> Result<NewCheckIn, AppError> {
+    let CheckInReport { local_date: given, symptoms, adherence, notes } = report;
+    let today = local_date(ctx.schedules.current().timezone, Utc::now());
+    let date = given.unwrap_or(today);
+    let mut checks = Checks::new();
+    if date < ctx.treatment.treated_on {
+        checks.fail("local_date", "must not be before the treatment date");
+    } else if date > today + Duration::days(1) {
+        checks.fail("local_date", "must not be after tomorrow");
+    }
+    let kinds: Vec<&str> = ctx.plan().reminders(date, date).into_iter().map(|r| r.kind).collect();
+    for kind in adherence.keys().filter(|k| !kinds.contains(&k.as_str())) {
+        let shown: String = kind.chars().take(40).collect();
+        checks.fail(&format!("adherence.{shown}"), "is not a reminder of that day");
+    }
+    checks.finish()?;
+    Ok(NewCheckIn { local_date: date, symptoms, adherence, notes })
+}
+
+pub async fn list_for_treatment(
+    state: &SharedState,
+    caller: Caller,
+    treatment_id: String,
+    page: PageRequest,
+) -> Result<Page<CheckInRecord>, AppError> {
+    state.db.run(move |conn| check_ins::list_for_treatment(conn, &caller, &treatment_id, &page)).await
+}
+
+pub async fn get(state: &SharedState, caller: Caller, id: String) -> Result<CheckInRecord, AppError> {
+    state.db.run(move |conn| check_ins::get(conn, &caller, &id)).await
+}
+
+/// Marks a check-in reviewed; a check-in is reviewed once.
+pub async fn review(state: &SharedState, caller: Staff, id: String, review: Review) -> Result<CheckInRecord, AppError> {
+    state.db.write(move |conn| check_ins::review(conn, &caller, &id, review.note)).await
+}
+
+/// A page of the clinic's unreviewed check-ins, with the counts of all of them by level.
+pub async fn review_queue(
+    state: &SharedState,
+    caller: Staff,
+    page: PageRequest,
+) -> Result<(Page<QueueEntry>, QueueCounts), AppError> {
+    state
+        .db
+        .run(move |conn| Ok((check_ins::review_queue(conn, &caller, &page)?, check_ins::queue_counts(conn, &caller)?)))
+        .await
+}
+
+/// Reminders due and acknowledged, of one kind or of all.
+pub struct Tally {
+    pub due: i64,
+    pub acknowledged: i64,
+}
+
+impl Tally {
+    /// `acknowledged / due`, or `None` while nothing is due.
+    pub fn share(&self) -> Option<f64> {
+        (self.due > 0).then(|| self.acknowledged as f64 / self.due as f64)
+    }
+}
+
+pub struct Adherence {
+    pub treatment_id: String,
+    /// Counted through this local date: today in the patient's zone.
+    pub through: NaiveDate,
+    pub total: Tally,
+    /// By reminder kind, in the order the kinds first fall due.
+    pub by_kind: Vec<(String, Tally)>,
+}
+
+/// How many of the reminders due so far the patient acknowledged.
+pub async fn adherence(state: &SharedState, caller: Caller, treatment_id: String) -> Result<Adherence, AppError> {
+    let shared = state.clone();
+    state
+        .db
+        .run(move |conn| {
+            let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
+            let through = local_date(ctx.schedules.current().timezone, Utc::now());
+            let due = ctx.plan().reminders(ctx.treatment.treated_on, through);
+            let acks = plans::acknowledgements(conn, &ctx.treatment.id, ctx.treatment.treated_on, through)?;
+            let mut by_kind: BTreeMap<&str, (usize, Tally)> = BTreeMap::new();
+            for (order, reminder) in due.iter().enumerate() {
+                let tally = &mut by_kind.entry(reminder.kind).or_insert((order, Tally { due: 0, acknowledged: 0 })).1;
+                tally.due += 1;
+                tally.acknowledged += i64::from(acks.contains_key(&reminder.id.to_string()));
+            }
+            let mut by_kind: Vec<(usize, String, Tally)> =
+                by_kind.into_iter().map(|(kind, (order, tally))| (order, kind.to_string(), tally)).collect();
+            by_kind.sort_by_key(|(order, ..)| *order);
+            let acknowledged = by_kind.iter().map(|(_, _, t)| t.acknowledged).sum();
+            Ok(Adherence {
+                treatment_id: ctx.treatment.id.clone(),
+                through,
+                total: Tally { due: due.len() as i64, acknowledged },
+                by_kind: by_kind.into_iter().map(|(_, kind, tally)| (kind, tally)).collect(),
+            })
+        })
+        .await
+}

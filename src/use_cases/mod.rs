@@ -1,0 +1,6 @@
+//! Use cases: one function for each thing a caller can do. Each owns its way to the database
+//! (`Database::read` for short reads, `write` for a write transaction, `run` for longer reads)
+//! and the business rules of that action. Handlers parse the request into domain values, call
+//! one use case, and shape its answer; models hold the queries a use case is made of.
+
+pub mod check_ins;
