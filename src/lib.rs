@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod http_cache;
 pub mod idempotency;
 pub mod limits;
 pub mod metrics;
