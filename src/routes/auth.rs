@@ -1,26 +1,19 @@
 //! Log in, refresh, log out, activate an invitation.
 
-use std::sync::Arc;
-
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit;
 use crate::auth::Caller;
 use crate::client_addr::client_ip;
-use crate::db::write_transaction;
 use crate::domain::Role;
 use crate::domain::credentials::{
     Activation, LoginAttempt, PresentedToken, parse_line, parse_new_password, parse_secret,
 };
 use crate::error::AppError;
-use crate::models::invites;
-use crate::models::login_throttle::{self, LoginBuckets};
-use crate::models::sessions::{self, Rotation};
-use crate::models::users::{self, User};
 use crate::state::AppState;
+use crate::use_cases::accounts::{self, IssuedTokens};
 use crate::validate::{Checks, checked};
 
 #[derive(Deserialize, ToSchema)]
@@ -70,13 +63,16 @@ pub struct TokenPair {
     pub user: TokenUser,
 }
 
-fn token_pair(state: &AppState, user: &User, refresh_token: String) -> TokenPair {
-    TokenPair {
-        access_token: state.tokens.issue(&user.id, user.role, &user.clinic_id, Utc::now()),
-        refresh_token,
-        token_type: "Bearer".into(),
-        expires_in: state.tokens.access_ttl.as_secs(),
-        user: TokenUser { id: user.id.clone(), role: user.role, clinic_id: user.clinic_id.clone() },
+impl From<IssuedTokens> for TokenPair {
+    fn from(issued: IssuedTokens) -> TokenPair {
+        let IssuedTokens { user, access_token, refresh_token, expires_in } = issued;
+        TokenPair {
+            access_token,
+            refresh_token,
+            token_type: "Bearer".into(),
+            expires_in,
+            user: TokenUser { id: user.id, role: user.role, clinic_id: user.clinic_id },
+        }
     }
 }
 
@@ -136,61 +132,10 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
-    let LoginAttempt { email, password, clinic_id } = LoginAttempt::try_from(body.into_inner())?;
-    let buckets = Arc::new(LoginBuckets::new(&email, client_ip(&req, &state.settings.trusted_proxies)));
-
-    // The same steps whether or not the account exists, so neither the answer nor its timing tells.
-    // The attempt is reserved before the password is checked: a burst cannot outrun the count.
-    let (user, retry_after) = reserve_login(&state, buckets.clone(), email, clinic_id).await?;
-    if let Some(user) = &user {
-        audit::note_actor(
-            &req,
-            Caller {
-                user_id: user.id.clone(),
-                role: user.role,
-                clinic_id: user.clinic_id.clone(),
-                plan_inputs_version: None,
-            },
-        );
-    }
-    if let Some(retry_after_secs) = retry_after {
-        return Err(AppError::TooManyRequests { retry_after_secs });
-    }
-    let stored = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.clone());
-    let matches = state.passwords.verify(password, stored).await?;
-    // A failure stays counted as reserved; a success takes back its own attempt, nothing more.
-    let Some(user) = user.filter(|_| matches) else { return Err(AppError::Unauthorized) };
-    let ttl = state.settings.refresh_token_ttl;
-    let user_id = user.id.clone();
-    let refresh_token = state
-        .db
-        .write(move |conn| {
-            login_throttle::login_succeeded(conn, &buckets)?;
-            sessions::start(conn, &user_id, ttl)
-        })
-        .await?;
-    Ok(web::Json(token_pair(&state, &user, refresh_token)))
-}
-
-/// Reserves a login attempt (or learns how long to wait) and finds the account, in one write.
-async fn reserve_login(
-    state: &AppState,
-    buckets: Arc<LoginBuckets>,
-    email: String,
-    clinic_id: Option<String>,
-) -> Result<(Option<User>, Option<u64>), AppError> {
-    let limits = state.settings.login_limits();
-    state
-        .db
-        .write(move |conn| {
-            let now = crate::clock::now();
-            let retry_after = login_throttle::reserve_login(conn, &buckets, now, &limits)?;
-            if rand::random::<u8>() == 0 {
-                login_throttle::expire(conn, now, limits.window)?;
-            }
-            Ok((users::find_for_login(conn, &email, clinic_id.as_deref())?, retry_after))
-        })
-        .await
+    let attempt = LoginAttempt::try_from(body.into_inner())?;
+    let client = client_ip(&req, &state.settings.trusted_proxies);
+    let issued = accounts::log_in(&state, attempt, client, |actor| audit::note_actor(&req, actor)).await?;
+    Ok(web::Json(issued.into()))
 }
 
 /// Spends a refresh token for a new pair. A spent token presented again revokes its whole login.
@@ -208,26 +153,9 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
-    let PresentedToken(presented) = PresentedToken::try_from(body.into_inner())?;
-    let ttl = state.settings.refresh_token_ttl;
-    let rotated = state
-        .db
-        .run(move |conn| {
-            let rotation = write_transaction(conn, |conn| sessions::rotate(conn, &presented, ttl))?;
-            match rotation {
-                Rotation::Rotated { user_id, refresh_token } => {
-                    Ok(users::find_active(conn, &user_id)?.map(|user| (user, refresh_token)))
-                }
-                Rotation::Refused => Ok(None),
-                Rotation::ReuseDetected => {
-                    tracing::warn!("a spent refresh token was presented again; its login is revoked");
-                    Ok(None)
-                }
-            }
-        })
-        .await?;
-    let (user, refresh_token) = rotated.ok_or(AppError::Unauthorized)?;
-    Ok(web::Json(token_pair(&state, &user, refresh_token)))
+    let presented = PresentedToken::try_from(body.into_inner())?;
+    let issued = accounts::refresh(&state, presented).await?;
+    Ok(web::Json(issued.into()))
 }
 
 /// Ends the login the refresh token belongs to: it and every token descended from it are revoked.
@@ -244,8 +172,8 @@ pub async fn logout(
     caller: Caller,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let PresentedToken(presented) = PresentedToken::try_from(body.into_inner())?;
-    state.db.run(move |conn| write_transaction(conn, |conn| sessions::end(conn, &caller.user_id, &presented))).await?;
+    let presented = PresentedToken::try_from(body.into_inner())?;
+    accounts::log_out(&state, caller, presented).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -266,47 +194,8 @@ pub async fn activate(
     state: web::Data<AppState>,
     body: web::Json<ActivateRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
-    let Activation { invite_token: invite, password } = Activation::try_from(body.into_inner())?;
-    let client = login_throttle::activation_bucket(client_ip(&req, &state.settings.trusted_proxies));
-
-    // Cheap before expensive: the attempt is counted and the invitation looked up before the
-    // password is hashed, so a bogus token costs one small write and no hash.
-    usable_invite(&state, client.clone(), invite.clone()).await?;
-    let hash = state.passwords.hash(password).await?;
-    let ttl = state.settings.refresh_token_ttl;
-    let (user, refresh_token) = state
-        .db
-        .write(move |conn| {
-            let user_id = invites::redeem(conn, &invite)?;
-            users::set_password(conn, &user_id, &hash)?;
-            let user = users::find_active(conn, &user_id)?.ok_or(AppError::Unauthorized)?;
-            let refresh_token = sessions::start(conn, &user_id, ttl)?;
-            login_throttle::succeeded(conn, &[&client])?;
-            Ok((user, refresh_token))
-        })
-        .await?;
-    Ok(web::Json(token_pair(&state, &user, refresh_token)))
-}
-
-/// Counts an activation attempt for the client (kept when the token is bogus), then checks the
-/// token, then counts an attempt for the invitation (a few may hash at once, not a burst).
-async fn usable_invite(state: &AppState, client: String, invite: String) -> Result<(), AppError> {
-    let (window, per_client) = (state.settings.login_limits().window, state.settings.login_failures_per_client);
-    state
-        .db
-        .write(move |conn| {
-            let now = crate::clock::now();
-            if let Some(retry_after_secs) = login_throttle::reserve(conn, &client, now, window, per_client)? {
-                return Ok(Err(AppError::TooManyRequests { retry_after_secs }));
-            }
-            if invites::find_usable(conn, &invite)?.is_none() {
-                return Ok(Err(AppError::Unauthorized));
-            }
-            let bucket = login_throttle::invite_bucket(&invite);
-            match login_throttle::reserve(conn, &bucket, now, window, login_throttle::ATTEMPTS_PER_INVITE)? {
-                Some(retry_after_secs) => Ok(Err(AppError::TooManyRequests { retry_after_secs })),
-                None => Ok(Ok(())),
-            }
-        })
-        .await?
+    let activation = Activation::try_from(body.into_inner())?;
+    let client = client_ip(&req, &state.settings.trusted_proxies);
+    let issued = accounts::activate(&state, activation, client).await?;
+    Ok(web::Json(issued.into()))
 }

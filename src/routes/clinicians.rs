@@ -7,13 +7,12 @@ use utoipa::ToSchema;
 use crate::audit::{Subject, note_subject};
 use crate::auth::{Admin, Caller};
 use crate::clock::format_instant;
-use crate::db::write_transaction;
 use crate::domain::{EmailAddress, PersonName, Role, StaffInvitation, StaffRole, parse_enum};
 use crate::error::AppError;
-use crate::models::invites;
-use crate::models::users::{self, NewUser, User};
+use crate::models::users::User;
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
+use crate::use_cases::clinicians::{self, Invited};
 use crate::validate::{Checks, checked};
 
 #[derive(Serialize, ToSchema)]
@@ -91,25 +90,8 @@ pub async fn create(
     body: web::Json<InviteStaff>,
 ) -> Result<HttpResponse, AppError> {
     let caller = Admin::try_from(caller)?;
-    let StaffInvitation { name, email, role } = StaffInvitation::try_from(body.into_inner())?;
-    let ttl = state.settings.invite_ttl;
-    let (member, invite_token) = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let new = NewUser {
-                    clinic_id: &caller.clinic_id,
-                    role,
-                    email: email.as_str(),
-                    name: name.as_str(),
-                    password_hash: None,
-                };
-                let member = users::insert(conn, new)?;
-                let invite = invites::create(conn, &member.id, ttl)?;
-                Ok((member, invite))
-            })
-        })
-        .await?;
+    let invitation = StaffInvitation::try_from(body.into_inner())?;
+    let Invited { member, invite_token } = clinicians::invite(&state, caller, invitation).await?;
     note_subject(
         &req,
         Subject { patient_id: None, resource_type: Some("staff"), resource_id: Some(member.id.clone()) },
@@ -137,6 +119,6 @@ pub async fn list(
 ) -> Result<web::Json<Page<StaffMember>>, AppError> {
     let caller = Admin::try_from(caller)?;
     let page = query.into_inner().into_request()?;
-    let found = state.db.run(move |conn| users::list_staff(conn, &caller, &page)).await?;
+    let found = clinicians::list_staff(&state, caller, page).await?;
     Ok(web::Json(found.map(StaffMember::from)))
 }

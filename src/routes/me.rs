@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::models::{patients, users};
 use crate::routes::patients::Patient;
 use crate::state::AppState;
+use crate::use_cases::accounts::{self, OwnAccount};
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
@@ -32,17 +32,7 @@ pub struct Me {
 )]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Me>, AppError> {
-    let (user, patient) = state
-        .db
-        .run(move |conn| {
-            let user = users::me(conn, &caller)?;
-            let patient = match caller.role {
-                Role::Patient => Some(patients::get(conn, &caller, &caller.user_id)?),
-                _ => None,
-            };
-            Ok((user, patient))
-        })
-        .await?;
+    let OwnAccount { user, patient } = accounts::own_account(&state, caller).await?;
     Ok(web::Json(Me {
         id: user.id,
         role: user.role,
