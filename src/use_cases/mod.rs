@@ -4,3 +4,4 @@
 //! one use case, and shape its answer; models hold the queries a use case is made of.
 
 pub mod check_ins;
+pub mod patients;
