@@ -5,3 +5,4 @@
 
 pub mod check_ins;
 pub mod patients;
+pub mod photos;
