@@ -6,3 +6,4 @@
 pub mod check_ins;
 pub mod patients;
 pub mod photos;
+pub mod screenings;
