@@ -3,6 +3,7 @@
 //! and the business rules of that action. Handlers parse the request into domain values, call
 //! one use case, and shape its answer; models hold the queries a use case is made of.
 
+pub mod audit;
 pub mod check_ins;
 pub mod patients;
 pub mod photos;
