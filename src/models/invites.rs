@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use crate::auth::tokens::{random_token, token_hash};
 use crate::clock;
+use crate::db::DbConnection;
 use crate::db::schema::invites;
-use crate::db::{DbConnection, write_transaction};
 use crate::error::AppError;
 
 /// Creates an invitation for `user_id`; returns the token to hand to its owner (stored hashed).
@@ -51,21 +51,21 @@ pub fn redeem(conn: &mut DbConnection, token: &str) -> Result<String, AppError> 
 
 /// Replaces the account's open invitation with a new token of the same expiry; returns it. The
 /// old token stops working. `None` when no invitation is open (the account was activated).
+/// Expects to run inside a write transaction (the caller's): the old token and the new one change
+/// together.
 pub fn reissue(conn: &mut DbConnection, user_id: &str) -> Result<Option<String>, AppError> {
-    write_transaction(conn, |conn| {
-        let open = invites::table.filter(invites::user_id.eq(user_id)).filter(invites::used_at.is_null());
-        let expiries: Vec<NaiveDateTime> = open.select(invites::expires_at).load(conn)?;
-        let Some(expires_at) = expiries.into_iter().max() else { return Ok(None) };
-        diesel::delete(open).execute(conn)?;
-        let token = random_token();
-        diesel::insert_into(invites::table)
-            .values((
-                invites::token_hash.eq(token_hash(&token)),
-                invites::user_id.eq(user_id),
-                invites::expires_at.eq(expires_at),
-                invites::created_at.eq(clock::now()),
-            ))
-            .execute(conn)?;
-        Ok(Some(token))
-    })
+    let open = invites::table.filter(invites::user_id.eq(user_id)).filter(invites::used_at.is_null());
+    let expiries: Vec<NaiveDateTime> = open.select(invites::expires_at).load(conn)?;
+    let Some(expires_at) = expiries.into_iter().max() else { return Ok(None) };
+    diesel::delete(open).execute(conn)?;
+    let token = random_token();
+    diesel::insert_into(invites::table)
+        .values((
+            invites::token_hash.eq(token_hash(&token)),
+            invites::user_id.eq(user_id),
+            invites::expires_at.eq(expires_at),
+            invites::created_at.eq(clock::now()),
+        ))
+        .execute(conn)?;
+    Ok(Some(token))
 }

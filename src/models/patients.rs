@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use crate::auth::{Caller, Staff};
 use crate::db::schema::{patient_schedules, patients, users};
-use crate::db::{DbConnection, MultiBackend, write_transaction};
+use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{EmailAddress, PersonName, Role, SkinType};
 use crate::error::AppError;
 use crate::models::{invites, users as accounts};
@@ -88,36 +88,35 @@ pub struct NewPatient {
 }
 
 /// Creates the patient's account and profile in the caller's clinic; returns it with an invitation.
+/// Expects to run inside a write transaction (the caller's), so that a failure leaves nothing behind.
 pub fn create(
     conn: &mut DbConnection,
     caller: &Staff,
     new: NewPatient,
     invite_ttl: Duration,
 ) -> Result<(PatientRecord, String), AppError> {
-    write_transaction(conn, |conn| {
-        let account = accounts::insert(
-            conn,
-            accounts::NewUser {
-                clinic_id: &caller.clinic_id,
-                role: Role::Patient,
-                email: new.email.as_str(),
-                name: new.name.as_str(),
-                password_hash: None,
-            },
-        )?;
-        let (timezone, reminder_time) = (new.timezone, new.reminder_time);
-        diesel::insert_into(patients::table)
-            .values((
-                new,
-                patients::id.eq(&account.id),
-                patients::clinic_id.eq(&caller.clinic_id),
-                patients::created_at.eq(account.created_at),
-            ))
-            .execute(conn)?;
-        record_schedule(conn, &account.id, account.created_at, timezone, reminder_time)?;
-        let invite = invites::create(conn, &account.id, invite_ttl)?;
-        Ok((get(conn, caller, &account.id)?, invite))
-    })
+    let account = accounts::insert(
+        conn,
+        accounts::NewUser {
+            clinic_id: &caller.clinic_id,
+            role: Role::Patient,
+            email: new.email.as_str(),
+            name: new.name.as_str(),
+            password_hash: None,
+        },
+    )?;
+    let (timezone, reminder_time) = (new.timezone, new.reminder_time);
+    diesel::insert_into(patients::table)
+        .values((
+            new,
+            patients::id.eq(&account.id),
+            patients::clinic_id.eq(&caller.clinic_id),
+            patients::created_at.eq(account.created_at),
+        ))
+        .execute(conn)?;
+    record_schedule(conn, &account.id, account.created_at, timezone, reminder_time)?;
+    let invite = invites::create(conn, &account.id, invite_ttl)?;
+    Ok((get(conn, caller, &account.id)?, invite))
 }
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<PatientRecord, AppError> {
@@ -150,32 +149,32 @@ pub struct PatientChanges {
     pub reminder_time: Option<NaiveTime>,
 }
 
+/// Applies `changes` to a patient the caller may see; a new time zone or reminder time is recorded
+/// as a schedule from now. Expects to run inside a write transaction (the caller's).
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
     id: &str,
     changes: PatientChanges,
 ) -> Result<PatientRecord, AppError> {
-    write_transaction(conn, |conn| {
-        let current = get(conn, caller, id)?;
-        if let Some(name) = &changes.name {
-            diesel::update(users::table.find(&current.id)).set(users::name.eq(name.as_str())).execute(conn)?;
-        }
-        let timezone = changes.timezone.unwrap_or(current.timezone);
-        let reminder_time = changes.reminder_time.unwrap_or(current.reminder_time);
-        if (timezone, reminder_time) != (current.timezone, current.reminder_time) {
-            record_schedule(conn, &current.id, crate::clock::now(), timezone, reminder_time)?;
-        }
-        diesel::update(patients::table.find(&current.id))
-            .set((
-                patients::timezone.eq(timezone.name()),
-                patients::skin_type.eq(changes.skin_type.unwrap_or(current.skin_type)),
-                patients::fitzpatrick.eq(changes.fitzpatrick.unwrap_or(current.fitzpatrick)),
-                patients::reminder_time.eq(reminder_time),
-            ))
-            .execute(conn)?;
-        get(conn, caller, id)
-    })
+    let current = get(conn, caller, id)?;
+    if let Some(name) = &changes.name {
+        diesel::update(users::table.find(&current.id)).set(users::name.eq(name.as_str())).execute(conn)?;
+    }
+    let timezone = changes.timezone.unwrap_or(current.timezone);
+    let reminder_time = changes.reminder_time.unwrap_or(current.reminder_time);
+    if (timezone, reminder_time) != (current.timezone, current.reminder_time) {
+        record_schedule(conn, &current.id, crate::clock::now(), timezone, reminder_time)?;
+    }
+    diesel::update(patients::table.find(&current.id))
+        .set((
+            patients::timezone.eq(timezone.name()),
+            patients::skin_type.eq(changes.skin_type.unwrap_or(current.skin_type)),
+            patients::fitzpatrick.eq(changes.fitzpatrick.unwrap_or(current.fitzpatrick)),
+            patients::reminder_time.eq(reminder_time),
+        ))
+        .execute(conn)?;
+    get(conn, caller, id)
 }
 
 fn record_schedule(

@@ -8,9 +8,10 @@ use crate::auth::{Admin, Caller};
 use crate::clock::format_instant;
 use crate::domain::{parse_id, parse_instant};
 use crate::error::AppError;
-use crate::models::audit::{self, AuditFilter, StoredEvent};
+use crate::models::audit::{AuditFilter, StoredEvent};
 use crate::pagination::PageQuery;
 use crate::state::AppState;
+use crate::use_cases::audit;
 use crate::validate::{Checks, checked};
 
 #[derive(Serialize, ToSchema)]
@@ -113,7 +114,7 @@ pub async fn list(
     checks.finish()?;
     let page = checked(page)?;
     let filter = AuditFilter { patient_id, since, until, before_seq };
-    let (events, next) = state.db.run(move |conn| audit::list(conn, &caller, &filter, &page)).await?;
+    let (events, next) = audit::list(&state, caller, filter, page).await?;
     Ok(web::Json(AuditPage {
         items: events.into_iter().map(AuditEvent::from).collect(),
         next_cursor: next.map(|seq| seq.to_string()),

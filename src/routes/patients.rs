@@ -12,10 +12,11 @@ use crate::domain::{
     parse_time_of_day, parse_timezone,
 };
 use crate::error::AppError;
-use crate::models::patients::{self, NewPatient, PatientChanges, PatientRecord};
+use crate::models::patients::{NewPatient, PatientChanges, PatientRecord};
 use crate::pagination::{Page, PageQuery};
 use crate::routes::path_id;
 use crate::state::AppState;
+use crate::use_cases::patients;
 use crate::validate::{Checks, checked};
 
 pub const DEFAULT_REMINDER_TIME: &str = "09:00";
@@ -159,8 +160,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Staff::try_from(caller)?;
     let new = NewPatient::try_from(body.into_inner())?;
-    let ttl = state.settings.invite_ttl;
-    let (patient, invite_token) = state.db.run(move |conn| patients::create(conn, &caller, new, ttl)).await?;
+    let patients::Enrolled { patient, invite_token } = patients::enroll(&state, caller, new).await?;
     let subject = Subject {
         patient_id: Some(patient.id.clone()),
         resource_type: Some("patient"),
@@ -190,7 +190,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<Patient>>, AppError> {
     let caller = Staff::try_from(caller)?;
     let page = query.into_inner().into_request()?;
-    let found = state.db.run(move |conn| patients::list(conn, &caller, &page)).await?;
+    let found = patients::list(&state, caller, page).await?;
     Ok(web::Json(found.map(Patient::from)))
 }
 
@@ -209,7 +209,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<Patient>, AppError> {
     let id = path_id(&id)?;
-    let found = state.db.run(move |conn| patients::get(conn, &caller, &id)).await?;
+    let found = patients::get(&state, caller, id).await?;
     Ok(web::Json(found.into()))
 }
 
@@ -231,6 +231,6 @@ pub async fn update(
 ) -> Result<web::Json<Patient>, AppError> {
     let id = path_id(&id)?;
     let changes = PatientChanges::try_from(body.into_inner())?;
-    let updated = state.db.run(move |conn| patients::update(conn, &caller, &id, changes)).await?;
+    let updated = patients::update(&state, caller, id, changes).await?;
     Ok(web::Json(updated.into()))
 }

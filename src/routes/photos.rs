@@ -10,10 +10,11 @@ use crate::clock::format_instant;
 use crate::domain::photo::{parse_byte_size, parse_captured_at, parse_sha256, parse_side};
 use crate::domain::{BodySite, PhotoType, PhotoView, parse_enum};
 use crate::error::AppError;
-use crate::models::photos::{self, NewPhoto, PhotoFilter, PhotoRecord};
+use crate::models::photos::{NewPhoto, PhotoFilter, PhotoRecord};
 use crate::pagination::{Page, PageQuery};
 use crate::routes::path_id;
 use crate::state::AppState;
+use crate::use_cases::photos;
 use crate::validate::{Checks, checked};
 
 #[derive(Serialize, ToSchema)]
@@ -130,7 +131,7 @@ pub async fn create(
     let caller = Patient::try_from(caller)?;
     let check_in_id = path_id(&id)?;
     let new = NewPhoto::try_from(body.into_inner())?;
-    let created = state.db.run(move |conn| photos::create(conn, &caller, &check_in_id, new)).await?;
+    let created = photos::attach(&state, caller, check_in_id, new).await?;
     Ok(HttpResponse::Created().json(Photo::from(created)))
 }
 
@@ -173,8 +174,7 @@ pub async fn list(
     let page = PageQuery { limit: q.limit, cursor: q.cursor }.parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let found =
-        state.db.run(move |conn| photos::list_for_treatment(conn, &caller, &treatment_id, &filter, &page)).await?;
+    let found = photos::list_for_treatment(&state, caller, treatment_id, filter, page).await?;
     Ok(web::Json(found.map(Photo::from)))
 }
 
@@ -193,7 +193,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<Photo>, AppError> {
     let id = path_id(&id)?;
-    let found = state.db.run(move |conn| photos::get(conn, &caller, &id)).await?;
+    let found = photos::get(&state, caller, id).await?;
     Ok(web::Json(found.into()))
 }
 
@@ -212,6 +212,6 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&id)?;
-    state.db.run(move |conn| photos::delete(conn, &caller, &id)).await?;
+    photos::remove(&state, caller, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,9 +10,10 @@ use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::screening::ScreeningAnswerSheet;
 use crate::error::AppError;
-use crate::models::screenings;
+use crate::plan::protocol::Finding;
 use crate::routes::path_id;
 use crate::state::AppState;
+use crate::use_cases::screenings::{self, Screened};
 use crate::validate::Checks;
 
 /// Yes/no answers; every one is required.
@@ -106,6 +107,25 @@ pub struct Screening {
     pub created_at: String,
 }
 
+impl From<Finding> for ScreeningFinding {
+    fn from(f: Finding) -> ScreeningFinding {
+        ScreeningFinding { code: f.code, message: f.message }
+    }
+}
+
+impl From<Screened> for Screening {
+    fn from(s: Screened) -> Screening {
+        let findings = |list: Vec<Finding>| list.into_iter().map(ScreeningFinding::from).collect();
+        Screening {
+            id: s.id,
+            eligible: s.eligible,
+            contraindications: findings(s.contraindications),
+            cautions: findings(s.cautions),
+            created_at: format_instant(s.created_at),
+        }
+    }
+}
+
 /// Screens a patient before treatment, by the current protocol's contraindications and cautions.
 #[utoipa::path(
     tag = "patients",
@@ -125,23 +145,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
-    let ScreeningAnswerSheet { answers } = ScreeningAnswerSheet::try_from(body.into_inner())?;
-    let protocol = state.protocols.current();
-    let view = state
-        .db
-        .run(move |conn| {
-            let record = screenings::create(conn, &caller, &patient_id, &protocol, &answers)?;
-            let findings = |list: &[&crate::plan::protocol::Finding]| {
-                list.iter().map(|f| ScreeningFinding { code: f.code.clone(), message: f.message.clone() }).collect()
-            };
-            Ok(Screening {
-                id: record.id,
-                eligible: record.outcome.eligible,
-                contraindications: findings(&record.outcome.contraindications),
-                cautions: findings(&record.outcome.cautions),
-                created_at: format_instant(record.created_at),
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let sheet = ScreeningAnswerSheet::try_from(body.into_inner())?;
+    let screened = screenings::screen(&state, caller, patient_id, sheet).await?;
+    Ok(HttpResponse::Created().json(Screening::from(screened)))
 }

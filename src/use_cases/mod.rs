@@ -4,5 +4,9 @@
 //! one use case, and shape its answer; models hold the queries a use case is made of.
 
 pub mod accounts;
+pub mod audit;
 pub mod check_ins;
 pub mod clinicians;
+pub mod patients;
+pub mod photos;
+pub mod screenings;
