@@ -4,3 +4,5 @@
 //! one use case, and shape its answer; models hold the queries a use case is made of.
 
 pub mod check_ins;
+pub mod plans;
+pub mod treatments;
