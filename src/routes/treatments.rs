@@ -1,10 +1,7 @@
 //! Treatments and their recovery plans: timeline, reminders, calendar feed.
 
 use actix_web::{HttpResponse, get, post, web};
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,18 +12,15 @@ use crate::domain::{
     Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes, parse_treatment_date,
 };
 use crate::error::AppError;
-use crate::models::plans::{self, PlanContext};
-use crate::models::treatments::{self, NewTreatment, TreatmentRecord};
+use crate::models::treatments::{NewTreatment, TreatmentRecord};
 use crate::pagination::{Page, PageQuery};
 use crate::plan::PlannedReminder;
-use crate::plan::local_time::local_date;
-use crate::plan::timeline::{PhaseStatus, timeline};
+use crate::plan::timeline::PhaseStatus;
 use crate::routes::path_id;
 use crate::state::AppState;
+use crate::use_cases::plans::{self, PlanReminders};
+use crate::use_cases::treatments;
 use crate::validate::{Checks, checked};
-
-pub const DEFAULT_REMINDER_DAYS: i64 = 7;
-pub const MAX_REMINDER_DAYS: i64 = 100;
 
 #[derive(Serialize, ToSchema)]
 pub struct ProtocolRef {
@@ -131,8 +125,7 @@ pub async fn create(
     let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
     let new = NewTreatment::try_from(body.into_inner())?;
-    let protocol = state.protocols.current();
-    let created = state.db.run(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol)).await?;
+    let created = treatments::create(&state, caller, patient_id, new).await?;
     Ok(HttpResponse::Created().json(Treatment::from(created)))
 }
 
@@ -153,7 +146,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<Treatment>>, AppError> {
     let patient_id = path_id(&id)?;
     let page = query.into_inner().into_request()?;
-    let found = state.db.run(move |conn| treatments::list_for_patient(conn, &caller, &patient_id, &page)).await?;
+    let found = treatments::list_for_patient(&state, caller, patient_id, page).await?;
     Ok(web::Json(found.map(Treatment::from)))
 }
 
@@ -172,21 +165,8 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<Treatment>, AppError> {
     let id = path_id(&id)?;
-    let found = state.db.run(move |conn| treatments::get(conn, &caller, &id)).await?;
+    let found = treatments::get(&state, caller, id).await?;
     Ok(web::Json(found.into()))
-}
-
-/// The treatment's plan: kept from an earlier request while its inputs are unchanged (no database
-/// work at all), or loaded under the caller's scope and kept.
-async fn load_plan(state: &web::Data<AppState>, caller: &Caller, id: &str) -> Result<Arc<PlanContext>, AppError> {
-    let id = path_id(id)?;
-    if let Some(plan) = state.plans.get(caller, &id) {
-        return Ok(plan);
-    }
-    let (shared, loader) = (state.clone(), caller.clone());
-    let plan = Arc::new(state.db.read(move |conn| plans::load(conn, &loader, &shared.protocols, &id)).await?);
-    state.plans.keep(caller, plan.clone());
-    Ok(plan)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -246,15 +226,14 @@ pub async fn get_timeline(
     let mut checks = Checks::new();
     let on = checks.optional("on", query.into_inner().on, parse_date);
     checks.finish()?;
-    let ctx = load_plan(&state, &caller, &id).await?;
-    let timezone = ctx.schedules.current().timezone;
-    let on = on.unwrap_or_else(|| local_date(timezone, Utc::now()));
-    let t = timeline(&ctx.protocol, ctx.treatment.treated_on, on);
+    let treatment_id = path_id(&id)?;
+    let found = plans::timeline(&state, caller, treatment_id, on).await?;
+    let t = found.timeline();
     Ok(web::Json(Timeline {
-        treatment_id: ctx.treatment.id.clone(),
-        timezone: timezone.name().to_string(),
-        treated_on: ctx.treatment.treated_on,
-        on,
+        treatment_id: found.plan.treatment.id.clone(),
+        timezone: found.timezone.name().to_string(),
+        treated_on: found.plan.treatment.treated_on,
+        on: t.on,
         day_number: t.day_number,
         current_phase: t.current_phase.map(String::from),
         phases: t
@@ -312,16 +291,9 @@ pub fn reminder_view(
     }
 }
 
-/// The reminders of a treatment's plan on local dates `from..=to`, with their acknowledgements
-/// (loaded by `plans::acknowledgements` for the same dates).
-pub fn reminders_between(
-    ctx: &PlanContext,
-    from: NaiveDate,
-    to: NaiveDate,
-    acks: &HashMap<String, NaiveDateTime>,
-) -> Vec<Reminder> {
-    let planned = ctx.plan().reminders(from, to);
-    planned.iter().map(|r| reminder_view(&ctx.treatment.id, r, acks.get(&r.id.to_string()).copied())).collect()
+/// The reminders of a plan's dates, as the wire shows them.
+pub fn reminder_views(found: &PlanReminders) -> Vec<Reminder> {
+    found.each().map(|(r, acknowledged_at)| reminder_view(&found.plan.treatment.id, &r, acknowledged_at)).collect()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -360,19 +332,9 @@ pub async fn list_reminders(
     let from = checks.optional("from", query.from, parse_date);
     let to = checks.optional("to", query.to, parse_date);
     checks.finish()?;
-    let ctx = load_plan(&state, &caller, &id).await?;
-    let from = from.unwrap_or_else(|| local_date(ctx.schedules.current().timezone, Utc::now()));
-    let to = to.unwrap_or(from + Duration::days(DEFAULT_REMINDER_DAYS - 1));
-    let mut checks = Checks::new();
-    if to < from {
-        checks.fail("to", "must not be before `from`");
-    } else if (to - from).num_days() + 1 > MAX_REMINDER_DAYS {
-        checks.fail("to", format!("the range may span at most {MAX_REMINDER_DAYS} days"));
-    }
-    checks.finish()?;
-    let treatment_id = ctx.treatment.id.clone();
-    let acks = state.db.read(move |conn| plans::acknowledgements(conn, &treatment_id, from, to)).await?;
-    Ok(web::Json(ReminderList { items: reminders_between(&ctx, from, to, &acks) }))
+    let treatment_id = path_id(&id)?;
+    let found = plans::reminders(&state, caller, treatment_id, from, to).await?;
+    Ok(web::Json(ReminderList { items: reminder_views(&found) }))
 }
 
 /// The whole plan's reminders as an iCalendar feed (RFC 5545), one event with an alarm each.
@@ -389,8 +351,9 @@ pub async fn calendar(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = load_plan(&state, &caller, &id).await?;
-    let body = crate::calendar::render(&ctx);
+    let treatment_id = path_id(&id)?;
+    let plan = plans::calendar(&state, caller, treatment_id).await?;
+    let body = crate::calendar::render(&plan);
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Content-Disposition", "inline; filename=\"aftercare.ics\""))

@@ -9,4 +9,6 @@ pub mod check_ins;
 pub mod clinicians;
 pub mod patients;
 pub mod photos;
+pub mod plans;
 pub mod screenings;
+pub mod treatments;

@@ -1,0 +1,236 @@
+//! Reading a treatment's recovery plan (timeline, reminders, calendar), the patient's day, and
+//! acknowledging a reminder. Plans come from the plan cache while their inputs are unchanged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use uuid::Uuid;
+
+use crate::auth::{Caller, Patient};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::models::plans::{self, PlanContext};
+use crate::models::{check_ins, patients, treatments};
+use crate::plan::PlannedReminder;
+use crate::plan::local_time::{day_number, local_date};
+use crate::plan::timeline::{self, Timeline};
+use crate::state::{AppState, SharedState};
+use crate::validate::Checks;
+
+/// Days of reminders listed when no end date is given.
+pub const DEFAULT_REMINDER_DAYS: i64 = 7;
+/// The most days of reminders one list may span.
+pub const MAX_REMINDER_DAYS: i64 = 100;
+
+/// The treatment's plan: kept from an earlier request while its inputs are unchanged (no database
+/// work at all), or loaded under the caller's scope and kept.
+async fn kept_or_loaded(
+    state: &SharedState,
+    caller: &Caller,
+    treatment_id: String,
+) -> Result<Arc<PlanContext>, AppError> {
+    if let Some(plan) = state.plans.get(caller, &treatment_id) {
+        return Ok(plan);
+    }
+    let (shared, loader) = (state.clone(), caller.clone());
+    let plan = Arc::new(state.db.read(move |conn| plans::load(conn, &loader, &shared.protocols, &treatment_id)).await?);
+    state.plans.keep(caller, plan.clone());
+    Ok(plan)
+}
+
+/// The whole plan of a treatment, as the calendar feed shows it.
+pub async fn calendar(state: &SharedState, caller: Caller, treatment_id: String) -> Result<Arc<PlanContext>, AppError> {
+    kept_or_loaded(state, &caller, treatment_id).await
+}
+
+/// A treatment's plan as it stands on a local date of the patient's zone.
+pub struct PlanOnDate {
+    pub plan: Arc<PlanContext>,
+    /// The patient's zone now.
+    pub timezone: Tz,
+    pub on: NaiveDate,
+}
+
+impl PlanOnDate {
+    /// The recovery phases on `on`.
+    pub fn timeline(&self) -> Timeline<'_> {
+        timeline::timeline(&self.plan.protocol, self.plan.treatment.treated_on, self.on)
+    }
+}
+
+/// The treatment's plan on `on`, by default today in the patient's zone.
+pub async fn timeline(
+    state: &SharedState,
+    caller: Caller,
+    treatment_id: String,
+    on: Option<NaiveDate>,
+) -> Result<PlanOnDate, AppError> {
+    let plan = kept_or_loaded(state, &caller, treatment_id).await?;
+    let timezone = plan.schedules.current().timezone;
+    let on = on.unwrap_or_else(|| local_date(timezone, Utc::now()));
+    Ok(PlanOnDate { plan, timezone, on })
+}
+
+/// The reminders of a treatment's plan on local dates `from..=to`, with their acknowledgements.
+pub struct PlanReminders {
+    pub plan: Arc<PlanContext>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Acknowledgement instants of the reminders of those dates, by reminder id.
+    acks: HashMap<String, NaiveDateTime>,
+}
+
+impl PlanReminders {
+    /// Each reminder, by date then kind, with when the patient acknowledged it.
+    pub fn each(&self) -> impl Iterator<Item = (PlannedReminder<'_>, Option<NaiveDateTime>)> {
+        let planned = self.plan.plan().reminders(self.from, self.to);
+        planned.into_iter().map(|r| {
+            let acknowledged_at = self.acks.get(&r.id.to_string()).copied();
+            (r, acknowledged_at)
+        })
+    }
+}
+
+/// The reminders between two local dates: `from` by default today in the patient's zone, `to` by
+/// default the last of `DEFAULT_REMINDER_DAYS` days; at most `MAX_REMINDER_DAYS` days in all.
+pub async fn reminders(
+    state: &SharedState,
+    caller: Caller,
+    treatment_id: String,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<PlanReminders, AppError> {
+    let plan = kept_or_loaded(state, &caller, treatment_id).await?;
+    let from = from.unwrap_or_else(|| local_date(plan.schedules.current().timezone, Utc::now()));
+    let to = to.unwrap_or(from + Duration::days(DEFAULT_REMINDER_DAYS - 1));
+    let mut checks = Checks::new();
+    if to < from {
+        checks.fail("to", "must not be before `from`");
+    } else if (to - from).num_days() + 1 > MAX_REMINDER_DAYS {
+        checks.fail("to", format!("the range may span at most {MAX_REMINDER_DAYS} days"));
+    }
+    checks.finish()?;
+    let treatment_id = plan.treatment.id.clone();
+    let acks = state.db.read(move |conn| plans::acknowledgements(conn, &treatment_id, from, to)).await?;
+    Ok(PlanReminders { plan, from, to, acks })
+}
+
+/// A reminder the patient acknowledged, with the plan it belongs to.
+pub struct Acknowledged {
+    pub plan: PlanContext,
+    id: Uuid,
+    local_date: NaiveDate,
+    /// The first acknowledgement: acknowledging again keeps it.
+    pub at: NaiveDateTime,
+}
+
+impl Acknowledged {
+    /// The reminder itself, planned again from its day's (a planned reminder borrows from its
+    /// plan, so it cannot leave the transaction beside it).
+    pub fn reminder(&self) -> PlannedReminder<'_> {
+        let of_its_day = self.plan.plan().reminders(self.local_date, self.local_date);
+        of_its_day.into_iter().find(|r| r.id == self.id).expect("a plan plans the same reminders every time")
+    }
+}
+
+/// Marks one of the patient's own reminders as done, once; not before its day in the patient's zone.
+pub async fn acknowledge(state: &SharedState, caller: Patient, reminder_id: String) -> Result<Acknowledged, AppError> {
+    let shared = state.clone();
+    let now = Utc::now();
+    state
+        .db
+        .write(move |conn| {
+            // Reminder ids are derived, not stored: find it among the plans of the caller's own
+            // treatments (a patient has few).
+            for treatment in treatments::own(conn, &caller)? {
+                let ctx = plans::context_of(conn, &caller, &shared.protocols, treatment)?;
+                let Some(reminder) = ctx.plan().all_reminders().into_iter().find(|r| r.id.to_string() == reminder_id)
+                else {
+                    continue;
+                };
+                let today = local_date(ctx.schedules.current().timezone, now);
+                if reminder.local_date > today {
+                    return Err(AppError::Conflict("this reminder is for a later day".into()));
+                }
+                let at = plans::acknowledge(conn, &ctx.treatment.id, &reminder)?;
+                let (id, local_date) = (reminder.id, reminder.local_date);
+                return Ok(Acknowledged { plan: ctx, id, local_date, at });
+            }
+            Err(AppError::NotFound)
+        })
+        .await
+}
+
+/// One of the patient's plans on a day it covers.
+pub struct ActivePlan {
+    pub day_number: i64,
+    /// The current phase key.
+    pub phase: Option<String>,
+    /// Whether a check-in for the day exists.
+    pub checked_in: bool,
+    /// The day's reminders (`from` and `to` are the day).
+    pub reminders: PlanReminders,
+}
+
+pub struct Today {
+    /// Today in the patient's zone.
+    pub date: NaiveDate,
+    /// The plans that cover today, in the order of the patient's treatments.
+    pub plans: Vec<ActivePlan>,
+}
+
+/// What the patient's app shows today: each active plan's day, phase and reminders.
+pub async fn today(state: &SharedState, caller: Patient) -> Result<Today, AppError> {
+    let shared = state.clone();
+    state
+        .db
+        .read(move |conn| {
+            let contexts = own_plans(conn, &shared, &caller)?;
+            let zone = match contexts.first() {
+                Some(ctx) => ctx.schedules.current().timezone,
+                None => patients::get(conn, &caller, &caller.user_id)?.timezone,
+            };
+            let date = local_date(zone, Utc::now());
+            let mut active = Vec::new();
+            for ctx in contexts {
+                active.extend(active_on(conn, ctx, date)?);
+            }
+            Ok(Today { date, plans: active })
+        })
+        .await
+}
+
+/// The plans of all the patient's own treatments: kept together from an earlier request, or each
+/// kept or built, and then kept together.
+fn own_plans(conn: &mut DbConnection, state: &AppState, caller: &Patient) -> Result<Vec<Arc<PlanContext>>, AppError> {
+    if let Some(kept) = state.plans.own_plans(caller) {
+        return Ok(kept);
+    }
+    let mut contexts = Vec::new();
+    for treatment in treatments::own(conn, caller)? {
+        let id = treatment.id.clone();
+        contexts.push(
+            state.plans.get_or_build(caller, &id, || plans::context_of(conn, caller, &state.protocols, treatment))?,
+        );
+    }
+    state.plans.keep_own(caller, &contexts);
+    Ok(contexts)
+}
+
+/// The plan on `date`, when its days cover it.
+fn active_on(conn: &mut DbConnection, ctx: Arc<PlanContext>, date: NaiveDate) -> Result<Option<ActivePlan>, AppError> {
+    let day = day_number(ctx.treatment.treated_on, date);
+    if !(1..=ctx.protocol.plan_days).contains(&day) {
+        return Ok(None);
+    }
+    let checked_in = check_ins::exists_on(conn, &ctx.treatment.id, date)?;
+    let acks = plans::acknowledgements(conn, &ctx.treatment.id, date, date)?;
+    Ok(Some(ActivePlan {
+        day_number: day,
+        phase: ctx.protocol.phase_on(day).map(|p| p.key.clone()),
+        checked_in,
+        reminders: PlanReminders { plan: ctx, from: date, to: date, acks },
+    }))
+}

@@ -1,0 +1,34 @@
+//! Recording a patient's treatments and reading them.
+
+use crate::auth::{Caller, Staff};
+use crate::error::AppError;
+use crate::models::treatments::{self, NewTreatment, TreatmentRecord};
+use crate::pagination::{Page, PageRequest};
+use crate::state::SharedState;
+
+/// Records a treatment of a patient of the caller's clinic, planned with the current protocol:
+/// later protocol edits do not change its plan.
+pub async fn create(
+    state: &SharedState,
+    caller: Staff,
+    patient_id: String,
+    new: NewTreatment,
+) -> Result<TreatmentRecord, AppError> {
+    let protocol = state.protocols.current();
+    // One insert after a scoped read, off the hot path: `run`, as before (see ARCHITECTURE.md,
+    // Transactions); it does not join the SQLite group commit.
+    state.db.run(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol)).await
+}
+
+pub async fn list_for_patient(
+    state: &SharedState,
+    caller: Caller,
+    patient_id: String,
+    page: PageRequest,
+) -> Result<Page<TreatmentRecord>, AppError> {
+    state.db.run(move |conn| treatments::list_for_patient(conn, &caller, &patient_id, &page)).await
+}
+
+pub async fn get(state: &SharedState, caller: Caller, id: String) -> Result<TreatmentRecord, AppError> {
+    state.db.run(move |conn| treatments::get(conn, &caller, &id)).await
+}
