@@ -64,9 +64,10 @@ pub fn entity_tag(bytes: &[u8]) -> String {
 /// Whether an `If-None-Match` value names `tag`: `*`, or a list of tags compared weakly (a `W/`
 /// prefix is ignored, as RFC 9110 §13.1.2 says for this header).
 fn none_match(presented: &str, tag: &str) -> bool {
-    presented.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag
-    })
+    presented
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag)
 }
 
 #[cfg(test)]

@@ -15,9 +15,7 @@ pub async fn create(
     new: NewTreatment,
 ) -> Result<TreatmentRecord, AppError> {
     let protocol = state.protocols.current();
-    // One insert after a scoped read, off the hot path: `run`, as before (see ARCHITECTURE.md,
-    // Transactions); it does not join the SQLite group commit.
-    state.db.run(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol)).await
+    state.db.write(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol)).await
 }
 
 pub async fn list_for_patient(
