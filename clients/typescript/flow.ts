@@ -1,0 +1,301 @@
+// The whole Aftercare flow through openapi-fetch, typed by the types openapi-typescript generated
+// from openapi.yaml (generated/aftercare.d.ts, not committed). `tsc --strict` checks every path,
+// parameter and body below against the spec; scripts/client_gates.sh also runs it against a live
+// server. Environment: AFTERCARE_URL, AFTERCARE_BIN and the server's own DATABASE_URL (and
+// JWT_SECRET...) so that `aftercare clinic create` writes where the server reads.
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/aftercare.js";
+
+type TokenPair = components["schemas"]["TokenPair"];
+
+class FlowError extends Error {}
+
+/** Checks the status and that a body came back, prints the step's line, returns the body. */
+function step<T>(
+  name: string,
+  result: { data?: T; error?: unknown; response: Response },
+  status: number,
+  key: (value: T) => string,
+): T {
+  const { data, error, response } = result;
+  if (response.status !== status || data === undefined) {
+    throw new FlowError(`${name}: expected ${status}, got ${response.status}: ${JSON.stringify(error)}`);
+  }
+  console.log(`${name.padEnd(34)} ${response.status}  ${key(data)}`);
+  return data;
+}
+
+/** A step whose answer has no body (204), or an error the flow expects. */
+function bare(name: string, result: { response: Response }, status: number, note: string): void {
+  if (result.response.status !== status) {
+    throw new FlowError(`${name}: expected ${status}, got ${result.response.status}`);
+  }
+  console.log(`${name.padEnd(34)} ${result.response.status}  ${note}`);
+}
+
+function isoDate(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+function addDays(date: string, days: number): string {
+  const next = new Date(`${date}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + days);
+  return isoDate(next);
+}
+
+/** The clinic and its administrator come from the command line, as in the README. */
+function createClinic(suffix: string, password: string): string {
+  const email = `admin-${suffix}@flow-ts.example`;
+  const binary = process.env.AFTERCARE_BIN ?? "target/debug/aftercare";
+  const args = ["clinic", "create", "--name", `TS Flow Clinic ${suffix}`, "--admin-email", email, "--admin-password-stdin"];
+  const created = JSON.parse(execFileSync(binary, args, { input: `${password}\n`, encoding: "utf8" })) as {
+    clinic_id: string;
+  };
+  console.log(`${"cli: aftercare clinic create".padEnd(34)} ok   clinic_id=${created.clinic_id}`);
+  return email;
+}
+
+async function main(): Promise<void> {
+  const baseUrl = process.env.AFTERCARE_URL ?? "http://127.0.0.1:8080";
+  const suffix = randomBytes(4).toString("hex");
+  const publicApi = createClient<paths>({ baseUrl });
+  const signedIn = (pair: TokenPair) =>
+    createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${pair.access_token}` } });
+
+  // The clinic and its administrator (CLI); the administrator invites a clinician, who activates.
+  const adminPassword = randomBytes(18).toString("base64url");
+  const adminEmail = createClinic(suffix, adminPassword);
+  const adminPair = step(
+    "admin: logIn",
+    await publicApi.POST("/v1/auth/login", { body: { email: adminEmail, password: adminPassword } }),
+    200,
+    (p) => `role=${p.user.role} expires_in=${p.expires_in}`,
+  );
+  const admin = signedIn(adminPair);
+  const invited = step(
+    "admin: inviteClinician",
+    await admin.POST("/v1/clinicians", {
+      body: { name: "Dr. Ana Flow", email: `clinician-${suffix}@flow-ts.example`, role: "clinician" },
+    }),
+    201,
+    (s) => `id=${s.id} activated=${s.activated}`,
+  );
+  const clinicianPair = step(
+    "clinician: activateAccount",
+    await publicApi.POST("/v1/auth/activate", {
+      body: { invite_token: invited.invite_token, password: `clinician pw ${suffix}` },
+    }),
+    200,
+    (p) => `role=${p.user.role}`,
+  );
+  const clinician = signedIn(clinicianPair);
+
+  // The clinician adds a patient, who activates from the app.
+  const patient = step(
+    "clinician: createPatient",
+    await clinician.POST("/v1/patients", {
+      body: {
+        name: "Maya Flow",
+        email: `patient-${suffix}@flow-ts.example`,
+        timezone: "America/Chicago",
+        skin_type: "dry",
+        fitzpatrick: 4,
+      },
+    }),
+    201,
+    (p) => `id=${p.id} timezone=${p.timezone}`,
+  );
+  const patientPair = step(
+    "patient: activateAccount",
+    await publicApi.POST("/v1/auth/activate", {
+      body: { invite_token: patient.invite_token, password: `patient pw ${suffix}` },
+    }),
+    200,
+    (p) => `role=${p.user.role}`,
+  );
+  const me = signedIn(patientPair);
+  const patientPath = { params: { path: { id: patient.id } } };
+
+  // Screening, then a treatment four days ago (so the plan is past its first phase).
+  step(
+    "clinician: createScreening",
+    await clinician.POST("/v1/patients/{id}/screenings", {
+      ...patientPath,
+      body: {
+        answers: {
+          active_acne: false,
+          eczema: false,
+          psoriasis: false,
+          other_inflammatory: false,
+          bleeding_disorder: false,
+          blood_thinners: false,
+          keloids: false,
+          immunocompromised: false,
+          pregnant_or_breastfeeding: false,
+          numbing_allergy: true,
+        },
+      },
+    }),
+    201,
+    (s) => `eligible=${s.eligible} cautions=${s.cautions.map((c) => c.code).join(",")}`,
+  );
+  const treatment = step(
+    "clinician: createTreatment",
+    await clinician.POST("/v1/patients/{id}/treatments", {
+      ...patientPath,
+      body: {
+        procedure: "microneedling",
+        treated_on: addDays(isoDate(new Date()), -4),
+        setting: "in_office",
+        areas: ["face"],
+        needle_depth_mm: 1.0,
+      },
+    }),
+    201,
+    (t) => `id=${t.id} treated_on=${t.treated_on}`,
+  );
+  const treatmentPath = { params: { path: { id: treatment.id } } };
+
+  // The patient's app: today, the timeline, a week of reminders, the calendar feed.
+  const today = step(
+    "patient: getToday",
+    await me.GET("/v1/me/today"),
+    200,
+    (t) => `date=${t.date} plans=${t.treatments.length}`,
+  );
+  const reminder = today.treatments.find((t) => t.treatment_id === treatment.id)?.reminders[0];
+  if (reminder === undefined) throw new FlowError("today shows no reminder of the new plan");
+  step(
+    "patient: getTimeline",
+    await me.GET("/v1/treatments/{id}/timeline", treatmentPath),
+    200,
+    (t) => `day=${t.day_number} current_phase=${t.current_phase} phases=${t.phases.length}`,
+  );
+  const weekEnd = addDays(today.date, 6);
+  step(
+    "patient: listReminders",
+    await me.GET("/v1/treatments/{id}/reminders", {
+      params: { path: { id: treatment.id }, query: { from: today.date, to: weekEnd } },
+    }),
+    200,
+    (w) => `${w.items.length} reminders on ${new Set(w.items.map((r) => r.local_date)).size} days ${today.date}..${weekEnd}`,
+  );
+  step(
+    "patient: getCalendar",
+    await me.GET("/v1/treatments/{id}/calendar.ics", { ...treatmentPath, parseAs: "text" }),
+    200,
+    (c) => `${c.split("BEGIN:VEVENT").length - 1} events, ${c.split("BEGIN:VALARM").length - 1} alarms`,
+  );
+
+  // Done with one of today's reminders.
+  step(
+    "patient: acknowledgeReminder",
+    await me.POST("/v1/reminders/{id}/ack", { params: { path: { id: reminder.id } } }),
+    200,
+    (r) => `kind=${r.kind} acknowledged_at=${r.acknowledged_at}`,
+  );
+
+  // A check-in sent twice with one Idempotency-Key: the retry gets the first answer again.
+  const key = randomUUID();
+  const checkInRequest = {
+    params: { path: { id: treatment.id }, header: { "Idempotency-Key": key } },
+    body: {
+      symptoms: {
+        redness: 8,
+        swelling: 3,
+        pain: 2,
+        itching: 1,
+        peeling: 4,
+        bleeding: false,
+        pus: false,
+        fever: false,
+        hives: false,
+        darkening: false,
+      },
+      notes: "Still very red",
+    },
+  };
+  const checkIn = step(
+    "patient: createCheckIn",
+    await me.POST("/v1/treatments/{id}/check-ins", checkInRequest),
+    201,
+    (c) => `id=${c.id} level=${c.assessment.level} day=${c.day_number}`,
+  );
+  const resent = await me.POST("/v1/treatments/{id}/check-ins", checkInRequest);
+  const replayed = resent.response.headers.get("Idempotency-Replayed");
+  const again = step(
+    "patient: createCheckIn (same key)",
+    resent,
+    201,
+    (c) => `id=${c.id} same=${c.id === checkIn.id} Idempotency-Replayed=${replayed}`,
+  );
+  if (again.id !== checkIn.id || replayed !== "true") {
+    throw new FlowError("the retry with the same Idempotency-Key was not answered with the first check-in");
+  }
+  const checkInPath = { params: { path: { id: checkIn.id } } };
+
+  // A photo's metadata (the image stays in the app's storage).
+  step(
+    "patient: createPhoto",
+    await me.POST("/v1/check-ins/{id}/photos", {
+      ...checkInPath,
+      body: {
+        content_type: "image/jpeg",
+        byte_size: 1_843_200,
+        sha256: createHash("sha256").update(suffix).digest("hex"),
+        width: 3024,
+        height: 4032,
+        captured_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        body_site: "left_cheek",
+        view: "front",
+      },
+    }),
+    201,
+    (p) => `id=${p.id} body_site=${p.body_site} view=${p.view}`,
+  );
+
+  // The clinician's queue, then the review.
+  const queue = step(
+    "clinician: getReviewQueue",
+    await clinician.GET("/v1/review-queue"),
+    200,
+    (q) => `urgent=${q.counts.urgent} watch=${q.counts.watch} ok=${q.counts.ok} items=${q.items.length}`,
+  );
+  if (!queue.items.some((item) => item.id === checkIn.id)) throw new FlowError("the check-in is not in the review queue");
+  step(
+    "clinician: reviewCheckIn",
+    await clinician.POST("/v1/check-ins/{id}/review", {
+      ...checkInPath,
+      body: { note: "Called the patient: expected at day 5." },
+    }),
+    200,
+    (c) => `reviewed_at=${c.reviewed_at}`,
+  );
+
+  // The app refreshes its tokens, then logs out; the ended login refreshes no more.
+  const renewed = step(
+    "patient: refreshTokens",
+    await publicApi.POST("/v1/auth/refresh", { body: { refresh_token: patientPair.refresh_token } }),
+    200,
+    (p) => `new pair, expires_in=${p.expires_in}`,
+  );
+  bare(
+    "patient: logOut",
+    await signedIn(renewed).POST("/v1/auth/logout", { body: { refresh_token: renewed.refresh_token } }),
+    204,
+    "login ended",
+  );
+  bare(
+    "patient: refreshTokens (ended)",
+    await publicApi.POST("/v1/auth/refresh", { body: { refresh_token: renewed.refresh_token } }),
+    401,
+    "refused, as it should be",
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(`FLOW FAILED: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
