@@ -88,6 +88,7 @@ pub struct AuditQuery {
 
 /// The clinic's audit trail, newest first, by patient and by time. Nothing can change or remove it.
 #[utoipa::path(
+    operation_id = "listAuditEvents",
     tag = "audit",
     params(AuditQuery),
     responses(

@@ -117,6 +117,7 @@ impl TryFrom<ActivateRequest> for Activation {
 
 /// Exchanges an email and password for a token pair. Any wrong email or password answers the same 401.
 #[utoipa::path(
+    operation_id = "logIn",
     tag = "auth",
     security(()),
     request_body = LoginRequest,
@@ -140,6 +141,7 @@ pub async fn login(
 
 /// Spends a refresh token for a new pair. A spent token presented again revokes its whole login.
 #[utoipa::path(
+    operation_id = "refreshTokens",
     tag = "auth",
     security(()),
     request_body = RefreshRequest,
@@ -160,6 +162,7 @@ pub async fn refresh(
 
 /// Ends the login the refresh token belongs to: it and every token descended from it are revoked.
 #[utoipa::path(
+    operation_id = "logOut",
     tag = "auth",
     request_body = RefreshRequest,
     responses(
@@ -179,6 +182,7 @@ pub async fn logout(
 
 /// Sets the password of an invited account and logs it in. The invitation is spent.
 #[utoipa::path(
+    operation_id = "activateAccount",
     tag = "auth",
     security(()),
     request_body = ActivateRequest,

@@ -183,6 +183,7 @@ impl From<CheckInRecord> for CheckIn {
 
 /// The patient reports how the skin is doing; the answer carries the assessment for that day.
 #[utoipa::path(
+    operation_id = "createCheckIn",
     tag = "check-ins",
     params(
         ("id" = uuid::Uuid, Path, description = "Treatment id"),
@@ -211,6 +212,7 @@ pub async fn create(
 
 /// A treatment's check-ins, newest first.
 #[utoipa::path(
+    operation_id = "listCheckIns",
     tag = "check-ins",
     params(("id" = uuid::Uuid, Path, description = "Treatment id"), PageQuery),
     responses(
@@ -232,13 +234,14 @@ pub async fn list(
 
 /// One check-in.
 #[utoipa::path(
+    operation_id = "getCheckIn",
     tag = "check-ins",
-    params(("id" = uuid::Uuid, Path, description = "Check-in id")),
+    params(("id" = uuid::Uuid, Path, description = "Check-in id"), crate::routes::openapi::IfNoneMatch),
     responses(
         (status = 200, description = "The check-in", body = CheckIn),
     )
 )]
-#[get("/check-ins/{id}")]
+#[get("/check-ins/{id}", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -268,8 +271,9 @@ impl TryFrom<ReviewBody> for Review {
 
 /// Marks a check-in reviewed, with an optional note. A check-in is reviewed once.
 #[utoipa::path(
+    operation_id = "reviewCheckIn",
     tag = "check-ins",
-    params(("id" = uuid::Uuid, Path, description = "Check-in id")),
+    params(("id" = uuid::Uuid, Path, description = "Check-in id"), crate::routes::openapi::IdempotencyKey),
     request_body = ReviewBody,
     responses(
         (status = 200, description = "Reviewed", body = CheckIn),
@@ -321,6 +325,7 @@ impl From<QueueCounts> for QueueCountsView {
 
 /// The clinic's unreviewed check-ins: urgent first, then watch, then ok; oldest first within a level.
 #[utoipa::path(
+    operation_id = "getReviewQueue",
     tag = "check-ins",
     params(PageQuery),
     responses(
@@ -365,6 +370,7 @@ pub struct Adherence {
 
 /// How well the patient follows the plan: the share of reminders due so far that were acknowledged.
 #[utoipa::path(
+    operation_id = "getAdherence",
     tag = "check-ins",
     params(("id" = uuid::Uuid, Path, description = "Treatment id")),
     responses(

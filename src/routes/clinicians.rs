@@ -74,6 +74,8 @@ impl TryFrom<InviteStaff> for StaffInvitation {
 
 /// Invites a clinician or administrator to the caller's clinic.
 #[utoipa::path(
+    params(crate::routes::openapi::IdempotencyKey),
+    operation_id = "inviteClinician",
     tag = "staff",
     request_body = InviteStaff,
     responses(
@@ -104,6 +106,7 @@ pub async fn create(
 
 /// The caller's clinic's administrators and clinicians, oldest first.
 #[utoipa::path(
+    operation_id = "listClinicians",
     tag = "staff",
     params(PageQuery),
     responses(

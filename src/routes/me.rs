@@ -25,6 +25,7 @@ pub struct Me {
 
 /// Who the access token belongs to.
 #[utoipa::path(
+    operation_id = "getMe",
     tag = "me",
     responses(
         (status = 200, description = "The caller", body = Me),

@@ -8,6 +8,8 @@ use utoipa_actix_web::AppExt;
 
 use crate::routes::{configure, problems};
 
+mod conventions;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -16,7 +18,12 @@ use crate::routes::{configure, problems};
             reminders, check-ins and the clinicians' review queue. Errors are RFC 9457 problem \
             details (`application/problem+json`).",
         version = "1.0.0",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT"),
+        contact(name = "Aftercare maintainers")
+    ),
+    servers(
+        (url = "http://127.0.0.1:8080", description = "A server started with `cargo run` (BIND_ADDR's default); \
+            put your clinic's own address here"),
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -68,19 +75,22 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI document of exactly the routes `configure` registers.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of exactly the routes `configure` registers. It leaves utoipa's types
+/// once amended: they cannot hold shared header components or references to them.
+pub fn openapi() -> serde_json::Value {
     let (_, api) =
         actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(configure).split_for_parts();
-    with_common_errors(api)
+    let mut doc = serde_json::to_value(&api).expect("the document serialises");
+    with_common_errors(&mut doc);
+    conventions::apply(&mut doc);
+    doc
 }
 
 /// Adds the answers the framework gives on any route of a kind, so no handler has to list them:
 /// a JSON body can be malformed (400), too large (413), not JSON (415) or hold invalid values
 /// (422); a query string can be malformed (400) or hold invalid values (422); a path id that is
 /// not a UUID names nothing (404); a route behind a bearer token can answer 401.
-fn with_common_errors(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    let mut doc = serde_json::to_value(&api).expect("the document serialises");
+fn with_common_errors(doc: &mut serde_json::Value) {
     let reference = |name: &str| serde_json::json!({ "$ref": format!("#/components/responses/{name}") });
     let operations = doc
         .get_mut("paths")
@@ -124,7 +134,6 @@ fn with_common_errors(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
             }
         }
     }
-    serde_json::from_value(doc).expect("the amended document is still a document")
 }
 
 /// The `Idempotency-Key` header of the routes wrapped in `idempotency::middleware`, for their
@@ -132,9 +141,22 @@ fn with_common_errors(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IdempotencyKey {
-    /// Makes retries safe: 1-255 visible ASCII characters; a retry with the same key gets the first answer
-    #[param(rename = "Idempotency-Key", pattern = "^[!-~]{1,255}$")]
+    /// Makes retries safe: 1-255 visible ASCII characters, unique per action (a UUID will do). A
+    /// retry with the same key and body gets the first answer again, marked `Idempotency-Replayed: true`;
+    /// the same key with another body is a 422.
+    #[param(rename = "Idempotency-Key", value_type = String, required = false, min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$", example = "5f0c6a52-3b0e-4c36-9a51-9b7f1e0c2d11")]
     pub key: Option<String>,
+}
+
+/// The `If-None-Match` header of the reads wrapped in `http_cache::revalidate`, for their
+/// `params(...)`; `conventions` then adds their 304 answer and `ETag` header.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfNoneMatch {
+    /// The `ETag` of an answer the client kept: if the answer is still the same, it gets 304 Not
+    /// Modified with no body
+    #[param(rename = "If-None-Match", value_type = String, required = false, example = "\"3f1d2c8a9b7e6f5a4d3c2b1a09f8e7d6\"")]
+    pub tag: Option<String>,
 }
 
 /// A person's name field as `domain::PersonName::parse` accepts it, for `#[schema(schema_with = ...)]`.
@@ -156,4 +178,48 @@ fn person_name_of_type(schema_type: SchemaType) -> Object {
         .max_length(Some(crate::domain::MAX_NAME_CHARS))
         .pattern(Some(format!(r"^[^{REFUSED}]*[^\s{REFUSED}][^{REFUSED}]*$")))
         .build()
+}
+
+/// The document as YAML that YAML 1.1 parsers (PyYAML, and the generators built on it) read as
+/// written: a bare `on`, `yes`, `no`, `y`, `n` or `off` is a boolean there, so such a key or
+/// value is quoted. The emitter already quotes `true`, `false` and `null`.
+pub fn to_yaml(doc: &serde_json::Value) -> String {
+    const YAML_1_1_BOOLEANS: &[&str] =
+        &["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"];
+    let yaml = serde_norway::to_string(doc).expect("the OpenAPI document serialises");
+    let quoted = |word: &str| if YAML_1_1_BOOLEANS.contains(&word) { format!("'{word}'") } else { word.to_string() };
+    let mut out = String::with_capacity(yaml.len() + 64);
+    // Lines of a block scalar (`|-` and the like) are text, indented deeper than the line that opened it.
+    let mut block_scalar_above: Option<usize> = None;
+    for line in yaml.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if block_scalar_above.is_some_and(|opened| indent > opened || line.trim().is_empty()) {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        block_scalar_above = ["|", "|-", "|+", ">", ">-", ">+"]
+            .iter()
+            .any(|style| line.ends_with(&format!(" {style}")))
+            .then_some(indent);
+        let (prefix, rest) = line.split_at(indent);
+        let (dash, rest) = match rest.strip_prefix("- ") {
+            Some(after) => ("- ", after),
+            None => ("", rest),
+        };
+        let fixed = if let Some((key, value)) = rest.split_once(": ").filter(|(k, _)| !k.contains(' ')) {
+            format!("{}: {}", quoted(key), quoted(value))
+        } else if let Some(key) = rest.strip_suffix(':').filter(|k| !k.contains(' ')) {
+            format!("{}:", quoted(key))
+        } else if dash == "- " {
+            quoted(rest)
+        } else {
+            rest.to_string()
+        };
+        out.push_str(prefix);
+        out.push_str(dash);
+        out.push_str(&fixed);
+        out.push('\n');
+    }
+    out
 }

@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 /// 200 while the process runs.
 #[utoipa::path(
+    operation_id = "getLiveness",
     tag = "operations",
     security(()),
     responses((status = 200, description = "The process is running", body = String, content_type = "text/plain"))
@@ -20,6 +21,7 @@ pub async fn health_live() -> HttpResponse {
 
 /// 200 when the database answers, else 503.
 #[utoipa::path(
+    operation_id = "getReadiness",
     tag = "operations",
     security(()),
     responses(
@@ -36,6 +38,7 @@ pub async fn health_ready(state: web::Data<AppState>) -> Result<HttpResponse, cr
 /// Prometheus text format: request counts and latencies by route and status, pool state, plan cache
 /// lookups.
 #[utoipa::path(
+    operation_id = "getMetrics",
     tag = "operations",
     security(()),
     responses((status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain; version=0.0.4"))
@@ -47,9 +50,10 @@ pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) ->
 
 /// This document, byte for byte the committed `openapi.yaml`.
 #[utoipa::path(
+    operation_id = "getOpenApiDocument",
     tag = "operations",
     security(()),
-    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/yaml"))
+    responses((status = 200, description = "The OpenAPI document", body = String, content_type = "application/yaml"))
 )]
 #[get("/openapi.yaml")]
 pub async fn openapi_yaml(spec: web::Data<ApiSpec>) -> HttpResponse {

@@ -143,6 +143,8 @@ impl TryFrom<UpdatePatient> for PatientChanges {
 
 /// Adds a patient to the caller's clinic and returns it with a one-time invitation token.
 #[utoipa::path(
+    params(crate::routes::openapi::IdempotencyKey),
+    operation_id = "createPatient",
     tag = "patients",
     request_body = CreatePatient,
     responses(
@@ -175,6 +177,7 @@ pub async fn create(
 
 /// The caller's clinic's patients, oldest first.
 #[utoipa::path(
+    operation_id = "listPatients",
     tag = "patients",
     params(PageQuery),
     responses(
@@ -196,13 +199,14 @@ pub async fn list(
 
 /// One patient: staff of its clinic, or the patient itself.
 #[utoipa::path(
+    operation_id = "getPatient",
     tag = "patients",
-    params(("id" = uuid::Uuid, Path, description = "Patient id")),
+    params(("id" = uuid::Uuid, Path, description = "Patient id"), crate::routes::openapi::IfNoneMatch),
     responses(
         (status = 200, description = "The patient", body = Patient),
     )
 )]
-#[get("/patients/{id}")]
+#[get("/patients/{id}", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -215,6 +219,7 @@ pub async fn get(
 
 /// Changes any of name, time zone, skin type, Fitzpatrick type and reminder time.
 #[utoipa::path(
+    operation_id = "updatePatient",
     tag = "patients",
     params(("id" = uuid::Uuid, Path, description = "Patient id")),
     request_body = UpdatePatient,

@@ -109,6 +109,7 @@ impl TryFrom<CreatePhoto> for NewPhoto {
 
 /// Attaches a photo's metadata to one of the patient's own check-ins.
 #[utoipa::path(
+    operation_id = "createPhoto",
     tag = "photos",
     params(
         ("id" = uuid::Uuid, Path, description = "Check-in id"),
@@ -151,6 +152,7 @@ pub struct PhotoQuery {
 
 /// A treatment's photos, oldest `captured_at` first, optionally of one body site and view.
 #[utoipa::path(
+    operation_id = "listPhotos",
     tag = "photos",
     params(("id" = uuid::Uuid, Path, description = "Treatment id"), PhotoQuery),
     responses(
@@ -180,6 +182,7 @@ pub async fn list(
 
 /// One photo's metadata.
 #[utoipa::path(
+    operation_id = "getPhoto",
     tag = "photos",
     params(("id" = uuid::Uuid, Path, description = "Photo id")),
     responses(
@@ -199,6 +202,7 @@ pub async fn get(
 
 /// Deletes a photo's metadata: the patient's own, or any of the clinic's by its staff.
 #[utoipa::path(
+    operation_id = "deletePhoto",
     tag = "photos",
     params(("id" = uuid::Uuid, Path, description = "Photo id")),
     responses(

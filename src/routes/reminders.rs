@@ -14,8 +14,9 @@ use crate::use_cases::plans::{self, ActivePlan};
 
 /// Marks one of the patient's own reminders as done. Acknowledging again changes nothing.
 #[utoipa::path(
+    operation_id = "acknowledgeReminder",
     tag = "reminders",
-    params(("id" = uuid::Uuid, Path, description = "Reminder id")),
+    params(("id" = uuid::Uuid, Path, description = "Reminder id"), crate::routes::openapi::IdempotencyKey),
     responses(
         (status = 200, description = "The reminder, with `acknowledged_at` set", body = Reminder),
         (status = 403, response = crate::routes::problems::Forbidden),
@@ -67,13 +68,15 @@ pub struct Today {
 
 /// What the patient's app shows today: each active plan's day, phase and reminders.
 #[utoipa::path(
+    params(crate::routes::openapi::IfNoneMatch),
+    operation_id = "getToday",
     tag = "me",
     responses(
         (status = 200, description = "Today", body = Today),
         (status = 403, response = crate::routes::problems::Forbidden),
     )
 )]
-#[get("/me/today")]
+#[get("/me/today", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
 pub async fn get_today(state: web::Data<AppState>, caller: Patient) -> Result<web::Json<Today>, AppError> {
     let found = plans::today(&state, caller).await?;
     Ok(web::Json(Today { date: found.date, treatments: found.plans.into_iter().map(TodayTreatment::from).collect() }))

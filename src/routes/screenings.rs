@@ -128,8 +128,9 @@ impl From<Screened> for Screening {
 
 /// Screens a patient before treatment, by the current protocol's contraindications and cautions.
 #[utoipa::path(
+    operation_id = "createScreening",
     tag = "patients",
-    params(("id" = uuid::Uuid, Path, description = "Patient id")),
+    params(("id" = uuid::Uuid, Path, description = "Patient id"), crate::routes::openapi::IdempotencyKey),
     request_body = CreateScreening,
     responses(
         (status = 201, description = "The screening's outcome", body = Screening),

@@ -107,8 +107,9 @@ impl TryFrom<CreateTreatment> for NewTreatment {
 
 /// Records a treatment for a patient of the caller's clinic; its plan starts on `treated_on`.
 #[utoipa::path(
+    operation_id = "createTreatment",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Patient id")),
+    params(("id" = uuid::Uuid, Path, description = "Patient id"), crate::routes::openapi::IdempotencyKey),
     request_body = CreateTreatment,
     responses(
         (status = 201, description = "Created", body = Treatment),
@@ -131,6 +132,7 @@ pub async fn create(
 
 /// A patient's treatments, oldest first.
 #[utoipa::path(
+    operation_id = "listTreatments",
     tag = "treatments",
     params(("id" = uuid::Uuid, Path, description = "Patient id"), PageQuery),
     responses(
@@ -152,13 +154,14 @@ pub async fn list(
 
 /// One treatment.
 #[utoipa::path(
+    operation_id = "getTreatment",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id")),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), crate::routes::openapi::IfNoneMatch),
     responses(
         (status = 200, description = "The treatment", body = Treatment),
     )
 )]
-#[get("/treatments/{id}")]
+#[get("/treatments/{id}", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -210,13 +213,14 @@ pub struct TimelineQuery {
 
 /// The recovery phases as they stand on a date: what to expect and how to care for the skin.
 #[utoipa::path(
+    operation_id = "getTimeline",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), TimelineQuery),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), TimelineQuery, crate::routes::openapi::IfNoneMatch),
     responses(
         (status = 200, description = "The timeline", body = Timeline),
     )
 )]
-#[get("/treatments/{id}/timeline")]
+#[get("/treatments/{id}/timeline", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
 pub async fn get_timeline(
     state: web::Data<AppState>,
     caller: Caller,
@@ -314,13 +318,14 @@ pub struct ReminderRangeQuery {
 
 /// The daily reminders between two local dates (default: the next seven days).
 #[utoipa::path(
+    operation_id = "listReminders",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch),
     responses(
         (status = 200, description = "Reminders by date, then kind", body = ReminderList),
     )
 )]
-#[get("/treatments/{id}/reminders")]
+#[get("/treatments/{id}/reminders", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
 pub async fn list_reminders(
     state: web::Data<AppState>,
     caller: Caller,
@@ -339,13 +344,14 @@ pub async fn list_reminders(
 
 /// The whole plan's reminders as an iCalendar feed (RFC 5545), one event with an alarm each.
 #[utoipa::path(
+    operation_id = "getCalendar",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id")),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), crate::routes::openapi::IfNoneMatch),
     responses(
         (status = 200, description = "The calendar", body = String, content_type = "text/calendar"),
     )
 )]
-#[get("/treatments/{id}/calendar.ics")]
+#[get("/treatments/{id}/calendar.ics", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
 pub async fn calendar(
     state: web::Data<AppState>,
     caller: Caller,
