@@ -87,6 +87,12 @@ pub struct AuditQuery {
 }
 
 /// The clinic's audit trail, newest first, by patient and by time. Nothing can change or remove it.
+///
+/// Administrators only; clinicians and patients get 403. Lists the `/v1` requests of the caller's
+/// clinic's accounts, whatever their outcome (failed logins included), filtered by `patient_id` and
+/// by the instants `since` (inclusive) and `until` (exclusive); another clinic's patient matches
+/// nothing. A `patient_id` that is not a UUID, an instant that is not RFC 3339, a `limit` outside
+/// 1-100 or a bad `cursor` answers 422.
 #[utoipa::path(
     operation_id = "listAuditEvents",
     tag = "audit",

@@ -17,6 +17,7 @@ use crate::use_cases::accounts::{self, IssuedTokens};
 use crate::validate::{Checks, checked};
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ana.souza@clinic.example", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
     #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$", example = "ana@clinic.example")]
     pub email: Option<String>,
@@ -29,12 +30,17 @@ pub struct LoginRequest {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"refresh_token": "q3Jx7aP0c9vQm2LrT8sWbN4eK1uYdZ6hG5fXo0iAjEk"}))]
 pub struct RefreshRequest {
     #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$")]
     pub refresh_token: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "invite_token": "Vb8nR2kLq5wT0yHc3mXz7pJd9sFa1gUe4oIiQ6rNtYw",
+    "password": "four sunny lemons on the sill"
+}))]
 pub struct ActivateRequest {
     #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$")]
     pub invite_token: Option<String>,
@@ -116,6 +122,12 @@ impl TryFrom<ActivateRequest> for Activation {
 }
 
 /// Exchanges an email and password for a token pair. Any wrong email or password answers the same 401.
+///
+/// Open to anyone: no access token is needed. An unknown address, a wrong password, an account not
+/// yet activated or deactivated, and a `clinic_id` where the address has no account all answer the
+/// same 401. Failed attempts are counted per account and client address together, per account and
+/// per client address; past a limit the answer is 429 with `Retry-After` (seconds to wait), even
+/// for the right password. An address with accounts at several clinics picks one with `clinic_id`.
 #[utoipa::path(
     operation_id = "logIn",
     tag = "auth",
@@ -140,6 +152,11 @@ pub async fn login(
 }
 
 /// Spends a refresh token for a new pair. A spent token presented again revokes its whole login.
+///
+/// Open to anyone holding a refresh token: no access token is needed. Keep the new pair; the
+/// presented refresh token is spent. An unknown, expired, revoked or spent token, or one of a
+/// deactivated account, answers 401: log in again. A spent token presented again also revokes every
+/// refresh token of the same login, so do not retry a refresh whose answer was lost: it ends the login.
 #[utoipa::path(
     operation_id = "refreshTokens",
     tag = "auth",
@@ -161,6 +178,11 @@ pub async fn refresh(
 }
 
 /// Ends the login the refresh token belongs to: it and every token descended from it are revoked.
+///
+/// Any logged-in user, with their access token in `Authorization`, for a refresh token of their own
+/// login. The answer is 204 whether or not the refresh token was still valid; one that belongs to
+/// another account is ignored. Access tokens already issued stay valid until they expire (15
+/// minutes by default), so the app should also forget its access token.
 #[utoipa::path(
     operation_id = "logOut",
     tag = "auth",
@@ -181,6 +203,11 @@ pub async fn logout(
 }
 
 /// Sets the password of an invited account and logs it in. The invitation is spent.
+///
+/// Open to anyone holding an invitation token (from creating a patient or inviting staff): no
+/// access token is needed. An unknown, expired or already used invitation answers 401; a password
+/// shorter than 12 or longer than 512 characters, 422. Attempts are throttled per client address
+/// and per invitation: the answer is then 429 with `Retry-After`, the seconds to wait.
 #[utoipa::path(
     operation_id = "activateAccount",
     tag = "auth",

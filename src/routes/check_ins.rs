@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,22 @@ pub struct SymptomsBody {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "symptoms": {
+        "redness": 4,
+        "swelling": 2,
+        "pain": 1,
+        "itching": 2,
+        "peeling": 0,
+        "bleeding": false,
+        "pus": false,
+        "fever": false,
+        "hives": false,
+        "darkening": false
+    },
+    "adherence": {"sunscreen": true},
+    "notes": "Skin feels tight and warm, like a mild sunburn."
+}))]
 pub struct CreateCheckIn {
     /// `YYYY-MM-DD`; default today in the patient's zone. Not before the treatment, not after tomorrow.
     #[schema(value_type = Option<NaiveDate>)]
@@ -182,6 +199,13 @@ impl From<CheckInRecord> for CheckIn {
 }
 
 /// The patient reports how the skin is doing; the answer carries the assessment for that day.
+///
+/// The patient only, for one of their own treatments; staff get 403, another patient's treatment
+/// 404. `local_date` (default: today in the patient's time zone) may not be before `treated_on` nor
+/// after tomorrow, and each `adherence` key must be a reminder kind of that day, else 422; true
+/// answers acknowledge those reminders. Every check-in is stored, several a day included, and enters
+/// the clinic's review queue. Retrying with the same Idempotency-Key is safe: the retry gets the first
+/// answer instead of a second check-in.
 #[utoipa::path(
     operation_id = "createCheckIn",
     tag = "check-ins",
@@ -191,7 +215,8 @@ impl From<CheckInRecord> for CheckIn {
     ),
     request_body = CreateCheckIn,
     responses(
-        (status = 201, description = "Stored and assessed", body = CheckIn),
+        (status = 201, description = "Stored and assessed", body = CheckIn,
+            headers(("Location" = String, description = "The path of the created resource"))),
         (status = 403, response = crate::routes::problems::Forbidden),
         (status = 409, response = crate::routes::problems::Conflict),
     )
@@ -207,10 +232,16 @@ pub async fn create(
     let treatment_id = path_id(&id)?;
     let report = CheckInReport::try_from(body.into_inner())?;
     let created = check_ins::report(&state, caller, treatment_id, report).await?;
-    Ok(HttpResponse::Created().json(CheckIn::from(created)))
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/v1/check-ins/{}", created.id)))
+        .json(CheckIn::from(created)))
 }
 
 /// A treatment's check-ins, newest first.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// Pages hold at most `limit` check-ins (1-100, default 50): follow `next_cursor` until it is null.
+/// A `limit` out of range or a `cursor` this server did not issue answers 422.
 #[utoipa::path(
     operation_id = "listCheckIns",
     tag = "check-ins",
@@ -233,6 +264,10 @@ pub async fn list(
 }
 
 /// One check-in.
+///
+/// Administrators and clinicians of its clinic, or its patient; anyone else gets 404, exactly as
+/// for an id that does not exist. The answer carries an `ETag`: send it back in `If-None-Match` to
+/// get 304 with no body until the check-in changes (a review changes it).
 #[utoipa::path(
     operation_id = "getCheckIn",
     tag = "check-ins",
@@ -253,6 +288,7 @@ pub async fn get(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"note": "Redness as expected for day 2. Keep up the cool compress; send a photo tomorrow."}))]
 pub struct ReviewBody {
     #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub note: Option<String>,
@@ -270,6 +306,11 @@ impl TryFrom<ReviewBody> for Review {
 }
 
 /// Marks a check-in reviewed, with an optional note. A check-in is reviewed once.
+///
+/// Administrators and clinicians of the check-in's clinic; patients get 403, and another clinic's
+/// check-in answers 404. A check-in already reviewed, by anyone, answers 409. The reviewed check-in
+/// leaves the review queue. Retrying with the same Idempotency-Key is safe: the retry gets the first
+/// answer (the 200), not a 409.
 #[utoipa::path(
     operation_id = "reviewCheckIn",
     tag = "check-ins",
@@ -324,6 +365,11 @@ impl From<QueueCounts> for QueueCountsView {
 }
 
 /// The clinic's unreviewed check-ins: urgent first, then watch, then ok; oldest first within a level.
+///
+/// Administrators and clinicians, who see their own clinic's queue only; patients get 403. Each
+/// item is a check-in with its patient's name; `counts` gives the whole queue by level, so a page
+/// never hides how many urgent check-ins wait. A `limit` outside 1-100 or a `cursor` this server did
+/// not issue answers 422.
 #[utoipa::path(
     operation_id = "getReviewQueue",
     tag = "check-ins",
@@ -369,6 +415,10 @@ pub struct Adherence {
 }
 
 /// How well the patient follows the plan: the share of reminders due so far that were acknowledged.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// Counts the reminders from `treated_on` through today in the patient's time zone (`through`),
+/// in all and by kind; `share` is null while nothing is due yet.
 #[utoipa::path(
     operation_id = "getAdherence",
     tag = "check-ins",

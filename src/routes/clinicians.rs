@@ -50,6 +50,7 @@ pub struct CreatedStaffMember {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Dr. Ana Souza", "email": "ana.souza@clinic.example", "role": "clinician"}))]
 pub struct InviteStaff {
     #[schema(schema_with = crate::routes::openapi::person_name, required = true)]
     pub name: Option<String>,
@@ -73,6 +74,12 @@ impl TryFrom<InviteStaff> for StaffInvitation {
 }
 
 /// Invites a clinician or administrator to the caller's clinic.
+///
+/// Administrators only; clinicians and patients get 403. The answer's `invite_token` is shown once:
+/// hand it to the new staff member, who sets a password with it at /v1/auth/activate. An e-mail
+/// address that already has an account at this clinic (staff or patient) answers 409. Retrying with
+/// the same Idempotency-Key is safe: the retry issues a fresh invitation token (the earlier one
+/// stops working), or answers 409 once the invitation has been accepted.
 #[utoipa::path(
     params(crate::routes::openapi::IdempotencyKey),
     operation_id = "inviteClinician",
@@ -105,6 +112,10 @@ pub async fn create(
 }
 
 /// The caller's clinic's administrators and clinicians, oldest first.
+///
+/// Administrators only; clinicians and patients get 403. Lists accounts still waiting for
+/// activation too (`activated: false`), never patients or other clinics' staff. A `limit` outside
+/// 1-100 or a `cursor` this server did not issue answers 422.
 #[utoipa::path(
     operation_id = "listClinicians",
     tag = "staff",

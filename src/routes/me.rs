@@ -24,6 +24,10 @@ pub struct Me {
 }
 
 /// Who the access token belongs to.
+///
+/// Any logged-in user: administrator, clinician or patient. A patient's answer also carries
+/// `patient`, their own profile; staff answers have no `patient` field. A missing or expired access
+/// token, or one of an account since deactivated or changed, answers 401.
 #[utoipa::path(
     operation_id = "getMe",
     tag = "me",

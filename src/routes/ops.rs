@@ -8,6 +8,8 @@ use crate::routes::ApiSpec;
 use crate::state::AppState;
 
 /// 200 while the process runs.
+///
+/// For liveness probes: answers `ok` without touching the database. Open to anyone; no token.
 #[utoipa::path(
     operation_id = "getLiveness",
     tag = "operations",
@@ -20,6 +22,9 @@ pub async fn health_live() -> HttpResponse {
 }
 
 /// 200 when the database answers, else 503.
+///
+/// For readiness probes and load balancers: sends the database one trivial query. Open to anyone;
+/// no token. A 503 means this instance cannot serve requests now; try again shortly or elsewhere.
 #[utoipa::path(
     operation_id = "getReadiness",
     tag = "operations",
@@ -37,6 +42,9 @@ pub async fn health_ready(state: web::Data<AppState>) -> Result<HttpResponse, cr
 
 /// Prometheus text format: request counts and latencies by route and status, pool state, plan cache
 /// lookups.
+///
+/// For a Prometheus scraper. Served without a token, so keep this path off the public network at
+/// the proxy if the numbers should stay private. Labels name routes as templates, never ids.
 #[utoipa::path(
     operation_id = "getMetrics",
     tag = "operations",
@@ -49,6 +57,9 @@ pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) ->
 }
 
 /// This document, byte for byte the committed `openapi.yaml`.
+///
+/// The OpenAPI 3.1 description of exactly the routes this server has, as YAML. Open to anyone; no
+/// token. Generate clients from it or check which version of the API a server runs.
 #[utoipa::path(
     operation_id = "getOpenApiDocument",
     tag = "operations",

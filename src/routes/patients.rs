@@ -1,5 +1,6 @@
 //! Patient profiles: created by clinic staff, read and edited by staff and by the patient.
 
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -65,6 +66,14 @@ pub struct CreatedPatient {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "name": "Maria Lopez",
+    "email": "maria.lopez@mail.example",
+    "timezone": "America/Chicago",
+    "skin_type": "combination",
+    "fitzpatrick": 3,
+    "reminder_time": "09:00"
+}))]
 pub struct CreatePatient {
     #[schema(schema_with = crate::routes::openapi::person_name, required = true)]
     pub name: Option<String>,
@@ -110,6 +119,7 @@ impl TryFrom<CreatePatient> for NewPatient {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"timezone": "America/New_York", "reminder_time": "08:30"}))]
 pub struct UpdatePatient {
     #[schema(schema_with = crate::routes::openapi::optional_person_name)]
     pub name: Option<String>,
@@ -142,13 +152,20 @@ impl TryFrom<UpdatePatient> for PatientChanges {
 }
 
 /// Adds a patient to the caller's clinic and returns it with a one-time invitation token.
+///
+/// Administrators and clinicians; patients get 403. Hand the `invite_token` to the patient, who
+/// sets a password with it at /v1/auth/activate; `Location` names the new patient. An e-mail
+/// address that already has an account at this clinic answers 409; a `timezone` that is not one
+/// of GET /v1/time-zones, 422. Retrying with the same Idempotency-Key is safe: the retry issues a
+/// fresh invitation token (the earlier one stops working), or answers 409 once it has been accepted.
 #[utoipa::path(
     params(crate::routes::openapi::IdempotencyKey),
     operation_id = "createPatient",
     tag = "patients",
     request_body = CreatePatient,
     responses(
-        (status = 201, description = "Created", body = CreatedPatient),
+        (status = 201, description = "Created", body = CreatedPatient,
+            headers(("Location" = String, description = "The path of the created resource"))),
         (status = 403, response = crate::routes::problems::Forbidden),
         (status = 409, response = crate::routes::problems::Conflict),
     )
@@ -170,12 +187,18 @@ pub async fn create(
     };
     note_subject(&req, subject);
     let user_id = patient.id.clone();
-    let mut created = HttpResponse::Created().json(CreatedPatient { patient: patient.into(), invite_token });
+    let mut created = HttpResponse::Created()
+        .insert_header((LOCATION, format!("/v1/patients/{user_id}")))
+        .json(CreatedPatient { patient: patient.into(), invite_token });
     crate::idempotency::note_invite(&mut created, &user_id);
     Ok(created)
 }
 
 /// The caller's clinic's patients, oldest first.
+///
+/// Administrators and clinicians, who see every patient of their own clinic and no other; patients
+/// get 403. Pages hold at most `limit` patients (1-100, default 50): follow `next_cursor` until it is
+/// null. A `limit` out of range or a `cursor` this server did not issue answers 422.
 #[utoipa::path(
     operation_id = "listPatients",
     tag = "patients",
@@ -198,6 +221,10 @@ pub async fn list(
 }
 
 /// One patient: staff of its clinic, or the patient itself.
+///
+/// Administrators and clinicians of the patient's clinic, or the patient; another clinic's patient,
+/// or another patient, answers 404, exactly as an id that does not exist. The answer carries an
+/// `ETag`: send it back in `If-None-Match` to get 304 with no body while the profile is unchanged.
 #[utoipa::path(
     operation_id = "getPatient",
     tag = "patients",
@@ -218,6 +245,11 @@ pub async fn get(
 }
 
 /// Changes any of name, time zone, skin type, Fitzpatrick type and reminder time.
+///
+/// Administrators and clinicians of the patient's clinic, or the patient; anyone else gets 404.
+/// Fields left out keep their value; the e-mail address cannot be changed. A new time zone or
+/// reminder time moves only the reminders still ahead; the skin and Fitzpatrick types decide which
+/// reminders every plan holds. Invalid values answer 422, naming each field.
 #[utoipa::path(
     operation_id = "updatePatient",
     tag = "patients",

@@ -1,5 +1,6 @@
 //! Photo metadata attached to check-ins.
 
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,16 @@ impl From<PhotoRecord> for Photo {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "content_type": "image/jpeg",
+    "byte_size": 2481152,
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "width": 3024,
+    "height": 4032,
+    "captured_at": "2026-11-30T14:05:00Z",
+    "body_site": "left_cheek",
+    "view": "left_45"
+}))]
 pub struct CreatePhoto {
     #[schema(value_type = PhotoType, required = true)]
     pub content_type: Option<String>,
@@ -108,6 +119,12 @@ impl TryFrom<CreatePhoto> for NewPhoto {
 }
 
 /// Attaches a photo's metadata to one of the patient's own check-ins.
+///
+/// The patient only; staff get 403, and another patient's check-in answers 404. Only the metadata
+/// is stored: the image bytes stay in the app's storage, identified by `sha256`. A `captured_at`
+/// more than 5 minutes in the future, or a size, dimension or checksum out of bounds, answers 422.
+/// Retrying with the same Idempotency-Key is safe: the retry gets the first answer instead of a
+/// second photo.
 #[utoipa::path(
     operation_id = "createPhoto",
     tag = "photos",
@@ -117,7 +134,8 @@ impl TryFrom<CreatePhoto> for NewPhoto {
     ),
     request_body = CreatePhoto,
     responses(
-        (status = 201, description = "Stored", body = Photo),
+        (status = 201, description = "Stored", body = Photo,
+            headers(("Location" = String, description = "The path of the created resource"))),
         (status = 403, response = crate::routes::problems::Forbidden),
         (status = 409, response = crate::routes::problems::Conflict),
     )
@@ -133,7 +151,9 @@ pub async fn create(
     let check_in_id = path_id(&id)?;
     let new = NewPhoto::try_from(body.into_inner())?;
     let created = photos::attach(&state, caller, check_in_id, new).await?;
-    Ok(HttpResponse::Created().json(Photo::from(created)))
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/v1/photos/{}", created.id)))
+        .json(Photo::from(created)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -151,6 +171,10 @@ pub struct PhotoQuery {
 }
 
 /// A treatment's photos, oldest `captured_at` first, optionally of one body site and view.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// Filter by `body_site` and `view` to line up the same shot across the recovery. An unknown
+/// `body_site` or `view`, a `limit` outside 1-100 or a `cursor` this server did not issue answers 422.
 #[utoipa::path(
     operation_id = "listPhotos",
     tag = "photos",
@@ -181,6 +205,9 @@ pub async fn list(
 }
 
 /// One photo's metadata.
+///
+/// Administrators and clinicians of the photo's clinic, or its patient; anyone else gets 404,
+/// exactly as for an id that does not exist (or a deleted photo).
 #[utoipa::path(
     operation_id = "getPhoto",
     tag = "photos",
@@ -201,6 +228,10 @@ pub async fn get(
 }
 
 /// Deletes a photo's metadata: the patient's own, or any of the clinic's by its staff.
+///
+/// Administrators and clinicians of the photo's clinic, or its patient; anyone else gets 404. The
+/// deletion is final; deleting the same photo again answers 404. The image bytes in the app's
+/// storage are the app's to delete.
 #[utoipa::path(
     operation_id = "deletePhoto",
     tag = "photos",

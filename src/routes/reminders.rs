@@ -13,6 +13,11 @@ use crate::state::AppState;
 use crate::use_cases::plans::{self, ActivePlan};
 
 /// Marks one of the patient's own reminders as done. Acknowledging again changes nothing.
+///
+/// The patient only; staff get 403, and a reminder of another patient answers 404. Reminder ids
+/// come from the reminders list or the today screen. A reminder of a later day (in the patient's
+/// time zone) cannot be acknowledged yet: 409. A repeat answers 200 with the first
+/// `acknowledged_at`, so retrying, with the same Idempotency-Key or none, is safe.
 #[utoipa::path(
     operation_id = "acknowledgeReminder",
     tag = "reminders",
@@ -67,6 +72,11 @@ pub struct Today {
 }
 
 /// What the patient's app shows today: each active plan's day, phase and reminders.
+///
+/// The patient only; staff get 403. `date` is today in the patient's time zone; `treatments` holds
+/// each of the patient's treatments whose plan covers that date (empty when none does), with the
+/// day's reminders and whether today's check-in is done. Revalidate with `If-None-Match`: 304 while
+/// the answer is unchanged.
 #[utoipa::path(
     params(crate::routes::openapi::IfNoneMatch),
     operation_id = "getToday",

@@ -59,6 +59,20 @@ impl ScreeningAnswers {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "answers": {
+        "active_acne": false,
+        "eczema": false,
+        "psoriasis": false,
+        "other_inflammatory": false,
+        "bleeding_disorder": false,
+        "blood_thinners": false,
+        "keloids": false,
+        "immunocompromised": false,
+        "pregnant_or_breastfeeding": false,
+        "numbing_allergy": true
+    }
+}))]
 pub struct CreateScreening {
     #[schema(value_type = ScreeningAnswers, required = true)]
     pub answers: Option<ScreeningAnswers>,
@@ -127,6 +141,12 @@ impl From<Screened> for Screening {
 }
 
 /// Screens a patient before treatment, by the current protocol's contraindications and cautions.
+///
+/// Administrators and clinicians, for a patient of their own clinic; patients get 403, and another
+/// clinic's patient answers 404. Every one of the ten answers is required: each missing one is named
+/// in the 422 (`answers.eczema`...). The screening is kept on record; `eligible` is false when any
+/// contraindication was found. Retrying with the same Idempotency-Key is safe: the retry gets the
+/// first answer instead of a second screening.
 #[utoipa::path(
     operation_id = "createScreening",
     tag = "patients",

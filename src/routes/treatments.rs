@@ -1,5 +1,6 @@
 //! Treatments and their recovery plans: timeline, reminders, calendar feed.
 
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,14 @@ impl From<TreatmentRecord> for Treatment {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "procedure": "microneedling",
+    "treated_on": "2026-11-30",
+    "setting": "in_office",
+    "areas": ["face", "neck"],
+    "needle_depth_mm": 0.5,
+    "notes": "Numbing cream 30 minutes before; no bleeding after the session."
+}))]
 pub struct CreateTreatment {
     #[schema(value_type = Procedure, required = true)]
     pub procedure: Option<String>,
@@ -106,13 +115,20 @@ impl TryFrom<CreateTreatment> for NewTreatment {
 }
 
 /// Records a treatment for a patient of the caller's clinic; its plan starts on `treated_on`.
+///
+/// Administrators and clinicians, for a patient of their own clinic; patients get 403, and another
+/// clinic's patient answers 404. The plan follows the current protocol version, kept with the
+/// treatment; `Location` names the new treatment. A `treated_on` more than a year after today,
+/// no `areas` or a needle depth outside 0.1-3.0 mm answers 422. Retrying with the same
+/// Idempotency-Key is safe: the retry gets the first answer instead of a second treatment.
 #[utoipa::path(
     operation_id = "createTreatment",
     tag = "treatments",
     params(("id" = uuid::Uuid, Path, description = "Patient id"), crate::routes::openapi::IdempotencyKey),
     request_body = CreateTreatment,
     responses(
-        (status = 201, description = "Created", body = Treatment),
+        (status = 201, description = "Created", body = Treatment,
+            headers(("Location" = String, description = "The path of the created resource"))),
         (status = 403, response = crate::routes::problems::Forbidden),
     )
 )]
@@ -127,10 +143,17 @@ pub async fn create(
     let patient_id = path_id(&id)?;
     let new = NewTreatment::try_from(body.into_inner())?;
     let created = treatments::create(&state, caller, patient_id, new).await?;
-    Ok(HttpResponse::Created().json(Treatment::from(created)))
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/v1/treatments/{}", created.id)))
+        .json(Treatment::from(created)))
 }
 
 /// A patient's treatments, oldest first.
+///
+/// Administrators and clinicians of the patient's clinic, or the patient; another clinic's patient,
+/// or another patient, answers 404. Pages hold at most `limit` treatments (1-100, default 50):
+/// follow `next_cursor` until it is null. A `limit` out of range or a `cursor` this server did not
+/// issue answers 422.
 #[utoipa::path(
     operation_id = "listTreatments",
     tag = "treatments",
@@ -153,6 +176,10 @@ pub async fn list(
 }
 
 /// One treatment.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404,
+/// exactly as for an id that does not exist. The answer carries an `ETag`: send it back in
+/// `If-None-Match` to get 304 with no body while the treatment is unchanged.
 #[utoipa::path(
     operation_id = "getTreatment",
     tag = "treatments",
@@ -212,6 +239,11 @@ pub struct TimelineQuery {
 }
 
 /// The recovery phases as they stand on a date: what to expect and how to care for the skin.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// `on` is a local date in the patient's time zone, today there by default; each phase says whether
+/// it is completed, current or upcoming on that date. An `on` that is not a `YYYY-MM-DD` date from
+/// 1900 to 2100 answers 422. Revalidate with `If-None-Match`: 304 while the answer is unchanged.
 #[utoipa::path(
     operation_id = "getTimeline",
     tag = "treatments",
@@ -317,6 +349,11 @@ pub struct ReminderRangeQuery {
 }
 
 /// The daily reminders between two local dates (default: the next seven days).
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// `from` defaults to today in the patient's time zone and `to` to `from` + 6; dates outside the
+/// plan have no reminders. A `to` before `from`, or a range of more than 100 days, answers 422.
+/// Revalidate with `If-None-Match`: 304 while the answer is unchanged (acknowledgements included).
 #[utoipa::path(
     operation_id = "listReminders",
     tag = "treatments",
@@ -343,12 +380,18 @@ pub async fn list_reminders(
 }
 
 /// The whole plan's reminders as an iCalendar feed (RFC 5545), one event with an alarm each.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// Each event starts at the reminder's `due_at` and keeps its UID across downloads, so a calendar
+/// app can update its events rather than duplicate them when the feed is imported again.
+/// Revalidate with `If-None-Match`: 304 while the plan is unchanged.
 #[utoipa::path(
     operation_id = "getCalendar",
     tag = "treatments",
     params(("id" = uuid::Uuid, Path, description = "Treatment id"), crate::routes::openapi::IfNoneMatch),
     responses(
-        (status = 200, description = "The calendar", body = String, content_type = "text/calendar"),
+        (status = 200, description = "The calendar", body = String, content_type = "text/calendar",
+            headers(("Content-Disposition" = String, description = "`inline`, naming the file `aftercare.ics`"))),
     )
 )]
 #[get("/treatments/{id}/calendar.ics", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
