@@ -123,8 +123,22 @@ gate_python() {
   return "${PIPESTATUS[0]}"
 }
 
+gate_compatible() {
+  # Nothing published may go: every release's document is kept in clients/published/.
+  local status=0 published
+  for published in "$clients"/published/openapi-*.yaml; do
+    if ! "$venv/bin/python" "$root/scripts/spec_diff.py" "$published" "$spec" >"$work/spec-diff.log" 2>&1; then
+      status=1
+      echo "   against $(basename "$published"):"; sed 's/^/    | /' "$work/spec-diff.log"
+    fi
+  done
+  echo "== compatibility with the published documents: $([ $status -eq 0 ] && echo "nothing removed or renamed" || echo FAILED)"
+  return "$status"
+}
+
 echo "client gates on $spec"
 install || { echo "client gates: installing the pinned tools failed"; exit 1; }
+gate_compatible || failed+=("compatibility")
 gate_redocly || failed+=("redocly")
 gate_spectral || failed+=("spectral")
 gate_typescript || failed+=("typescript")
@@ -134,4 +148,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "client gates FAILED: ${failed[*]}"
   exit 1
 fi
-echo "client gates passed: redocly, spectral, typescript, python"
+echo "client gates passed: compatibility, redocly, spectral, typescript, python"

@@ -204,6 +204,9 @@ async fn replay(state: &AppState, mut answer: Answer) -> HttpResponse {
     if let Some(content_type) = answer.content_type {
         replayed.insert_header((header::CONTENT_TYPE, content_type));
     }
+    if let Some(location) = answer.location {
+        replayed.insert_header((header::LOCATION, location));
+    }
     replayed.insert_header((REPLAYED_HEADER, "true"));
     replayed.body(answer.body)
 }
@@ -219,11 +222,13 @@ async fn keep(
     let (head, answer_body) = res.into_parts();
     let bytes = body::to_bytes(answer_body).await.map_err(|_| AppError::internal("unreadable answer body"))?;
     let invite_user_id = head.extensions().get::<InviteIssued>().map(|i| i.user_id.clone());
-    let content_type = head.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
+    let header_text =
+        |name| head.headers().get(name).and_then(|v: &header::HeaderValue| v.to_str().ok()).map(String::from);
+    let (content_type, location) = (header_text(header::CONTENT_TYPE), header_text(header::LOCATION));
     let text = String::from_utf8_lossy(&bytes).into_owned();
     match without_secrets(&text, invite_user_id.is_some()) {
         Some(body) => {
-            let answer = Answer { status: head.status().as_u16(), content_type, body, invite_user_id };
+            let answer = Answer { status: head.status().as_u16(), content_type, location, body, invite_user_id };
             let stored = state.db.write(move |conn| idempotency::complete(conn, &user_id, &key, &answer)).await;
             if let Err(err) = stored {
                 tracing::error!(error = %err, "could not store an idempotent answer");

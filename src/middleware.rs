@@ -87,8 +87,16 @@ pub fn cors(allowed_origins: &[String]) -> actix_web::middleware::Condition<acti
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::HeaderName::from_static("idempotency-key"),
+            header::IF_NONE_MATCH,
         ])
-        .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotency-replayed"),
+            header::RETRY_AFTER,
+            header::ETAG,
+            header::LOCATION,
+            header::CONTENT_DISPOSITION,
+        ])
         .max_age(3600);
     for origin in allowed_origins {
         cors = cors.allowed_origin(origin);

@@ -180,6 +180,7 @@ diesel::table! {
         body -> Nullable<Text>,
         created_at -> Timestamp,
         invite_user_id -> Nullable<Text>,
+        location -> Nullable<Text>,
     }
 }
 

@@ -27,11 +27,24 @@ pub enum Claim {
 pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The `Location` of a create's answer.
+    pub location: Option<String>,
     pub body: String,
     pub invite_user_id: Option<String>,
 }
 
-type Stored = (String, Option<i32>, Option<String>, Option<String>, NaiveDateTime, Option<String>);
+/// A key's row: the request it was claimed for and, once answered, the answer.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = keys)]
+struct Stored {
+    fingerprint: String,
+    status: Option<i32>,
+    content_type: Option<String>,
+    location: Option<String>,
+    body: Option<String>,
+    created_at: NaiveDateTime,
+    invite_user_id: Option<String>,
+}
 
 /// Claims `key` for `fingerprint`. Keys are kept for `ttl`; a claim whose request has not finished
 /// after `abandoned_after` (its server died) may be taken over.
@@ -58,15 +71,18 @@ pub fn claim(
                     .execute(conn)?;
                 Ok(Claim::Fresh)
             }
-            Some((.., created_at, _)) if created_at < now - ttl => restart(conn),
-            Some((stored, ..)) if stored != fingerprint => Ok(Claim::Mismatch),
-            Some((_, Some(status), content_type, body, _, invite_user_id)) => Ok(Claim::Replay(Answer {
-                status: status as u16,
-                content_type,
-                body: body.unwrap_or_default(),
-                invite_user_id,
-            })),
-            Some((.., created_at, _)) if created_at < now - abandoned_after => restart(conn),
+            Some(row) if row.created_at < now - ttl => restart(conn),
+            Some(row) if row.fingerprint != fingerprint => Ok(Claim::Mismatch),
+            Some(Stored { status: Some(status), content_type, location, body, invite_user_id, .. }) => {
+                Ok(Claim::Replay(Answer {
+                    status: status as u16,
+                    content_type,
+                    location,
+                    body: body.unwrap_or_default(),
+                    invite_user_id,
+                }))
+            }
+            Some(row) if row.created_at < now - abandoned_after => restart(conn),
             Some(_) => Ok(Claim::InProgress),
         }
     });
@@ -78,18 +94,7 @@ pub fn claim(
 }
 
 fn stored(conn: &mut DbConnection, user_id: &str, key: &str) -> Result<Option<Stored>, DieselError> {
-    keys::table
-        .find((user_id, key))
-        .select((
-            keys::fingerprint,
-            keys::status,
-            keys::content_type,
-            keys::body,
-            keys::created_at,
-            keys::invite_user_id,
-        ))
-        .first(conn)
-        .optional()
+    keys::table.find((user_id, key)).select(Stored::as_select()).first(conn).optional()
 }
 
 /// Takes over an expired or abandoned key for a new request.
@@ -105,6 +110,7 @@ fn restart(
             keys::fingerprint.eq(fingerprint),
             keys::status.eq(None::<i32>),
             keys::content_type.eq(None::<String>),
+            keys::location.eq(None::<String>),
             keys::body.eq(None::<String>),
             keys::created_at.eq(now),
             keys::invite_user_id.eq(None::<String>),
@@ -119,6 +125,7 @@ pub fn complete(conn: &mut DbConnection, user_id: &str, key: &str, answer: &Answ
         .set((
             keys::status.eq(i32::from(answer.status)),
             keys::content_type.eq(answer.content_type.as_deref()),
+            keys::location.eq(answer.location.as_deref()),
             keys::body.eq(&answer.body),
             keys::invite_user_id.eq(answer.invite_user_id.as_deref()),
         ))

@@ -181,13 +181,15 @@ fn person_name_of_type(schema_type: SchemaType) -> Object {
 }
 
 /// The document as YAML that YAML 1.1 parsers (PyYAML, and the generators built on it) read as
-/// written: a bare `on`, `yes`, `no`, `y`, `n` or `off` is a boolean there, so such a key or
-/// value is quoted. The emitter already quotes `true`, `false` and `null`.
+/// written: there a bare `on`, `yes`, `no`, `y`, `n` or `off` is a boolean, `2026-11-30` a date
+/// and `10:30` the number 630, so such a key or value is quoted. The emitter already quotes what
+/// YAML 1.2 would misread (`true`, `null`, numbers).
 pub fn to_yaml(doc: &serde_json::Value) -> String {
     const YAML_1_1_BOOLEANS: &[&str] =
         &["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"];
     let yaml = serde_norway::to_string(doc).expect("the OpenAPI document serialises");
-    let quoted = |word: &str| if YAML_1_1_BOOLEANS.contains(&word) { format!("'{word}'") } else { word.to_string() };
+    let misread = |word: &str| YAML_1_1_BOOLEANS.contains(&word) || yaml_1_1_date_or_sexagesimal(word);
+    let quoted = |word: &str| if misread(word) { format!("'{word}'") } else { word.to_string() };
     let mut out = String::with_capacity(yaml.len() + 64);
     // Lines of a block scalar (`|-` and the like) are text, indented deeper than the line that opened it.
     let mut block_scalar_above: Option<usize> = None;
@@ -222,4 +224,16 @@ pub fn to_yaml(doc: &serde_json::Value) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `2026-11-30`, `2026-11-30T09:00:00Z` (YAML 1.1 timestamps) or `10:30`, `1:20:30` (base-60
+/// integers): words a YAML 1.1 reader does not take as strings.
+fn yaml_1_1_date_or_sexagesimal(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|b| b.iter().all(u8::is_ascii_digit));
+    let date =
+        digits(0..4) && bytes.get(4) == Some(&b'-') && digits(5..7) && bytes.get(7) == Some(&b'-') && digits(8..10);
+    let sexagesimal =
+        word.contains(':') && word.split(':').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    date || sexagesimal
 }

@@ -71,6 +71,7 @@ fn header_components() -> Value {
 fn add_headers_and_answers(doc: &mut Value) {
     let components = &mut doc["components"];
     components["headers"] = header_components();
+    let components_headers: Vec<String> = components["headers"].as_object().unwrap().keys().cloned().collect();
     for (name, response) in objects_mut(&mut components["responses"]) {
         let headers = response_headers(response);
         headers.insert("X-Request-Id".into(), header("X-Request-Id"));
@@ -101,6 +102,12 @@ fn add_headers_and_answers(doc: &mut Value) {
                     continue;
                 }
                 let headers = response_headers(response);
+                // A header a handler declares itself that has a shared definition uses that one.
+                for (name, declared) in headers.iter_mut() {
+                    if components_headers.contains(name) {
+                        *declared = header(name);
+                    }
+                }
                 headers.insert("X-Request-Id".into(), header("X-Request-Id"));
                 if idempotent && status.starts_with('2') {
                     headers.insert("Idempotency-Replayed".into(), header("Idempotency-Replayed"));
