@@ -60,9 +60,11 @@ peers = ["clinician_a", "clinician_b"]
 $(cat fuzz/rules-a-schema-cannot-express.toml)
 $(cat "$work/ids.toml")
 TOML
+# /metrics and /openapi.yaml take no input. The document is YAML text (`type: string`, what a
+# generated client gets), which schemathesis would parse into an object before checking it.
 schemathesis --config-file "$work/schemathesis.toml" run openapi.yaml \
   --url "http://$BIND_ADDR" --checks all --seed 20261125 --max-examples 100 --workers 1 \
-  --exclude-path /metrics "${@:2}"
+  --exclude-path /metrics --exclude-path /openapi.yaml "${@:2}"
 status=$?
 # Our own errors (a bad client's unparsable request is logged by the HTTP layer, not by us).
 grep '"level":"ERROR"' "$work/server.log" | grep -v '"target":"actix_http' && { echo "the server logged errors"; exit 1; }

@@ -88,9 +88,12 @@ fn add_headers_and_answers(doc: &mut Value) {
             let revalidatable = has_header_parameter(operation, "If-None-Match");
             let responses = &mut operation["responses"];
             if idempotent {
-                // A retry that arrives while the first request is still running.
-                if responses.get("409").is_none() {
-                    responses["409"] = problem("Conflict");
+                // A retry that arrives while the first request is still running (409), and a key
+                // used before with another request (422).
+                for (status, name) in [("409", "Conflict"), ("422", "Invalid")] {
+                    if responses.get(status).is_none() {
+                        responses[status] = problem(name);
+                    }
                 }
             }
             if revalidatable {
