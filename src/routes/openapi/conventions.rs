@@ -84,42 +84,47 @@ fn add_headers_and_answers(doc: &mut Value) {
     for (_, item) in objects_mut(&mut doc["paths"]) {
         for (_, operation) in objects_mut(item) {
             declare_security(operation);
-            let idempotent = has_header_parameter(operation, "Idempotency-Key");
-            let revalidatable = has_header_parameter(operation, "If-None-Match");
-            let responses = &mut operation["responses"];
-            if idempotent {
-                // A retry that arrives while the first request is still running (409), and a key
-                // used before with another request (422).
-                for (status, name) in [("409", "Conflict"), ("422", "Invalid")] {
-                    if responses.get(status).is_none() {
-                        responses[status] = problem(name);
-                    }
-                }
+            add_operation_answers(operation, &components_headers);
+        }
+    }
+}
+
+/// The answers and headers an operation has by what it takes: an `Idempotency-Key` write can
+/// answer 409 and 422 and may be a replay; an `If-None-Match` read can answer 304 with its tag.
+fn add_operation_answers(operation: &mut Value, components_headers: &[String]) {
+    let idempotent = has_header_parameter(operation, "Idempotency-Key");
+    let revalidatable = has_header_parameter(operation, "If-None-Match");
+    let responses = &mut operation["responses"];
+    if idempotent {
+        // A retry that arrives while the first request is still running (409), and a key
+        // used before with another request (422).
+        for (status, name) in [("409", "Conflict"), ("422", "Invalid")] {
+            if responses.get(status).is_none() {
+                responses[status] = problem(name);
             }
-            if revalidatable {
-                responses["304"] =
-                    json!({ "description": "Not Modified: the answer is still the one whose tag was sent" });
+        }
+    }
+    if revalidatable {
+        responses["304"] = json!({ "description": "Not Modified: the answer is still the one whose tag was sent" });
+    }
+    for (status, response) in objects_mut(responses) {
+        if response.get("$ref").is_some() {
+            continue;
+        }
+        let headers = response_headers(response);
+        // A header a handler declares itself that has a shared definition uses that one.
+        for (name, declared) in headers.iter_mut() {
+            if components_headers.contains(name) {
+                *declared = header(name);
             }
-            for (status, response) in objects_mut(responses) {
-                if response.get("$ref").is_some() {
-                    continue;
-                }
-                let headers = response_headers(response);
-                // A header a handler declares itself that has a shared definition uses that one.
-                for (name, declared) in headers.iter_mut() {
-                    if components_headers.contains(name) {
-                        *declared = header(name);
-                    }
-                }
-                headers.insert("X-Request-Id".into(), header("X-Request-Id"));
-                if idempotent && status.starts_with('2') {
-                    headers.insert("Idempotency-Replayed".into(), header("Idempotency-Replayed"));
-                }
-                if revalidatable && (status == "200" || status == "304") {
-                    headers.insert("ETag".into(), header("ETag"));
-                    headers.insert("Cache-Control".into(), header("Cache-Control"));
-                }
-            }
+        }
+        headers.insert("X-Request-Id".into(), header("X-Request-Id"));
+        if idempotent && status.starts_with('2') {
+            headers.insert("Idempotency-Replayed".into(), header("Idempotency-Replayed"));
+        }
+        if revalidatable && (status == "200" || status == "304") {
+            headers.insert("ETag".into(), header("ETag"));
+            headers.insert("Cache-Control".into(), header("Cache-Control"));
         }
     }
 }
