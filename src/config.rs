@@ -31,6 +31,8 @@ pub struct Settings {
     pub jwt_secret: Option<Vec<u8>>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// A spent refresh token presented again within this long is a retry, not a theft.
+    pub refresh_retry_grace: Duration,
     pub invite_ttl: Duration,
     pub db_pool_size: u32,
     pub max_concurrent_hashes: usize,
@@ -162,6 +164,7 @@ impl Settings {
             jwt_secret,
             access_token_ttl: Duration::from_secs(number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
             refresh_token_ttl: Duration::from_secs(number(&get, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?),
+            refresh_retry_grace: Duration::from_secs(number(&get, "REFRESH_RETRY_GRACE_SECONDS", 30)?),
             invite_ttl: Duration::from_secs(number(&get, "INVITE_TTL_SECONDS", 7 * 24 * 3600)?),
             // Twice the cores: more connections working at once than the machine can run only
             // queue inside the database, where a preempted lock holder stalls everyone.

@@ -36,6 +36,8 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Derives a refresh token's successor (see `successor_of`).
+    successors: ring::hmac::Key,
     pub access_ttl: Duration,
 }
 
@@ -53,8 +55,20 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            successors: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret),
             access_ttl,
         }
+    }
+
+    /// The refresh token that spending `presented` issues. It is derived (HMAC under the server's
+    /// secret), not drawn at random, so that a refresh retried after its answer was lost can be
+    /// given the same successor again without the server ever storing a token: the database keeps
+    /// only hashes. Without the secret nobody can compute it.
+    pub fn successor_of(&self, presented: &str) -> String {
+        let mut context = ring::hmac::Context::with_key(&self.successors);
+        context.update(b"aftercare refresh successor v1\0");
+        context.update(presented.as_bytes());
+        URL_SAFE_NO_PAD.encode(context.sign().as_ref())
     }
 
     pub fn issue(&self, user_id: &str, role: Role, clinic_id: &str, now: DateTime<Utc>) -> String {

@@ -1,6 +1,8 @@
 //! Refresh tokens. Each login starts a family; every refresh spends the presented token and issues
 //! its successor in the same family. A spent token presented again means it was stolen or replayed:
-//! the whole family is revoked.
+//! the whole family is revoked, unless it is the retry of a refresh whose answer was lost: presented
+//! again within the grace window, while its successor is still unused (RFC 9700 §4.14.2; Okta's
+//! "grace period", Auth0's "reuse interval"), it gets that same successor again.
 
 use std::time::Duration;
 
@@ -23,8 +25,13 @@ pub enum Rotation {
     ReuseDetected,
 }
 
-fn insert(conn: &mut DbConnection, user_id: &str, family_id: &str, ttl: Duration) -> Result<String, AppError> {
-    let token = random_token();
+fn insert(
+    conn: &mut DbConnection,
+    token: String,
+    user_id: &str,
+    family_id: &str,
+    ttl: Duration,
+) -> Result<String, AppError> {
     let now = clock::now();
     let ttl = chrono::Duration::from_std(ttl).map_err(AppError::internal)?;
     diesel::insert_into(refresh_tokens::table)
@@ -42,7 +49,7 @@ fn insert(conn: &mut DbConnection, user_id: &str, family_id: &str, ttl: Duration
 
 /// Starts a new family (a login or an activation); returns its first refresh token.
 pub fn start(conn: &mut DbConnection, user_id: &str, ttl: Duration) -> Result<String, AppError> {
-    insert(conn, user_id, &super::new_id(), ttl)
+    insert(conn, random_token(), user_id, &super::new_id(), ttl)
 }
 
 type TokenState = (String, String, String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>);
@@ -62,8 +69,17 @@ fn lookup(conn: &mut DbConnection, presented: &str) -> Result<Option<TokenState>
         .optional()?)
 }
 
+/// How a refresh is told from a replay.
+pub struct RefreshRules {
+    /// The token that spending the presented one issues (`TokenKeys::successor_of`).
+    pub successor: String,
+    pub ttl: Duration,
+    /// How long after a token was spent presenting it again counts as a retry.
+    pub grace: Duration,
+}
+
 /// Spends `presented` and issues its successor. Run it in a write transaction.
-pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> Result<Rotation, AppError> {
+pub fn rotate(conn: &mut DbConnection, presented: &str, rules: RefreshRules) -> Result<Rotation, AppError> {
     let now = clock::now();
     let Some((id, user_id, family_id, expires_at, spent_at, revoked_at)) = lookup(conn, presented)? else {
         return Ok(Rotation::Refused);
@@ -71,11 +87,11 @@ pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> Result
     if revoked_at.is_some() || expires_at <= now {
         return Ok(Rotation::Refused);
     }
-    if spent_at.is_some() {
-        revoke_family(conn, &family_id)?;
-        return Ok(Rotation::ReuseDetected);
+    if let Some(spent_at) = spent_at {
+        return retry_or_reuse(conn, spent_at, &user_id, &family_id, &rules);
     }
-    // Conditional, so of two concurrent refreshes with one token only one wins; the other is reuse.
+    // Conditional, so of two concurrent refreshes with one token only one spends it; the other is
+    // then a retry (or, after the grace window, reuse).
     let spent = diesel::update(
         refresh_tokens::table
             .find(&id)
@@ -85,11 +101,33 @@ pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> Result
     .set(refresh_tokens::spent_at.eq(now))
     .execute(conn)?;
     if spent != 1 {
-        revoke_family(conn, &family_id)?;
-        return Ok(Rotation::ReuseDetected);
+        return retry_or_reuse(conn, now, &user_id, &family_id, &rules);
     }
-    let refresh_token = insert(conn, &user_id, &family_id, ttl)?;
+    let refresh_token = insert(conn, rules.successor, &user_id, &family_id, rules.ttl)?;
     Ok(Rotation::Rotated { user_id, refresh_token })
+}
+
+/// A spent token presented again: within the grace window, while the successor it was spent for is
+/// still live and unused, the same successor (the client never got it); otherwise the family dies.
+fn retry_or_reuse(
+    conn: &mut DbConnection,
+    spent_at: NaiveDateTime,
+    user_id: &str,
+    family_id: &str,
+    rules: &RefreshRules,
+) -> Result<Rotation, AppError> {
+    let grace = chrono::Duration::from_std(rules.grace).map_err(AppError::internal)?;
+    let now = clock::now();
+    if now - spent_at < grace
+        && let Some((_, owner, family, expires_at, None, None)) = lookup(conn, &rules.successor)?
+        && family == family_id
+        && owner == user_id
+        && expires_at > now
+    {
+        return Ok(Rotation::Rotated { user_id: owner, refresh_token: rules.successor.clone() });
+    }
+    revoke_family(conn, family_id)?;
+    Ok(Rotation::ReuseDetected)
 }
 
 fn revoke_family(conn: &mut DbConnection, family_id: &str) -> Result<(), AppError> {

@@ -154,9 +154,11 @@ pub async fn login(
 /// Spends a refresh token for a new pair. A spent token presented again revokes its whole login.
 ///
 /// Open to anyone holding a refresh token: no access token is needed. Keep the new pair; the
-/// presented refresh token is spent. An unknown, expired, revoked or spent token, or one of a
-/// deactivated account, answers 401: log in again. A spent token presented again also revokes every
-/// refresh token of the same login, so do not retry a refresh whose answer was lost: it ends the login.
+/// presented refresh token is spent. A refresh whose answer was lost may be retried with the same
+/// token within the server's grace window (30 s by default) while the new refresh token is unused:
+/// the retry gets that same refresh token again. An unknown, expired or revoked token, or one of a
+/// deactivated account, answers 401: log in again. A spent token presented later, or after its
+/// successor was used, also revokes every refresh token of the same login.
 #[utoipa::path(
     operation_id = "refreshTokens",
     tag = "auth",

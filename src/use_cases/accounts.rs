@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::models::invites;
 use crate::models::login_throttle::{self, LoginBuckets};
 use crate::models::patients::{self, PatientRecord};
-use crate::models::sessions::{self, Rotation};
+use crate::models::sessions::{self, RefreshRules, Rotation};
 use crate::models::users::{self, User};
 use crate::state::{AppState, SharedState};
 
@@ -98,15 +98,20 @@ async fn reserve_login(
         .await
 }
 
-/// Spends a refresh token for new tokens. A spent token presented again revokes its whole login.
+/// Spends a refresh token for new tokens. A spent token presented again revokes its whole login,
+/// unless it is a retry within `REFRESH_RETRY_GRACE_SECONDS` (see `models::sessions`).
 pub async fn refresh(state: &SharedState, presented: PresentedToken) -> Result<IssuedTokens, AppError> {
     let PresentedToken(presented) = presented;
-    let ttl = state.settings.refresh_token_ttl;
+    let rules = RefreshRules {
+        successor: state.tokens.successor_of(&presented),
+        ttl: state.settings.refresh_token_ttl,
+        grace: state.settings.refresh_retry_grace,
+    };
     // Every refusal is `Ok(None)` inside the write and becomes the 401 only after it: revoking
     // the login of a replayed token must commit, not roll back with an error.
     let rotated = state
         .db
-        .write(move |conn| match sessions::rotate(conn, &presented, ttl)? {
+        .write(move |conn| match sessions::rotate(conn, &presented, rules)? {
             Rotation::Rotated { user_id, refresh_token } => {
                 Ok(users::find_active(conn, &user_id)?.map(|user| (user, refresh_token)))
             }

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use crate::fixtures::clinician_invite;
-use crate::support::{PASSWORD, spawn};
+use crate::support::{PASSWORD, spawn, spawn_with};
 
 #[actix_web::test]
 async fn login_answers_a_token_pair_and_me_describes_the_caller() {
@@ -42,28 +42,75 @@ async fn login_names_every_missing_field_and_rejects_bad_json() {
     wrong_type.assert_problem(400);
 }
 
+async fn refresh(app: &crate::support::TestApp, token: &str) -> crate::support::Answer {
+    app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": token })).await
+}
+
 #[actix_web::test]
-async fn refresh_rotates_and_a_replayed_token_revokes_the_whole_login() {
-    let app = spawn().await;
+async fn a_replay_after_the_grace_window_revokes_the_whole_login() {
+    let app = spawn_with(|s| s.refresh_retry_grace = std::time::Duration::from_secs(1)).await;
     let admin = app.clinic("North Clinic").await;
 
-    let first = app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": admin.refresh_token })).await;
+    let first = refresh(&app, &admin.refresh_token).await;
     assert_eq!(first.status, 200, "{}", first.text);
     let second_token = first.str("refresh_token");
     assert_ne!(second_token, admin.refresh_token);
     assert_eq!(app.get("/v1/me", &first.str("access_token")).await.status, 200);
 
-    // The spent token comes back (stolen, or replayed): refused, and its descendants die with it.
-    let replay = app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": admin.refresh_token })).await;
-    replay.assert_problem(401);
-    let descendant = app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": second_token })).await;
-    descendant.assert_problem(401);
+    // The spent token comes back later (stolen): refused, and its descendants die with it.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1300)).await;
+    refresh(&app, &admin.refresh_token).await.assert_problem(401);
+    refresh(&app, &second_token).await.assert_problem(401);
 
     // Another login is a different family and still works.
     let other = app.login(&admin.email, PASSWORD).await;
-    let refreshed =
-        app.post_anonymous("/v1/auth/refresh", json!({ "refresh_token": other.str("refresh_token") })).await;
-    assert_eq!(refreshed.status, 200);
+    assert_eq!(refresh(&app, &other.str("refresh_token")).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_refresh_retried_after_its_answer_was_lost_gets_the_same_new_token() {
+    let app = spawn().await;
+    let admin = app.clinic("North Clinic").await;
+    let lost = refresh(&app, &admin.refresh_token).await;
+    assert_eq!(lost.status, 200, "{}", lost.text);
+    // The phone never saw `lost` and sends the same token again.
+    let retried = refresh(&app, &admin.refresh_token).await;
+    assert_eq!(retried.status, 200, "a retry is not a theft: {}", retried.text);
+    assert_eq!(retried.str("refresh_token"), lost.str("refresh_token"));
+    assert_eq!(app.get("/v1/me", &retried.str("access_token")).await.status, 200);
+    // The login lives on through the token both answers carried.
+    let next = refresh(&app, &retried.str("refresh_token")).await;
+    assert_eq!(next.status, 200, "{}", next.text);
+    assert_eq!(refresh(&app, &next.str("refresh_token")).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_burst_of_retries_all_get_the_one_successor() {
+    let app = spawn().await;
+    let admin = app.clinic("North Clinic").await;
+    let answers = futures_util::future::join_all((0..6).map(|_| refresh(&app, &admin.refresh_token))).await;
+    let tokens: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 200, "{}", a.text);
+            a.str("refresh_token")
+        })
+        .collect();
+    assert_eq!(tokens.len(), 1, "one successor for one spent token");
+    assert_eq!(refresh(&app, tokens.first().unwrap()).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_spent_token_replayed_after_its_successor_was_used_revokes_even_inside_the_window() {
+    let app = spawn().await;
+    let admin = app.clinic("North Clinic").await;
+    let second = refresh(&app, &admin.refresh_token).await.str("refresh_token");
+    let third = refresh(&app, &second).await.str("refresh_token");
+    // The client moved on; the first token coming back now is someone else's copy.
+    refresh(&app, &admin.refresh_token).await.assert_problem(401);
+    refresh(&app, &third).await.assert_problem(401);
+    // So is the second one, presented again after its successor was issued and the family revoked.
+    refresh(&app, &second).await.assert_problem(401);
 }
 
 #[actix_web::test]
