@@ -25,7 +25,7 @@ from aftercare_client import AuthenticatedClient, Client
 from aftercare_client.api.auth import activate_account, log_in, log_out, refresh_tokens
 from aftercare_client.api.check_ins import create_check_in, get_review_queue, review_check_in
 from aftercare_client.api.me import get_today
-from aftercare_client.api.patients import create_patient, create_screening
+from aftercare_client.api.patients import create_patient, create_screening, list_time_zones
 from aftercare_client.api.photos import create_photo
 from aftercare_client.api.reminders import acknowledge_reminder
 from aftercare_client.api.staff import invite_clinician
@@ -60,6 +60,7 @@ from aftercare_client.models import (
     StaffRole,
     SymptomsBody,
     Timeline,
+    TimeZoneList,
     Today,
     TokenPair,
     Treatment,
@@ -184,7 +185,16 @@ def main() -> None:
     )
     clinician = signed_in(clinician_pair)
 
-    # The clinician adds a patient, who activates from the app.
+    # The clinician adds a patient, who activates from the app, in a zone the server lists.
+    zones = step(
+        "clinician: listTimeZones",
+        list_time_zones.sync_detailed(client=clinician),
+        200,
+        TimeZoneList,
+        lambda z: f"{len(z.items)} zones, America/Chicago listed={'America/Chicago' in z.items}",
+    )
+    if "America/Chicago" not in zones.items:
+        raise FlowError("listTimeZones: America/Chicago is missing")
     patient = step(
         "clinician: createPatient",
         create_patient.sync_detailed(
@@ -360,6 +370,16 @@ def main() -> None:
         TokenPair,
         lambda p: f"new pair, expires_in={p.expires_in}",
     )
+    # The answer was lost on a bad network: the retry with the same token gets the same new one.
+    retried = step(
+        "patient: refreshTokens (retried)",
+        refresh_tokens.sync_detailed(client=public, body=RefreshRequest(refresh_token=patient_pair.refresh_token)),
+        200,
+        TokenPair,
+        lambda p: f"same refresh token={p.refresh_token == renewed.refresh_token}",
+    )
+    if retried.refresh_token != renewed.refresh_token:
+        raise FlowError("refreshTokens (retried): a retry must get the same refresh token")
     bare(
         "patient: logOut",
         log_out.sync_detailed(client=signed_in(renewed), body=RefreshRequest(refresh_token=renewed.refresh_token)),

@@ -92,7 +92,16 @@ async function main(): Promise<void> {
   );
   const clinician = signedIn(clinicianPair);
 
-  // The clinician adds a patient, who activates from the app.
+  // The clinician adds a patient, who activates from the app, in a zone the server lists.
+  const zones = step(
+    "clinician: listTimeZones",
+    await clinician.GET("/v1/time-zones"),
+    200,
+    (z) => `${z.items.length} zones, America/Chicago listed=${z.items.includes("America/Chicago")}`,
+  );
+  if (!zones.items.includes("America/Chicago")) {
+    throw new Error("listTimeZones: America/Chicago is missing");
+  }
   const patient = step(
     "clinician: createPatient",
     await clinician.POST("/v1/patients", {
@@ -281,6 +290,16 @@ async function main(): Promise<void> {
     200,
     (p) => `new pair, expires_in=${p.expires_in}`,
   );
+  // The answer was lost on a bad network: the retry with the same token gets the same new one.
+  const retried = step(
+    "patient: refreshTokens (retried)",
+    await publicApi.POST("/v1/auth/refresh", { body: { refresh_token: patientPair.refresh_token } }),
+    200,
+    (p) => `same refresh token=${p.refresh_token === renewed.refresh_token}`,
+  );
+  if (retried.refresh_token !== renewed.refresh_token) {
+    throw new Error("refreshTokens (retried): a retry must get the same refresh token");
+  }
   bare(
     "patient: logOut",
     await signedIn(renewed).POST("/v1/auth/logout", { body: { refresh_token: renewed.refresh_token } }),
