@@ -205,11 +205,14 @@ impl utoipa::PartialSchema for TimeZoneName {
     }
 }
 
-/// Every time zone name the server accepts, sorted.
-pub fn time_zone_names() -> Vec<&'static str> {
-    let mut names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
-    names.sort_unstable();
-    names
+/// Every time zone name the server accepts, sorted (once, on first use).
+pub fn time_zone_names() -> &'static [&'static str] {
+    static NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+        names.sort_unstable();
+        names
+    });
+    &NAMES
 }
 
 impl utoipa::ToSchema for TimeZoneName {

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 pub struct TimeZoneList {
     /// IANA names, sorted.
     #[schema(example = json!(["Africa/Abidjan", "America/Chicago", "Europe/Lisbon"]))]
-    pub items: Vec<&'static str>,
+    pub items: &'static [&'static str],
 }
 
 /// The time zones a patient may have.

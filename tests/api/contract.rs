@@ -283,17 +283,7 @@ impl Recorder<'_> {
         for id in ids {
             path = path.replacen("{id}", id, 1);
         }
-        let mut request = self.app.client.request(method.clone(), format!("{}{path}", self.app.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let answer = TestApp::answer(request.send().await.unwrap()).await;
+        let answer = self.app.call_with_headers(method.clone(), &path, token, body, headers).await;
         self.found.extend(check(&self.doc, method.as_str(), template, &answer));
         self.covered.insert(format!("{method} {template}"));
         answer

@@ -9,17 +9,14 @@ use aftercare::auth::tokens::{Claims, TokenKeys};
 use aftercare::db::schema::{idempotency_keys, users};
 use chrono::Utc;
 use diesel::prelude::*;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::fixtures::{TreatmentBody, check_in_body, clinician_invite, symptoms, today_in, treatment};
 use crate::support::{Answer, JWT_SECRET, PASSWORD, Session, TestApp, spawn, spawn_with};
 
 async fn post_keyed(app: &TestApp, path: &str, token: Option<&str>, key: &str, body: &Value) -> Answer {
-    let mut request = app.client.post(format!("{}{path}", app.base)).header("Idempotency-Key", key).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    TestApp::answer(request.send().await.expect("request reaches the server")).await
+    app.call_with_headers(Method::POST, path, token, Some(body.clone()), &[("Idempotency-Key", key)]).await
 }
 
 fn assert_not_replayed(answer: &Answer, case: &str) {

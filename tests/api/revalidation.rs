@@ -4,20 +4,13 @@
 
 use chrono::Duration;
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::json;
 
 use crate::fixtures::{PhotoBody, check_in, check_in_body, today_in, treatment};
 use crate::support::{Answer, Session, TestApp, spawn};
 
 async fn get_with_tag(app: &TestApp, path: &str, token: Option<&str>, tag: &str) -> Answer {
-    let mut headers = HeaderMap::new();
-    headers.insert("if-none-match", HeaderValue::from_str(tag).unwrap());
-    let mut request = app.client.get(format!("{}{path}", app.base)).headers(headers);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    TestApp::answer(request.send().await.unwrap()).await
+    app.call_with_headers(Method::GET, path, token, None, &[("if-none-match", tag)]).await
 }
 
 /// The paths of every operation the document marks revalidatable (it takes `If-None-Match`),

@@ -173,12 +173,27 @@ pub struct Session {
 
 impl TestApp {
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        self.call_with_headers(method, path, token, body, &[]).await
+    }
+
+    /// `call` with extra request headers (`If-None-Match`, `Idempotency-Key`, ...).
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut request = self.client.request(method, format!("{}{}", self.base, path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(&body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         Self::answer(request.send().await.expect("request reaches the server")).await
     }
