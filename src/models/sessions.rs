@@ -150,3 +150,14 @@ pub fn end(conn: &mut DbConnection, user_id: &str, presented: &str) -> Result<()
     }
     Ok(())
 }
+
+/// Revokes every login of `user_id` (a password change or reset, a deactivation). Its refresh
+/// tokens stop working at once; its access tokens are refused by `authenticate` as soon as the
+/// account change that caused this is committed.
+pub fn revoke_all(conn: &mut DbConnection, user_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(clock::now()))
+    .execute(conn)?)
+}
