@@ -40,10 +40,14 @@ impl FromRequest for Caller {
             let state = state.ok_or_else(|| AppError::internal("application state is missing"))?;
             let user_id = claims.sub.clone();
             let account = state.db.read(move |conn| users::find_active_with_plan_inputs(conn, &user_id)).await?;
-            // A token outlives changes to its account: a deactivated or deleted user, or one whose
-            // role or clinic changed, is refused.
+            // A token outlives changes to its account: a deactivated or deleted user, one whose role
+            // or clinic changed, or whose password changed since the token was issued, is refused.
             match account {
-                Some((user, plan_inputs_version)) if user.role == claims.role && user.clinic_id == claims.clinic => {
+                Some((user, plan_inputs_version))
+                    if user.role == claims.role
+                        && user.clinic_id == claims.clinic
+                        && user.credentials_version == claims.cv =>
+                {
                     let caller =
                         Caller { user_id: user.id, role: user.role, clinic_id: user.clinic_id, plan_inputs_version };
                     // The audit trail reads who acted from here.

@@ -96,7 +96,7 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
             fitzpatrick: 4,
             reminder_time: chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
         };
-        let (patient, _invite) = patients::create(conn, &staff, new, std::time::Duration::from_secs(3600))?;
+        let (patient, _account) = patients::create(conn, &staff, new)?;
         users::set_password(conn, &patient.id, &hashes[2])?;
         // A treatment four days ago, so the plan shows its second phase at once.
         let today = crate::plan::local_time::local_date(patient.timezone, chrono::Utc::now());

@@ -23,6 +23,25 @@ pub struct LoginLimits {
     pub per_client: i64,
 }
 
+/// How e-mail leaves the server (see `mail`).
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtps://user:password@host` (lettre's URL form); `None`: every message
+    /// is written to `folder` instead, and the log says where.
+    pub smtp_url: Option<String>,
+    /// The `From` of every message.
+    pub from: String,
+    pub folder: std::path::PathBuf,
+    /// Where the links in messages point: the address patients and staff reach this service at.
+    pub public_base_url: String,
+    /// How often each replica's delivery worker looks for due messages.
+    pub poll_interval: Duration,
+    /// Attempts before a message is given up as failed.
+    pub max_attempts: i32,
+    /// The wait after a first failed attempt; it doubles with each further one, up to an hour.
+    pub first_retry: Duration,
+}
+
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -67,6 +86,15 @@ pub struct Settings {
     pub keep_alive: Duration,
     /// Client connections open at once, over all workers; capped by the open-files limit.
     pub max_connections: usize,
+    pub mail: MailSettings,
+    /// How long a password reset link works.
+    pub password_reset_ttl: Duration,
+    /// Reset messages one account may be sent per `login_window` (more requests get the same
+    /// answer and no message).
+    pub password_resets_per_account: i64,
+    /// v1 compatibility: the answer to a create that invites someone carries the invitation token
+    /// (deprecated). `false`: the token only goes by e-mail and the field is empty.
+    pub invite_tokens_in_answers: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -154,13 +182,44 @@ impl Settings {
                 "CORS_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, not `{bad}`"
             )));
         }
+        let bind_addr = get("BIND_ADDR").filter(|s| !s.is_empty()).unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let mail = MailSettings {
+            smtp_url: get("SMTP_URL").filter(|s| !s.is_empty()),
+            from: get("MAIL_FROM")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "Aftercare <aftercare@localhost>".into()),
+            folder: get("MAIL_FOLDER").filter(|s| !s.is_empty()).unwrap_or_else(|| "mail".into()).into(),
+            public_base_url: get("PUBLIC_BASE_URL")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| format!("http://{}", bind_addr.replace("0.0.0.0", "localhost")))
+                .trim_end_matches('/')
+                .to_string(),
+            poll_interval: Duration::from_millis(number(&get, "MAIL_POLL_MS", 1000)?),
+            max_attempts: number(&get, "MAIL_MAX_ATTEMPTS", 8)? as i32,
+            first_retry: Duration::from_secs(number(&get, "MAIL_RETRY_SECONDS", 30)?),
+        };
+        if !(mail.public_base_url.starts_with("https://") || mail.public_base_url.starts_with("http://")) {
+            return Err(StartupError::Config(format!(
+                "PUBLIC_BASE_URL must start with https:// or http://, not `{}`",
+                mail.public_base_url
+            )));
+        }
+        let invite_tokens_in_answers = match get("INVITE_TOKENS_IN_ANSWERS").as_deref() {
+            None | Some("") | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(StartupError::Config(format!(
+                    "INVITE_TOKENS_IN_ANSWERS must be `true` or `false`, not `{other}`"
+                )));
+            }
+        };
         let trusted_proxies = crate::client_addr::parse_networks(&get("TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;
         Ok(Settings {
             database_url: get("DATABASE_URL")
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "sqlite://aftercare.db".to_string()),
-            bind_addr: get("BIND_ADDR").filter(|s| !s.is_empty()).unwrap_or_else(|| "127.0.0.1:8080".to_string()),
+            bind_addr,
             jwt_secret,
             access_token_ttl: Duration::from_secs(number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
             refresh_token_ttl: Duration::from_secs(number(&get, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?),
@@ -189,6 +248,10 @@ impl Settings {
             request_body_timeout: Duration::from_secs(number(&get, "REQUEST_BODY_TIMEOUT_SECONDS", 10)?),
             keep_alive: Duration::from_secs(number(&get, "KEEP_ALIVE_SECONDS", 5)?),
             max_connections: number(&get, "MAX_CONNECTIONS", 4096)? as usize,
+            mail,
+            password_reset_ttl: Duration::from_secs(number(&get, "PASSWORD_RESET_TTL_SECONDS", 3600)?),
+            password_resets_per_account: number(&get, "PASSWORD_RESETS_PER_ACCOUNT", 3)? as i64,
+            invite_tokens_in_answers,
         })
     }
 }

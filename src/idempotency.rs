@@ -180,9 +180,10 @@ async fn claim(state: &AppState, user_id: &str, key: &str, fingerprint: &str) ->
 }
 
 /// The stored answer again; an invitation it handed out is issued afresh.
-async fn replay(state: &AppState, mut answer: Answer) -> HttpResponse {
+async fn replay(state: &crate::state::SharedState, mut answer: Answer) -> HttpResponse {
     if let Some(user_id) = answer.invite_user_id.take() {
-        let reissued = state.db.write(move |conn| invites::reissue(conn, &user_id)).await;
+        let shared = state.clone();
+        let reissued = state.db.write(move |conn| invites::current_invitation(conn, &shared.tokens, &user_id)).await;
         let token = match reissued {
             Ok(Some(token)) => token,
             Ok(None) => {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod http_cache;
 pub mod idempotency;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
@@ -178,6 +179,7 @@ pub fn serve(services: Services, listener: TcpListener) -> std::io::Result<Serve
         keep_alive_s = settings.keep_alive.as_secs(),
         "connection limits"
     );
+    mail::worker::start(services.state.clone()).map_err(std::io::Error::other)?;
     let metrics = services.metrics.clone();
     let server = HttpServer::new(move || build_app(services.clone()))
         .workers(budget.workers)

@@ -30,13 +30,17 @@ pub struct Claims {
     pub typ: String,
     pub role: Role,
     pub clinic: String,
+    /// The account's credentials version when the token was issued (`models::users`); tokens from
+    /// before it was introduced carry none and count as 0.
+    #[serde(default)]
+    pub cv: i64,
 }
 
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
-    /// Derives a refresh token's successor (see `successor_of`).
+    /// Derives a refresh token's successor and mailed tokens (see `successor_of`, `mailed_token`).
     successors: ring::hmac::Key,
     pub access_ttl: Duration,
 }
@@ -65,13 +69,35 @@ impl TokenKeys {
     /// given the same successor again without the server ever storing a token: the database keeps
     /// only hashes. Without the secret nobody can compute it.
     pub fn successor_of(&self, presented: &str) -> String {
+        self.derive(b"aftercare refresh successor v1\0", presented)
+    }
+
+    /// The one-time token (an invitation, a password reset) that an e-mail carries, derived from
+    /// the token's `nonce` the same way: the outbox keeps the nonce, the token table its hash, and
+    /// only a holder of the secret can turn either into the token when the message is composed.
+    pub fn mailed_token(&self, nonce: &str) -> String {
+        self.derive(b"aftercare mailed token v1\0", nonce)
+    }
+
+    fn derive(&self, label: &[u8], input: &str) -> String {
         let mut context = ring::hmac::Context::with_key(&self.successors);
-        context.update(b"aftercare refresh successor v1\0");
-        context.update(presented.as_bytes());
+        context.update(label);
+        context.update(input.as_bytes());
         URL_SAFE_NO_PAD.encode(context.sign().as_ref())
     }
 
-    pub fn issue(&self, user_id: &str, role: Role, clinic_id: &str, now: DateTime<Utc>) -> String {
+    pub fn issue(&self, user: &crate::models::users::User, now: DateTime<Utc>) -> String {
+        self.issue_for(&user.id, user.role, &user.clinic_id, user.credentials_version, now)
+    }
+
+    pub fn issue_for(
+        &self,
+        user_id: &str,
+        role: Role,
+        clinic_id: &str,
+        credentials_version: i64,
+        now: DateTime<Utc>,
+    ) -> String {
         let iat = now.timestamp();
         let claims = Claims {
             iss: ISSUER.into(),
@@ -83,6 +109,7 @@ impl TokenKeys {
             typ: ACCESS_TYPE.into(),
             role,
             clinic: clinic_id.into(),
+            cv: credentials_version,
         };
         self.sign(&claims)
     }
@@ -145,7 +172,7 @@ mod tests {
     #[test]
     fn issued_tokens_verify() {
         let now = Utc::now();
-        let token = keys().issue("u1", Role::Clinician, "c1", now);
+        let token = keys().issue_for("u1", Role::Clinician, "c1", 0, now);
         let claims = keys().verify(&token, now).unwrap();
         assert_eq!((claims.sub.as_str(), claims.role, claims.clinic.as_str()), ("u1", Role::Clinician, "c1"));
         assert_eq!(claims.exp - claims.iat, 900);
@@ -154,7 +181,7 @@ mod tests {
     #[test]
     fn bad_tokens_are_refused() {
         let now = Utc::now();
-        let good = keys().issue("u1", Role::Admin, "c1", now);
+        let good = keys().issue_for("u1", Role::Admin, "c1", 0, now);
         let other_key = TokenKeys::new(&[8u8; 32], Duration::from_secs(900));
         assert!(other_key.verify(&good, now).is_err(), "wrong key");
 

@@ -19,6 +19,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         active -> Bool,
         created_at -> Timestamp,
+        credentials_version -> BigInt,
     }
 }
 
@@ -41,6 +42,8 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        purpose -> Text,
+        nonce -> Nullable<Text>,
     }
 }
 
@@ -231,6 +234,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_messages (id) {
+        id -> Text,
+        clinic_id -> Text,
+        kind -> Text,
+        recipient_user_id -> Nullable<Text>,
+        recipient -> Text,
+        subject -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claim -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    clinic_settings (clinic_id) {
+        clinic_id -> Text,
+        urgent_alerts_enabled -> Bool,
+        urgent_alert_recipients -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(check_ins -> users (patient_id));
 diesel::joinable!(photos -> check_ins (check_in_id));
@@ -258,4 +290,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_attempts,
     review_queue_counts,
     plan_inputs_version,
+    outbox_messages,
+    clinic_settings,
 );

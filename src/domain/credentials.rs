@@ -20,6 +20,25 @@ pub struct Activation {
     pub password: String,
 }
 
+/// The caller's current password, and the one it is to become.
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+/// "I forgot my password": the address (trimmed, lowercased) and, for an address with accounts at
+/// several clinics, which one.
+pub struct ResetRequest {
+    pub email: String,
+    pub clinic_id: Option<String>,
+}
+
+/// A password reset token from the e-mail, with the new password.
+pub struct PasswordReset {
+    pub token: String,
+    pub password: String,
+}
+
 /// One line of text from a client (tokens, a login email): no control characters at all.
 /// PostgreSQL cannot store NUL, and the others have no business in a single-line value.
 pub fn parse_line(raw: String) -> Result<String, String> {

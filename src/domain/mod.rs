@@ -85,6 +85,13 @@ string_enum!(
 );
 
 string_enum!(
+    /// Where an e-mail stands: `pending` (waiting for its first attempt, or its next one after a
+    /// failure), `sent` (accepted by the mail server, or written to the mail folder) or `failed`
+    /// (refused for good, or out of attempts).
+    DeliveryState { Pending => "pending", Sent => "sent", Failed => "failed" }
+);
+
+string_enum!(
     /// The role a staff invitation may grant.
     StaffRole { Clinician => "clinician", Admin => "admin" }
 );

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::clinics;
+use crate::db::schema::{clinic_settings, clinics};
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::Role;
 use crate::error::AppError;
@@ -39,4 +39,77 @@ pub fn create_with_admin(conn: &mut DbConnection, new: NewClinic<'_>) -> Result<
         )?;
         Ok((clinic_id, admin))
     })
+}
+
+/// The clinic's name, as its messages sign with it.
+pub fn name(conn: &mut DbConnection, clinic_id: &str) -> Result<String, AppError> {
+    Ok(clinics::table.find(clinic_id).select(clinics::name).first(conn)?)
+}
+
+/// Who is told by e-mail of an urgent check-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertSettings {
+    pub enabled: bool,
+    /// Staff ids; empty: every active clinician of the clinic (its administrators when it has none).
+    pub recipients: Vec<String>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> AlertSettings {
+        AlertSettings { enabled: true, recipients: Vec::new() }
+    }
+}
+
+/// The clinic's alert settings; a clinic that never set them has the defaults.
+pub fn alert_settings(conn: &mut DbConnection, clinic_id: &str) -> Result<AlertSettings, AppError> {
+    let stored: Option<(bool, String)> = clinic_settings::table
+        .find(clinic_id)
+        .select((clinic_settings::urgent_alerts_enabled, clinic_settings::urgent_alert_recipients))
+        .first(conn)
+        .optional()?;
+    Ok(match stored {
+        Some((enabled, recipients)) => {
+            AlertSettings { enabled, recipients: serde_json::from_str(&recipients).map_err(AppError::internal)? }
+        }
+        None => AlertSettings::default(),
+    })
+}
+
+/// Replaces the clinic's alert settings. Recipients must be active staff of the clinic (checked
+/// here, in the transaction that stores them); the ones that are not are named in the error.
+pub fn save_alert_settings(conn: &mut DbConnection, clinic_id: &str, settings: &AlertSettings) -> Result<(), AppError> {
+    let staff: Vec<String> = users::active_staff(conn, clinic_id)?.into_iter().map(|u| u.id).collect();
+    let mut checks = crate::validate::Checks::new();
+    for (i, id) in settings.recipients.iter().enumerate() {
+        if !staff.contains(id) {
+            checks.fail(&format!("urgent_alerts.recipients[{i}]"), "is not an active staff member of this clinic");
+        }
+    }
+    checks.finish()?;
+    diesel::delete(clinic_settings::table.find(clinic_id)).execute(conn)?;
+    diesel::insert_into(clinic_settings::table)
+        .values((
+            clinic_settings::clinic_id.eq(clinic_id),
+            clinic_settings::urgent_alerts_enabled.eq(settings.enabled),
+            clinic_settings::urgent_alert_recipients
+                .eq(serde_json::to_string(&settings.recipients).map_err(AppError::internal)?),
+            clinic_settings::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The staff an urgent check-in alerts, as the clinic's settings say: none when alerts are off;
+/// the chosen ones still active; or by default every active clinician, else every active admin.
+pub fn urgent_alert_recipients(conn: &mut DbConnection, clinic_id: &str) -> Result<Vec<User>, AppError> {
+    let settings = alert_settings(conn, clinic_id)?;
+    if !settings.enabled {
+        return Ok(Vec::new());
+    }
+    let staff = users::active_staff(conn, clinic_id)?;
+    if !settings.recipients.is_empty() {
+        return Ok(staff.into_iter().filter(|u| settings.recipients.contains(&u.id)).collect());
+    }
+    let (clinicians, admins): (Vec<User>, Vec<User>) = staff.into_iter().partition(|u| u.role == Role::Clinician);
+    Ok(if clinicians.is_empty() { admins } else { clinicians })
 }

@@ -7,6 +7,7 @@ pub mod clinics;
 pub mod idempotency;
 pub mod invites;
 pub mod login_throttle;
+pub mod outbox;
 pub mod patients;
 pub mod photos;
 pub mod plan_cache;

@@ -1,7 +1,5 @@
 //! Patient profiles. Staff see their own clinic's patients; a patient sees only itself.
 
-use std::time::Duration;
-
 use chrono::{NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -13,7 +11,7 @@ use crate::db::schema::{patient_schedules, patients, users};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{EmailAddress, PersonName, Role, SkinType};
 use crate::error::AppError;
-use crate::models::{invites, users as accounts};
+use crate::models::users::{self as accounts, User};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
 use crate::plan::{Personal, Schedule, ScheduleHistory};
 use crate::text_column::text_column;
@@ -87,14 +85,10 @@ pub struct NewPatient {
     pub reminder_time: NaiveTime,
 }
 
-/// Creates the patient's account and profile in the caller's clinic; returns it with an invitation.
-/// Expects to run inside a write transaction (the caller's), so that a failure leaves nothing behind.
-pub fn create(
-    conn: &mut DbConnection,
-    caller: &Staff,
-    new: NewPatient,
-    invite_ttl: Duration,
-) -> Result<(PatientRecord, String), AppError> {
+/// Creates the patient's account and profile in the caller's clinic; returns the profile and the
+/// account. Expects to run inside a write transaction (the caller's, which also invites the new
+/// account), so that a failure leaves nothing behind.
+pub fn create(conn: &mut DbConnection, caller: &Staff, new: NewPatient) -> Result<(PatientRecord, User), AppError> {
     let account = accounts::insert(
         conn,
         accounts::NewUser {
@@ -115,8 +109,7 @@ pub fn create(
         ))
         .execute(conn)?;
     record_schedule(conn, &account.id, account.created_at, timezone, reminder_time)?;
-    let invite = invites::create(conn, &account.id, invite_ttl)?;
-    Ok((get(conn, caller, &account.id)?, invite))
+    Ok((get(conn, caller, &account.id)?, account))
 }
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<PatientRecord, AppError> {

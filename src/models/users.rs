@@ -21,6 +21,9 @@ pub struct User {
     pub password_hash: Option<String>,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    /// Moves on with each password change or reset; access tokens carry the one they were issued
+    /// under (`cv`), and older ones are refused.
+    pub credentials_version: i64,
 }
 
 impl User {
@@ -57,6 +60,16 @@ pub fn insert(conn: &mut DbConnection, new: NewUser<'_>) -> Result<User, AppErro
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
     Ok(users::table.find(id).select(User::as_select()).first(conn).optional()?)
+}
+
+/// An account of `clinic_id` with one of `roles`, active or not.
+pub fn find_in_clinic(
+    conn: &mut DbConnection,
+    clinic_id: &str,
+    roles: &[Role],
+    id: &str,
+) -> Result<Option<User>, AppError> {
+    Ok(find(conn, id)?.filter(|u| u.clinic_id == clinic_id && roles.contains(&u.role)))
 }
 
 /// The account behind a token, if it still exists and is active.
@@ -116,4 +129,25 @@ pub fn list_staff(conn: &mut DbConnection, caller: &Admin, page: &PageRequest) -
 /// The caller's own account.
 pub fn me(conn: &mut DbConnection, caller: &Caller) -> Result<User, AppError> {
     find_active(conn, &caller.user_id)?.ok_or(AppError::NotFound)
+}
+
+/// The clinic's active administrators and clinicians who have set a password, oldest first.
+pub fn active_staff(conn: &mut DbConnection, clinic_id: &str) -> Result<Vec<User>, AppError> {
+    Ok(users::table
+        .filter(users::clinic_id.eq(clinic_id))
+        .filter(users::role.eq_any([Role::Admin, Role::Clinician]))
+        .filter(users::active.eq(true))
+        .filter(users::password_hash.is_not_null())
+        .select(User::as_select())
+        .order((users::created_at.asc(), users::id.asc()))
+        .load(conn)?)
+}
+
+/// Refuses, from the next request on, every access token issued to the account so far (a password
+/// change or reset): they carry the credentials version this moves past.
+pub fn end_access_tokens(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set(users::credentials_version.eq(users::credentials_version + 1))
+        .execute(conn)?;
+    Ok(())
 }

@@ -45,7 +45,10 @@ impl From<User> for StaffMember {
 pub struct CreatedStaffMember {
     #[serde(flatten)]
     pub member: StaffMember,
-    /// Give this to the new staff member: it activates their account. Shown once.
+    /// Deprecated: the invitation now goes to the new staff member by e-mail, with a link
+    /// carrying this token. Shown once; empty when the server is set never to show it
+    /// (`INVITE_TOKENS_IN_ANSWERS=false`, the recommended setting), and gone in v2.
+    #[schema(deprecated)]
     pub invite_token: String,
 }
 
@@ -106,8 +109,11 @@ pub async fn create(
         Subject { patient_id: None, resource_type: Some("staff"), resource_id: Some(member.id.clone()) },
     );
     let user_id = member.id.clone();
-    let mut created = HttpResponse::Created().json(CreatedStaffMember { member: member.into(), invite_token });
-    crate::idempotency::note_invite(&mut created, &user_id);
+    let mut created = HttpResponse::Created()
+        .json(CreatedStaffMember { member: member.into(), invite_token: invite_token.clone().unwrap_or_default() });
+    if invite_token.is_some() {
+        crate::idempotency::note_invite(&mut created, &user_id);
+    }
     Ok(created)
 }
 

@@ -4,6 +4,8 @@ pub mod audit;
 pub mod auth;
 pub mod check_ins;
 pub mod clinicians;
+pub mod invitations;
+pub mod mail;
 pub mod me;
 pub mod openapi;
 pub mod ops;
@@ -33,6 +35,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(auth::refresh)
             .service(auth::logout)
             .service(auth::activate)
+            .service(auth::change_password)
+            .service(auth::request_password_reset)
+            .service(auth::reset_password)
             .service(me::get_me)
             .service(time_zones::list)
             .service(clinicians::create)
@@ -60,6 +65,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(photos::list)
             .service(photos::get)
             .service(photos::remove)
+            .service(invitations::reinvite_patient)
+            .service(invitations::reinvite_clinician)
+            .service(mail::list_outbox)
+            .service(mail::get_settings)
+            .service(mail::update_settings)
             .service(audit::list),
     );
 }

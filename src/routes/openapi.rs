@@ -51,6 +51,7 @@ mod conventions;
         (name = "reminders", description = "Daily aftercare reminders"),
         (name = "check-ins", description = "Daily check-ins, their assessment and the review queue"),
         (name = "photos", description = "Photo metadata of check-ins"),
+        (name = "mail", description = "The e-mail outbox and who is alerted of urgent check-ins"),
         (name = "audit", description = "Who touched which patient's data"),
         (name = "operations", description = "Health, metrics and this document"),
     )

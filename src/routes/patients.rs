@@ -61,7 +61,10 @@ impl From<PatientRecord> for Patient {
 pub struct CreatedPatient {
     #[serde(flatten)]
     pub patient: Patient,
-    /// Give this to the patient: it activates their account at /v1/auth/activate. Shown once.
+    /// Deprecated: the invitation now goes to the patient by e-mail, with a link carrying this
+    /// token. Shown once; empty when the server is set never to show it
+    /// (`INVITE_TOKENS_IN_ANSWERS=false`, the recommended setting), and gone in v2.
+    #[schema(deprecated)]
     pub invite_token: String,
 }
 
@@ -189,8 +192,10 @@ pub async fn create(
     let user_id = patient.id.clone();
     let mut created = HttpResponse::Created()
         .insert_header((LOCATION, format!("/v1/patients/{user_id}")))
-        .json(CreatedPatient { patient: patient.into(), invite_token });
-    crate::idempotency::note_invite(&mut created, &user_id);
+        .json(CreatedPatient { patient: patient.into(), invite_token: invite_token.clone().unwrap_or_default() });
+    if invite_token.is_some() {
+        crate::idempotency::note_invite(&mut created, &user_id);
+    }
     Ok(created)
 }
 

@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::domain::Role;
 use crate::domain::credentials::{Activation, LoginAttempt, PresentedToken};
 use crate::error::AppError;
-use crate::models::invites;
+use crate::models::invites::{self, Purpose};
 use crate::models::login_throttle::{self, LoginBuckets};
 use crate::models::patients::{self, PatientRecord};
 use crate::models::sessions::{self, RefreshRules, Rotation};
@@ -26,9 +26,9 @@ pub struct IssuedTokens {
     pub expires_in: u64,
 }
 
-fn issue_tokens(state: &AppState, user: User, refresh_token: String) -> IssuedTokens {
+pub(crate) fn issue_tokens(state: &AppState, user: User, refresh_token: String) -> IssuedTokens {
     IssuedTokens {
-        access_token: state.tokens.issue(&user.id, user.role, &user.clinic_id, Utc::now()),
+        access_token: state.tokens.issue(&user, Utc::now()),
         refresh_token,
         expires_in: state.tokens.access_ttl.as_secs(),
         user,
@@ -139,20 +139,38 @@ pub async fn activate(
     activation: Activation,
     client: Option<IpAddr>,
 ) -> Result<IssuedTokens, AppError> {
-    let Activation { invite_token: invite, password } = activation;
+    let Activation { invite_token, password } = activation;
+    set_password_by_token(state, Purpose::Invitation, invite_token, password, client).await
+}
+
+/// Spends a one-time token of `purpose` (an invitation, a password reset), sets the password of its
+/// account, and logs it in. Every other login of the account ends, and its older access tokens stop
+/// working: whoever knew the old password is out.
+pub(crate) async fn set_password_by_token(
+    state: &SharedState,
+    purpose: Purpose,
+    token: String,
+    password: String,
+    client: Option<IpAddr>,
+) -> Result<IssuedTokens, AppError> {
     let client = login_throttle::activation_bucket(client);
 
-    // Cheap before expensive: the attempt is counted and the invitation looked up before the
-    // password is hashed, so a bogus token costs one small write and no hash.
-    usable_invite(state, client.clone(), invite.clone()).await?;
+    // Cheap before expensive: the attempt is counted and the token looked up before the password
+    // is hashed, so a bogus token costs one small write and no hash.
+    usable_token(state, client.clone(), purpose, token.clone()).await?;
     let hash = state.passwords.hash(password).await?;
     let ttl = state.settings.refresh_token_ttl;
     let (user, refresh_token) = state
         .db
         .write(move |conn| {
-            let user_id = invites::redeem(conn, &invite)?;
+            let user_id = invites::redeem(conn, &token, purpose)?;
             users::set_password(conn, &user_id, &hash)?;
+            sessions::revoke_all(conn, &user_id)?;
+            users::end_access_tokens(conn, &user_id)?;
             let user = users::find_active(conn, &user_id)?.ok_or(AppError::Unauthorized)?;
+            if purpose == Purpose::PasswordReset {
+                super::passwords::tell_of_change(conn, &user)?;
+            }
             let refresh_token = sessions::start(conn, &user_id, ttl)?;
             login_throttle::succeeded(conn, &[&client])?;
             Ok((user, refresh_token))
@@ -161,9 +179,9 @@ pub async fn activate(
     Ok(issue_tokens(state, user, refresh_token))
 }
 
-/// Counts an activation attempt for the client (kept when the token is bogus), then checks the
-/// token, then counts an attempt for the invitation (a few may hash at once, not a burst).
-async fn usable_invite(state: &AppState, client: String, invite: String) -> Result<(), AppError> {
+/// Counts an attempt for the client (kept when the token is bogus), then checks the token, then
+/// counts an attempt for the token (a few may hash at once, not a burst).
+async fn usable_token(state: &AppState, client: String, purpose: Purpose, token: String) -> Result<(), AppError> {
     let (window, per_client) = (state.settings.login_limits().window, state.settings.login_failures_per_client);
     state
         .db
@@ -172,10 +190,10 @@ async fn usable_invite(state: &AppState, client: String, invite: String) -> Resu
             if let Some(retry_after_secs) = login_throttle::reserve(conn, &client, now, window, per_client)? {
                 return Ok(Err(AppError::TooManyRequests { retry_after_secs }));
             }
-            if invites::find_usable(conn, &invite)?.is_none() {
+            if invites::find_usable(conn, &token, purpose)?.is_none() {
                 return Ok(Err(AppError::Unauthorized));
             }
-            let bucket = login_throttle::invite_bucket(&invite);
+            let bucket = login_throttle::invite_bucket(&token);
             match login_throttle::reserve(conn, &bucket, now, window, login_throttle::ATTEMPTS_PER_INVITE)? {
                 Some(retry_after_secs) => Ok(Err(AppError::TooManyRequests { retry_after_secs })),
                 None => Ok(Ok(())),

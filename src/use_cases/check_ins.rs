@@ -5,11 +5,16 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate, Utc};
 
 use crate::auth::{Caller, Patient, Staff};
+use crate::db::DbConnection;
 use crate::domain::check_in::{CheckInReport, Review};
 use crate::error::AppError;
+use crate::mail::Letter;
 use crate::models::check_ins::{self, CheckInRecord, NewCheckIn, QueueCounts, QueueEntry};
+use crate::models::clinics;
+use crate::models::outbox::{self, NewMessage};
 use crate::models::plans::{self, PlanContext};
 use crate::pagination::{Page, PageRequest};
+use crate::plan::Level;
 use crate::plan::local_time::local_date;
 use crate::state::SharedState;
 use crate::validate::Checks;
@@ -29,9 +34,30 @@ pub async fn report(
         .write(move |conn| {
             let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
             let new = fit_to_plan(&ctx, report)?;
-            check_ins::create(conn, &caller, &ctx, new)
+            let record = check_ins::create(conn, &caller, &ctx, new)?;
+            if record.assessment.level == Level::Urgent {
+                alert_clinic(conn, &record)?;
+            }
+            Ok(record)
         })
         .await
+}
+
+/// Writes an e-mail alert to each of the clinic's chosen recipients, in the check-in's own
+/// transaction: the alert exists exactly when the check-in does, and the outbox sends each once.
+fn alert_clinic(conn: &mut DbConnection, check_in: &CheckInRecord) -> Result<(), AppError> {
+    for recipient in clinics::urgent_alert_recipients(conn, &check_in.clinic_id)? {
+        outbox::enqueue(
+            conn,
+            NewMessage {
+                clinic_id: &check_in.clinic_id,
+                recipient_user_id: &recipient.id,
+                recipient: &recipient.email,
+                letter: Letter::UrgentCheckIn { check_in_id: check_in.id.clone() },
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> Result<NewCheckIn, AppError> {

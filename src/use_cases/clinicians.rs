@@ -3,21 +3,22 @@
 use crate::auth::Admin;
 use crate::domain::StaffInvitation;
 use crate::error::AppError;
-use crate::models::invites;
 use crate::models::users::{self, NewUser, User};
 use crate::pagination::{Page, PageRequest};
 use crate::state::SharedState;
+use crate::use_cases::invitations;
 
 /// A new staff account, not yet activated, and the token that activates it.
 pub struct Invited {
     pub member: User,
-    pub invite_token: String,
+    /// Shown only when `INVITE_TOKENS_IN_ANSWERS` allows (v1 compatibility); always e-mailed.
+    pub invite_token: Option<String>,
 }
 
 /// Creates a clinician's or administrator's account in the caller's clinic, with its invitation.
 /// An email the clinic already has is a conflict.
 pub async fn invite(state: &SharedState, caller: Admin, invitation: StaffInvitation) -> Result<Invited, AppError> {
-    let ttl = state.settings.invite_ttl;
+    let shared = state.clone();
     state
         .db
         .write(move |conn| {
@@ -30,7 +31,7 @@ pub async fn invite(state: &SharedState, caller: Admin, invitation: StaffInvitat
                 password_hash: None,
             };
             let member = users::insert(conn, new)?;
-            let invite_token = invites::create(conn, &member.id, ttl)?;
+            let invite_token = invitations::shown(&shared, invitations::invite_by_mail(conn, &shared, &member)?);
             Ok(Invited { member, invite_token })
         })
         .await

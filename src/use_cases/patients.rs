@@ -5,20 +5,28 @@ use crate::error::AppError;
 use crate::models::patients::{self, NewPatient, PatientChanges, PatientRecord};
 use crate::pagination::{Page, PageRequest};
 use crate::state::SharedState;
+use crate::use_cases::invitations;
 
 /// A patient just added, with the invitation that activates their account.
 pub struct Enrolled {
     pub patient: PatientRecord,
-    /// The one-time token, shown once; stored only hashed.
-    pub invite_token: String,
+    /// The one-time token, shown once when `INVITE_TOKENS_IN_ANSWERS` allows (v1 compatibility);
+    /// stored only hashed. The invitation e-mail carries it in any case.
+    pub invite_token: Option<String>,
 }
 
 /// Adds a patient to the caller's clinic: the account, its profile and first schedule, and an
-/// invitation valid for the configured time.
+/// invitation valid for the configured time, sent by e-mail.
 pub async fn enroll(state: &SharedState, caller: Staff, new: NewPatient) -> Result<Enrolled, AppError> {
-    let invite_ttl = state.settings.invite_ttl;
-    let (patient, invite_token) = state.db.write(move |conn| patients::create(conn, &caller, new, invite_ttl)).await?;
-    Ok(Enrolled { patient, invite_token })
+    let shared = state.clone();
+    state
+        .db
+        .write(move |conn| {
+            let (patient, account) = patients::create(conn, &caller, new)?;
+            let invitation = invitations::invite_by_mail(conn, &shared, &account)?;
+            Ok(Enrolled { patient, invite_token: invitations::shown(&shared, invitation) })
+        })
+        .await
 }
 
 /// The caller's clinic's patients, oldest first.

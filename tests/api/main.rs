@@ -2,6 +2,7 @@
 //! on PostgreSQL when TEST_DATABASE_URL is set.
 
 mod fixtures;
+mod smtp_sink;
 mod support;
 
 mod audit;
@@ -14,6 +15,7 @@ mod contract;
 mod errors;
 mod isolation;
 mod login_throttle;
+mod mail;
 mod memberships;
 mod odd_input;
 mod openapi;

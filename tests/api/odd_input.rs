@@ -446,6 +446,7 @@ async fn tokens_with_a_crit_header_are_refused() {
         typ: "access".into(),
         role: Role::Admin,
         clinic: admin.clinic_id.clone(),
+        cv: 0,
     };
     let plain = token_with_header(json!({ "alg": "HS256", "typ": "JWT" }), &claims);
     assert_eq!(app.get("/v1/me", &plain).await.status, 200, "the control token works");

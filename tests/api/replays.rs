@@ -42,6 +42,7 @@ fn expired_token_for(session: &Session, role: aftercare::domain::Role) -> String
         typ: "access".into(),
         role,
         clinic: session.clinic_id.clone(),
+        cv: 0,
     };
     TokenKeys::new(JWT_SECRET.as_bytes(), Duration::from_secs(900)).sign(&claims)
 }

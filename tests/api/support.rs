@@ -18,7 +18,12 @@ pub const PASSWORD: &str = "a long enough password";
 
 enum Store {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A replica's: the first server's store owns the database.
+    Shared,
 }
 
 impl Drop for Store {
@@ -81,6 +86,10 @@ pub fn settings_for(database_url: &str) -> Settings {
     if !database_url.starts_with("sqlite://") {
         settings.audit_checkpoint_path = Some(audit_checkpoint_path(database_url));
     }
+    // Without an SMTP server, each test's mail goes to a folder of its own.
+    settings.mail.folder = audit_checkpoint_path(database_url).with_extension("mail");
+    settings.mail.poll_interval = Duration::from_millis(100);
+    settings.mail.first_retry = Duration::from_secs(1);
     settings
 }
 
@@ -158,6 +167,29 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         services,
         server: handle,
         _store: store,
+    }
+}
+
+impl TestApp {
+    /// A second server on this test's database, as another replica would be: its own pools, its
+    /// own workers (the e-mail delivery worker among them), the same data.
+    pub async fn replica(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.services.state.settings.clone();
+        adjust(&mut settings);
+        let services = Services::start(settings).expect("replica starts");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = serve(services.clone(), listener).expect("replica serves");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestApp {
+            base,
+            client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+            db: services.state.db.clone(),
+            services,
+            server: handle,
+            _store: Store::Shared,
+        }
     }
 }
 

@@ -24,6 +24,7 @@ fn claims_for(id: &str, clinic: &str) -> Claims {
         typ: "access".into(),
         role: Role::Admin,
         clinic: clinic.into(),
+        cv: 0,
     }
 }
 

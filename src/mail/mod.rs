@@ -1,0 +1,179 @@
+//! E-mail: what the service writes to people (`Letter`), and how a message leaves (`Mailer`: SMTP
+//! through lettre, or a folder when no SMTP server is configured). Messages are not sent by the
+//! request that causes them: the request writes them to the outbox (`models::outbox`) in its own
+//! transaction, and each replica's delivery worker (`worker`) sends what is due.
+
+pub mod worker;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::{Message, SmtpTransport, Transport};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::MailSettings;
+use crate::error::StartupError;
+
+/// Every kind of message, with what its text is composed from. Stored as the outbox row's payload;
+/// a token is never part of it, only the nonce it is derived from under the server's secret.
+/// No letter carries health details: an alert is a link to the check-in, behind a login.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Letter {
+    Invitation { name: String, clinic: String, nonce: String },
+    PasswordReset { name: String, nonce: String },
+    PasswordChanged { name: String },
+    UrgentCheckIn { check_in_id: String },
+}
+
+impl Letter {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Letter::Invitation { .. } => "invitation",
+            Letter::PasswordReset { .. } => "password_reset",
+            Letter::PasswordChanged { .. } => "password_changed",
+            Letter::UrgentCheckIn { .. } => "urgent_check_in",
+        }
+    }
+
+    pub fn subject(&self) -> String {
+        match self {
+            Letter::Invitation { clinic, .. } => format!("{clinic} invites you to Aftercare"),
+            Letter::PasswordReset { .. } => "Choose a new Aftercare password".into(),
+            Letter::PasswordChanged { .. } => "Your Aftercare password was changed".into(),
+            Letter::UrgentCheckIn { .. } => "A check-in needs urgent review".into(),
+        }
+    }
+
+    /// The plain-text body, with its links under `base_url`.
+    pub fn body(&self, keys: &TokenKeys, base_url: &str) -> String {
+        match self {
+            Letter::Invitation { name, clinic, nonce } => format!(
+                "Hello {name},\n\n{clinic} has set up an Aftercare account for you, to follow your recovery and \
+                 remind you of your aftercare.\n\nChoose your password here (the link works once):\n\n  \
+                 {base_url}/activate#invite_token={token}\n\nIf you were not expecting this, ignore this message.\n",
+                token = keys.mailed_token(nonce),
+            ),
+            Letter::PasswordReset { name, nonce } => format!(
+                "Hello {name},\n\nSomeone asked to reset the password of your Aftercare account. If it was you, \
+                 choose a new password here (the link works once and expires soon):\n\n  \
+                 {base_url}/reset-password#token={token}\n\nIf it was not you, ignore this message: your \
+                 password stays as it is.\n",
+                token = keys.mailed_token(nonce),
+            ),
+            Letter::PasswordChanged { name } => format!(
+                "Hello {name},\n\nThe password of your Aftercare account has just been changed, and every other \
+                 device signed out. If you did not do this, ask for a password reset at once and tell your \
+                 clinic.\n"
+            ),
+            Letter::UrgentCheckIn { check_in_id } => format!(
+                "A patient's check-in shows signs that need urgent review.\n\nOpen it (sign-in required):\n\n  \
+                 {base_url}/console/check-ins/{check_in_id}\n\nThis message holds no health details by design.\n"
+            ),
+        }
+    }
+}
+
+/// Why a message could not be handed over. A permanent failure is not retried.
+#[derive(Debug)]
+pub struct Failure {
+    pub permanent: bool,
+    pub reason: String,
+}
+
+/// Where messages go.
+pub enum Mailer {
+    Smtp(Box<SmtpTransport>),
+    /// No SMTP server configured (the default, for development): each message is written to this
+    /// folder as an `.eml` file.
+    Folder(PathBuf),
+}
+
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl Mailer {
+    pub fn from_settings(settings: &MailSettings) -> Result<Mailer, StartupError> {
+        match &settings.smtp_url {
+            Some(url) => {
+                let transport = SmtpTransport::from_url(url)
+                    .map_err(|e| StartupError::Config(format!("SMTP_URL is not a usable SMTP URL: {e}")))?
+                    .timeout(Some(SMTP_TIMEOUT))
+                    .build();
+                Ok(Mailer::Smtp(Box::new(transport)))
+            }
+            None => Ok(Mailer::Folder(settings.folder.clone())),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp(_) => "SMTP (SMTP_URL)".into(),
+            Mailer::Folder(folder) => format!("the folder {} (no SMTP_URL set)", folder.display()),
+        }
+    }
+
+    /// Hands one message over. Blocking: call it on the blocking pool.
+    pub fn send(&self, message: &Message, file_name: &str) -> Result<(), Failure> {
+        match self {
+            Mailer::Smtp(transport) => transport
+                .send(message)
+                .map(|_| ())
+                .map_err(|e| Failure { permanent: e.is_permanent(), reason: format!("SMTP: {e}") }),
+            Mailer::Folder(folder) => {
+                let written = std::fs::create_dir_all(folder).and_then(|()| {
+                    // Written aside and renamed, so a reader never sees half a message.
+                    let path = folder.join(format!("{file_name}.eml"));
+                    let partial = folder.join(format!(".{file_name}.partial"));
+                    std::fs::write(&partial, message.formatted())?;
+                    std::fs::rename(&partial, &path)?;
+                    Ok(path)
+                });
+                match written {
+                    Ok(path) => {
+                        tracing::info!(path = %path.display(), "e-mail written to the mail folder (no SMTP_URL set)");
+                        Ok(())
+                    }
+                    Err(e) => Err(Failure { permanent: false, reason: format!("mail folder: {e}") }),
+                }
+            }
+        }
+    }
+}
+
+/// The message itself: plain text, with a `Message-ID` fixed by the outbox row, so that a message a
+/// crash made the worker hand over twice is recognisably the same message to mail software.
+pub fn build(from: &str, to: &str, subject: &str, body: String, outbox_id: &str) -> Result<Message, Failure> {
+    let permanent = |what: &str, e: &dyn std::fmt::Display| Failure { permanent: true, reason: format!("{what}: {e}") };
+    Message::builder()
+        .from(from.parse().map_err(|e| permanent("MAIL_FROM is not an address", &e))?)
+        .to(to.parse().map_err(|e| permanent("the recipient is not an address", &e))?)
+        .subject(subject)
+        .message_id(Some(format!("<{outbox_id}@aftercare>")))
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| permanent("the message cannot be built", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_round_trip_through_their_payload_and_name_their_kind() {
+        let letter = Letter::UrgentCheckIn { check_in_id: "c1".into() };
+        let payload = serde_json::to_string(&letter).unwrap();
+        assert!(payload.contains(r#""kind":"urgent_check_in""#));
+        assert_eq!(serde_json::from_str::<Letter>(&payload).unwrap(), letter);
+    }
+
+    #[test]
+    fn mailed_links_carry_the_derived_token_and_payloads_never_do() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60));
+        let letter = Letter::PasswordReset { name: "Ana".into(), nonce: "n1".into() };
+        let token = keys.mailed_token("n1");
+        assert!(letter.body(&keys, "https://care.example").contains(&format!("#token={token}")));
+        assert!(!serde_json::to_string(&letter).unwrap().contains(&token));
+    }
+}

@@ -1,0 +1,201 @@
+//! E-mail for administrators: the outbox and its delivery states, and who gets urgent alerts.
+
+use actix_web::{get, put, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Admin, Caller};
+use crate::clock::format_instant;
+use crate::domain::DeliveryState;
+use crate::domain::{parse_enum, parse_id};
+use crate::error::AppError;
+use crate::models::clinics::AlertSettings;
+use crate::models::outbox::StoredMessage;
+use crate::pagination::{Page, PageQuery};
+use crate::state::AppState;
+use crate::use_cases::mail;
+use crate::validate::{Checks, checked};
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxMessage {
+    pub id: String,
+    /// `invitation`, `password_reset`, `password_changed` or `urgent_check_in`; more may come.
+    #[schema(example = "invitation")]
+    pub kind: String,
+    #[schema(format = Email)]
+    pub recipient: String,
+    pub subject: String,
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// Why the last attempt failed, while the message is pending again or has failed.
+    pub last_error: Option<String>,
+    pub created_at: String,
+    /// When the next attempt is due (pending messages).
+    pub next_attempt_at: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+impl From<StoredMessage> for OutboxMessage {
+    fn from(m: StoredMessage) -> OutboxMessage {
+        let state = m.state;
+        OutboxMessage {
+            id: m.id,
+            kind: m.kind,
+            recipient: m.recipient,
+            subject: m.subject,
+            state,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            created_at: format_instant(m.created_at),
+            next_attempt_at: (state == DeliveryState::Pending).then(|| format_instant(m.next_attempt_at)),
+            sent_at: m.sent_at.map(format_instant),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// Only messages in this delivery state.
+    #[param(value_type = Option<DeliveryState>)]
+    pub state: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The clinic's e-mail outbox, newest first: every message and its delivery state.
+///
+/// Administrators only; clinicians and patients get 403. Lists the messages the service has written
+/// for the caller's clinic (invitations, password resets and notices, urgent check-in alerts), each
+/// `pending` (waiting for its first or next attempt, with the last error if one failed), `sent`, or
+/// `failed` (refused for good, or out of attempts). Bodies are not shown: they carry single-use
+/// links. A `state` that is not one of these, a `limit` outside 1-100 or a bad `cursor` answers 422.
+#[utoipa::path(
+    operation_id = "listOutboxMessages",
+    tag = "mail",
+    params(OutboxQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = Page<OutboxMessage>),
+        (status = 403, response = crate::routes::problems::Forbidden),
+    )
+)]
+#[get("/outbox")]
+pub async fn list_outbox(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<OutboxQuery>,
+) -> Result<web::Json<Page<OutboxMessage>>, AppError> {
+    let caller = Admin::try_from(caller)?;
+    let q = query.into_inner();
+    let mut checks = Checks::new();
+    let delivery = checks.optional("state", q.state, parse_enum::<DeliveryState>);
+    let page = PageQuery { limit: q.limit, cursor: q.cursor }.parse(&mut checks);
+    checks.finish()?;
+    let found = mail::outbox(&state, caller, delivery, checked(page)?).await?;
+    Ok(web::Json(found.map(OutboxMessage::from)))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UrgentAlerts {
+    /// Whether an urgent check-in sends an e-mail alert (a link, no health details).
+    pub enabled: bool,
+    /// Staff ids to alert. Empty: every active clinician of the clinic (its administrators when it
+    /// has no clinician).
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub recipients: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClinicSettings {
+    pub urgent_alerts: UrgentAlerts,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"urgent_alerts": {"enabled": true, "recipients": []}}))]
+pub struct UpdateClinicSettings {
+    #[schema(value_type = UrgentAlerts, required = true)]
+    pub urgent_alerts: Option<UrgentAlertsInput>,
+}
+
+#[derive(Deserialize)]
+pub struct UrgentAlertsInput {
+    pub enabled: Option<bool>,
+    pub recipients: Option<Vec<String>>,
+}
+
+impl From<AlertSettings> for ClinicSettings {
+    fn from(s: AlertSettings) -> ClinicSettings {
+        ClinicSettings { urgent_alerts: UrgentAlerts { enabled: s.enabled, recipients: s.recipients } }
+    }
+}
+
+impl TryFrom<UpdateClinicSettings> for AlertSettings {
+    type Error = AppError;
+
+    fn try_from(body: UpdateClinicSettings) -> Result<AlertSettings, AppError> {
+        let mut checks = Checks::new();
+        let Some(alerts) = body.urgent_alerts else {
+            checks.fail("urgent_alerts", "is required");
+            checks.finish()?;
+            return Err(AppError::internal("unreachable: checks failed"));
+        };
+        let enabled = checks.required("urgent_alerts.enabled", alerts.enabled, Ok::<bool, String>);
+        let recipients = checks.required("urgent_alerts.recipients", alerts.recipients, Ok::<Vec<String>, String>);
+        let mut ids = Vec::new();
+        for (i, raw) in recipients.clone().unwrap_or_default().into_iter().enumerate() {
+            match parse_id(&raw) {
+                Ok(id) if !ids.contains(&id) => ids.push(id),
+                Ok(_) => checks.fail(&format!("urgent_alerts.recipients[{i}]"), "is named twice"),
+                Err(e) => checks.fail(&format!("urgent_alerts.recipients[{i}]"), e),
+            }
+        }
+        checks.finish()?;
+        Ok(AlertSettings { enabled: checked(enabled)?, recipients: ids })
+    }
+}
+
+/// The clinic's settings: who is alerted by e-mail of an urgent check-in.
+///
+/// Administrators only; clinicians and patients get 403. A clinic that never changed them has urgent
+/// alerts on, sent to every active clinician.
+#[utoipa::path(
+    operation_id = "getClinicSettings",
+    tag = "mail",
+    responses(
+        (status = 200, description = "The settings", body = ClinicSettings),
+        (status = 403, response = crate::routes::problems::Forbidden),
+    )
+)]
+#[get("/clinic/settings")]
+pub async fn get_settings(state: web::Data<AppState>, caller: Admin) -> Result<web::Json<ClinicSettings>, AppError> {
+    Ok(web::Json(mail::alert_settings(&state, caller).await?.into()))
+}
+
+/// Replaces the clinic's settings: turn urgent alerts on or off and choose who receives them.
+///
+/// Administrators only; clinicians and patients get 403. `recipients` are ids of the clinic's active,
+/// activated staff; an empty list alerts every active clinician. An id that is not one answers 422
+/// naming its position; so does a missing field. Alerts carry a link to the check-in and no health
+/// details. Sending the same settings again changes nothing.
+#[utoipa::path(
+    operation_id = "updateClinicSettings",
+    tag = "mail",
+    request_body = UpdateClinicSettings,
+    responses(
+        (status = 200, description = "The settings now", body = ClinicSettings),
+        (status = 403, response = crate::routes::problems::Forbidden),
+    )
+)]
+#[put("/clinic/settings")]
+pub async fn update_settings(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<UpdateClinicSettings>,
+) -> Result<web::Json<ClinicSettings>, AppError> {
+    let caller = Admin::try_from(caller)?;
+    let settings = AlertSettings::try_from(body.into_inner())?;
+    Ok(web::Json(mail::set_alert_settings(&state, caller, settings).await?.into()))
+}
