@@ -69,3 +69,8 @@ pub fn reissue(conn: &mut DbConnection, user_id: &str) -> Result<Option<String>,
         .execute(conn)?;
     Ok(Some(token))
 }
+
+/// Erasure: deletes every invitation of the account, used or not.
+pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(invites::table.filter(invites::user_id.eq(user_id))).execute(conn)?)
+}

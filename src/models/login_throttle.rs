@@ -299,3 +299,17 @@ mod storage_tests {
         assert_eq!(attempts(&mut conn, "b"), 2);
     }
 }
+
+/// Erasure: forgets the login counters keyed on this e-mail address (`account:` and every
+/// `pair:` of it). They hold only its SHA-256, but that identifies the address to anyone who has it.
+pub fn forget_account(conn: &mut DbConnection, email: &str) -> Result<usize, AppError> {
+    let account = token_hash(email);
+    Ok(diesel::delete(
+        login_attempts::table.filter(
+            login_attempts::bucket
+                .eq(format!("account:{account}"))
+                .or(login_attempts::bucket.like(format!("pair:{account}:%"))),
+        ),
+    )
+    .execute(conn)?)
+}
