@@ -170,6 +170,7 @@ fn resource_type_of(segment: &str) -> Option<&'static str> {
         "photos" => Some("photo"),
         "reminders" => Some("reminder"),
         "clinicians" => Some("staff"),
+        "erasure-requests" => Some("erasure-request"),
         _ => None,
     }
 }

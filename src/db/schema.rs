@@ -263,6 +263,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    erasure_requests (id) {
+        id -> Text,
+        clinic_id -> Text,
+        patient_id -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        requested_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(check_ins -> users (patient_id));
 diesel::joinable!(photos -> check_ins (check_in_id));
@@ -292,4 +306,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_inputs_version,
     outbox_messages,
     clinic_settings,
+    erasure_requests,
 );

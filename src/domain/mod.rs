@@ -173,6 +173,17 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Where an erasure request stands: `open` until the clinic's administrator decides; `approved`
+    /// (the patient's data has been erased) or `declined`.
+    ErasureStatus { Open => "open", Approved => "approved", Declined => "declined" }
+);
+
+string_enum!(
+    /// The administrator's decision on an erasure request.
+    ErasureDecision { Approve => "approve", Decline => "decline" }
+);
+
 impl Role {
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Admin | Role::Clinician)

@@ -348,3 +348,25 @@ pub fn verify(
         }
     }
 }
+
+/// The events about one patient's record (`patient_id`), in chain order, after position
+/// `after_seq`: one page of at most `limit` (the export reads them page by page). Only the events
+/// of the patient's own clinic's accounts name a patient (another clinic's requests are refused, and
+/// a refused request is never attributed to whose resource it probed), so the clinic narrows the
+/// search to the index `audit_events_by_patient`.
+pub fn about_patient(
+    conn: &mut DbConnection,
+    clinic_id: &str,
+    patient_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, AppError> {
+    Ok(audit_events::table
+        .filter(audit_events::clinic_id.eq(clinic_id))
+        .filter(audit_events::patient_id.eq(patient_id))
+        .filter(audit_events::seq.gt(after_seq))
+        .select(StoredEvent::as_select())
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .load(conn)?)
+}

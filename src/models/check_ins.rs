@@ -327,3 +327,21 @@ pub fn review(
     count_unreviewed(conn, &current.clinic_id, level_rank(current.assessment.level), -1)?;
     get(conn, caller, id)
 }
+
+/// Erasure: deletes every check-in of the patient, and takes the unreviewed ones off the clinic's
+/// queue counters in the same transaction (as reviewing them would). Photos go first (`photos`).
+pub fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<usize, AppError> {
+    let unreviewed: Vec<(String, i32)> = check_ins::table
+        .filter(check_ins::patient_id.eq(patient_id))
+        .filter(check_ins::reviewed_at.is_null())
+        .select((check_ins::clinic_id, check_ins::level_rank))
+        .load(conn)?;
+    let mut by_counter: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    for key in unreviewed {
+        *by_counter.entry(key).or_default() += 1;
+    }
+    for ((clinic_id, rank), count) in by_counter {
+        count_unreviewed(conn, &clinic_id, rank, -count)?;
+    }
+    Ok(diesel::delete(check_ins::table.filter(check_ins::patient_id.eq(patient_id))).execute(conn)?)
+}

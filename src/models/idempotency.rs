@@ -143,3 +143,27 @@ pub fn release(conn: &mut DbConnection, user_id: &str, key: &str) -> Result<(), 
 pub fn expire(conn: &mut DbConnection, now: NaiveDateTime, ttl: Duration) -> Result<usize, AppError> {
     Ok(diesel::delete(keys::table.filter(keys::created_at.lt(now - ttl))).execute(conn)?)
 }
+
+/// Erasure: forgets the stored answers that mention the patient: the patient's own keys, and any
+/// other caller's (staff) whose stored answer, `Location` or re-issued invitation names the patient
+/// (creating or changing them, screening, treating, reviewing their check-ins).
+pub fn forget_patient(conn: &mut DbConnection, patient_id: &str, email: &str) -> Result<usize, AppError> {
+    let id_pattern = format!("%{}%", escape_like(patient_id));
+    let email_pattern = format!("%{}%", escape_like(email));
+    Ok(diesel::delete(
+        keys::table.filter(
+            keys::user_id
+                .eq(patient_id)
+                .or(keys::invite_user_id.eq(patient_id))
+                .or(keys::body.like(id_pattern.clone()).escape('\\'))
+                .or(keys::location.like(id_pattern).escape('\\'))
+                .or(keys::body.like(email_pattern).escape('\\')),
+        ),
+    )
+    .execute(conn)?)
+}
+
+/// `text` as a LIKE pattern matching itself (with `\` as the escape character).
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

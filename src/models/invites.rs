@@ -141,3 +141,8 @@ pub fn current_invitation(
         .execute(conn)?;
     Ok(Some(token))
 }
+
+/// Erasure: deletes every invitation of the account, used or not.
+pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(invites::table.filter(invites::user_id.eq(user_id))).execute(conn)?)
+}

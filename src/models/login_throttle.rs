@@ -71,6 +71,21 @@ pub fn activation_bucket(client: Option<IpAddr>) -> String {
     format!("activate:{}", client_key(client))
 }
 
+/// Wrong current passwords given to change an account's password.
+pub fn password_change_bucket(user_id: &str) -> String {
+    format!("password-change:{user_id}")
+}
+
+/// Reset messages sent to one account.
+pub fn reset_bucket(user_id: &str) -> String {
+    format!("reset:{user_id}")
+}
+
+/// Reset requests from one client address, whatever the addresses asked for.
+pub fn reset_client_bucket(client: Option<IpAddr>) -> String {
+    format!("reset-client:{}", client_key(client))
+}
+
 pub fn invite_bucket(token: &str) -> String {
     format!("invite:{}", token_hash(token))
 }
@@ -298,4 +313,20 @@ mod storage_tests {
         let mut conn = db.pool().get().unwrap();
         assert_eq!(attempts(&mut conn, "b"), 2);
     }
+}
+
+/// Erasure: forgets the login counters keyed on this e-mail address (`account:` and every
+/// `pair:` of it). They hold only its SHA-256, but that identifies the address to anyone who has it.
+pub fn forget_account(conn: &mut DbConnection, email: &str, user_id: &str) -> Result<usize, AppError> {
+    let account = token_hash(email);
+    Ok(diesel::delete(
+        login_attempts::table.filter(
+            login_attempts::bucket
+                .eq(format!("account:{account}"))
+                .or(login_attempts::bucket.like(format!("pair:{account}:%")))
+                .or(login_attempts::bucket.eq(password_change_bucket(user_id)))
+                .or(login_attempts::bucket.eq(reset_bucket(user_id))),
+        ),
+    )
+    .execute(conn)?)
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod check_ins;
 pub mod clinics;
+pub mod erasure;
 pub mod idempotency;
 pub mod invites;
 pub mod login_throttle;

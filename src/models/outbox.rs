@@ -167,3 +167,9 @@ pub fn list(
     let rows = query.load(conn)?;
     Ok(Page::from_rows(rows, page, |m| Cursor::new(None, m.created_at, &m.id)))
 }
+
+/// Erasure: the messages written to an account go with it (their address and name are the
+/// account's), whatever their delivery state.
+pub fn forget_recipient(conn: &mut DbConnection, user_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(outbox::table.filter(outbox::recipient_user_id.eq(user_id))).execute(conn)?)
+}

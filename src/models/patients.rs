@@ -208,3 +208,24 @@ impl PatientRecord {
         Personal { skin_type: self.skin_type, fitzpatrick: self.fitzpatrick }
     }
 }
+
+/// The patient's schedules as recorded: (effective from, time zone, reminder time), oldest first.
+pub fn schedules(
+    conn: &mut DbConnection,
+    patient: &PatientRecord,
+) -> Result<Vec<(NaiveDateTime, chrono_tz::Tz, NaiveTime)>, AppError> {
+    let rows: Vec<(NaiveDateTime, StoredTimeZone, NaiveTime)> = patient_schedules::table
+        .filter(patient_schedules::patient_id.eq(&patient.id))
+        .select((patient_schedules::effective_at, patient_schedules::timezone, patient_schedules::reminder_time))
+        .order(patient_schedules::effective_at.asc())
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(at, zone, time)| (at, zone.into(), time)).collect())
+}
+
+/// Erasure: deletes the patient's profile and schedules (everything that refers to the profile
+/// goes first). The account in `users` is tombstoned separately (`users::tombstone`).
+pub fn erase(conn: &mut DbConnection, patient_id: &str) -> Result<(), AppError> {
+    diesel::delete(patient_schedules::table.filter(patient_schedules::patient_id.eq(patient_id))).execute(conn)?;
+    diesel::delete(patients::table.find(patient_id)).execute(conn)?;
+    Ok(())
+}

@@ -112,3 +112,8 @@ pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<(), 
     diesel::delete(photos::table.find(&photo.id)).execute(conn)?;
     Ok(())
 }
+
+/// Erasure: deletes every photo record of the patient. Run inside the erasure's write transaction.
+pub fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(photos::table.filter(photos::patient_id.eq(patient_id))).execute(conn)?)
+}

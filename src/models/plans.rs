@@ -97,3 +97,29 @@ pub fn acknowledge(
         .execute(conn)?;
     Ok(now)
 }
+
+/// Every acknowledgement of the treatment's reminders, by local date: (reminder id, local date,
+/// kind, instant).
+pub fn all_acknowledgements(
+    conn: &mut DbConnection,
+    treatment_id: &str,
+) -> Result<Vec<(String, NaiveDate, String, NaiveDateTime)>, AppError> {
+    Ok(reminder_acks::table
+        .filter(reminder_acks::treatment_id.eq(treatment_id))
+        .select((
+            reminder_acks::reminder_id,
+            reminder_acks::local_date,
+            reminder_acks::kind,
+            reminder_acks::acknowledged_at,
+        ))
+        .order((reminder_acks::local_date.asc(), reminder_acks::reminder_id.asc()))
+        .load(conn)?)
+}
+
+/// Erasure: deletes the acknowledgements of these treatments' reminders.
+pub fn erase_acknowledgements(conn: &mut DbConnection, treatment_ids: &[String]) -> Result<usize, AppError> {
+    if treatment_ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(reminder_acks::table.filter(reminder_acks::treatment_id.eq_any(treatment_ids))).execute(conn)?)
+}

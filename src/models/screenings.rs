@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::Staff;
+use crate::auth::{Caller, Staff};
 use crate::db::DbConnection;
 use crate::db::schema::screenings;
 use crate::error::AppError;
@@ -47,4 +47,56 @@ pub fn create<'a>(
         ))
         .execute(conn)?;
     Ok(ScreeningRecord { id, outcome, created_at })
+}
+
+/// A stored screening as kept: the answers given, and the protocol version that judged them.
+pub struct StoredScreening {
+    pub id: String,
+    pub answers: BTreeMap<String, bool>,
+    pub eligible: bool,
+    pub protocol_id: String,
+    pub protocol_version: i32,
+    pub screened_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// The patient's screenings, oldest first, under the caller's scope.
+pub fn list_for_patient(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    patient_id: &str,
+) -> Result<Vec<StoredScreening>, AppError> {
+    let patient = patients::get(conn, caller, patient_id)?;
+    let rows: Vec<(String, String, bool, String, i32, String, NaiveDateTime)> = screenings::table
+        .filter(caller.scope().rows(screenings::clinic_id, screenings::patient_id))
+        .filter(screenings::patient_id.eq(patient.id))
+        .select((
+            screenings::id,
+            screenings::answers,
+            screenings::eligible,
+            screenings::protocol_id,
+            screenings::protocol_version,
+            screenings::screened_by,
+            screenings::created_at,
+        ))
+        .order((screenings::created_at.asc(), screenings::id.asc()))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, answers, eligible, protocol_id, protocol_version, screened_by, created_at)| {
+            Ok(StoredScreening {
+                id,
+                answers: serde_json::from_str(&answers).map_err(AppError::internal)?,
+                eligible,
+                protocol_id,
+                protocol_version,
+                screened_by,
+                created_at,
+            })
+        })
+        .collect()
+}
+
+/// Erasure: deletes every screening of the patient.
+pub fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(screenings::table.filter(screenings::patient_id.eq(patient_id))).execute(conn)?)
 }

@@ -161,3 +161,8 @@ pub fn revoke_all(conn: &mut DbConnection, user_id: &str) -> Result<usize, AppEr
     .set(refresh_tokens::revoked_at.eq(clock::now()))
     .execute(conn)?)
 }
+
+/// Erasure: deletes every refresh token of the account (not only revokes: the rows name it).
+pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id))).execute(conn)?)
+}

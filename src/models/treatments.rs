@@ -143,3 +143,14 @@ pub fn own(conn: &mut DbConnection, caller: &Patient) -> Result<Vec<TreatmentRec
         .order((treatments::treated_on.asc(), treatments::id.asc()))
         .load(c))?)
 }
+
+/// Erasure: deletes every treatment of the patient (their check-ins, photos and acknowledgements
+/// go first).
+pub fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(treatments::table.filter(treatments::patient_id.eq(patient_id))).execute(conn)?)
+}
+
+/// The ids of the patient's treatments (any clinic's view: for erasure, which is scoped already).
+pub fn ids_of_patient(conn: &mut DbConnection, patient_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(treatments::table.filter(treatments::patient_id.eq(patient_id)).select(treatments::id).load(conn)?)
+}

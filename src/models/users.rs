@@ -151,3 +151,27 @@ pub fn end_access_tokens(conn: &mut DbConnection, id: &str) -> Result<(), AppErr
         .execute(conn)?;
     Ok(())
 }
+
+/// What an erased patient's account becomes: no name, no address, no password, inactive. The row
+/// stays so that the ids in the audit trail and the erasure request still name an account.
+pub const ERASED_NAME: &str = "Erased patient";
+
+/// Erasure: replaces the account's name and e-mail address (with a random one, unique in the
+/// clinic and undeliverable), removes its password and deactivates it.
+pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    let email = format!("erased-{}@erased.invalid", uuid::Uuid::new_v4().simple());
+    diesel::update(users::table.find(id))
+        .set((
+            users::name.eq(ERASED_NAME),
+            users::email.eq(email),
+            users::password_hash.eq(None::<String>),
+            users::active.eq(false),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An account by id, whatever its state (for erasure, after its scope was checked).
+pub fn find_any(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
+    find(conn, id)
+}

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod check_ins;
 pub mod clinicians;
+pub mod data_rights;
 pub mod invitations;
 pub mod mail;
 pub mod me;
@@ -39,6 +40,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(auth::request_password_reset)
             .service(auth::reset_password)
             .service(me::get_me)
+            .service(data_rights::export)
+            .service(data_rights::request_erasure)
+            .service(data_rights::list)
+            .service(data_rights::get)
+            .service(data_rights::decide)
             .service(time_zones::list)
             .service(clinicians::create)
             .service(clinicians::list)

@@ -19,7 +19,7 @@ use crate::plan::PlannedReminder;
 use crate::plan::timeline::PhaseStatus;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::use_cases::plans::{self, PlanReminders};
+use crate::use_cases::plans::{self, PlanOnDate, PlanReminders};
 use crate::use_cases::treatments;
 use crate::validate::{Checks, checked};
 
@@ -264,8 +264,13 @@ pub async fn get_timeline(
     checks.finish()?;
     let treatment_id = path_id(&id)?;
     let found = plans::timeline(&state, caller, treatment_id, on).await?;
+    Ok(web::Json(timeline_view(&found)))
+}
+
+/// A plan on a date, as the wire shows it (here and in the patient's export).
+pub fn timeline_view(found: &PlanOnDate) -> Timeline {
     let t = found.timeline();
-    Ok(web::Json(Timeline {
+    Timeline {
         treatment_id: found.plan.treatment.id.clone(),
         timezone: found.timezone.name().to_string(),
         treated_on: found.plan.treatment.treated_on,
@@ -287,7 +292,7 @@ pub async fn get_timeline(
                 care: p.phase.care.clone(),
             })
             .collect(),
-    }))
+    }
 }
 
 #[derive(Serialize, ToSchema, Clone)]

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod check_ins;
 pub mod clinicians;
+pub mod data_rights;
 pub mod invitations;
 pub mod mail;
 pub mod passwords;

@@ -21,7 +21,7 @@ use crate::use_cases::accounts::{self, IssuedTokens};
 pub async fn change(state: &SharedState, caller: Caller, change: PasswordChange) -> Result<IssuedTokens, AppError> {
     let PasswordChange { current, new } = change;
     let limits = state.settings.login_limits();
-    let bucket = format!("password-change:{}", caller.user_id);
+    let bucket = login_throttle::password_change_bucket(&caller.user_id);
     let (user_id, attempt) = (caller.user_id.clone(), bucket.clone());
     let user = state
         .db
@@ -79,7 +79,7 @@ pub async fn request_reset(state: &SharedState, request: ResetRequest, client: O
     let ResetRequest { email, clinic_id } = request;
     let limits = state.settings.login_limits();
     let per_account = state.settings.password_resets_per_account;
-    let client_bucket = format!("reset-client:{}", login_throttle::client_key(client));
+    let client_bucket = login_throttle::reset_client_bucket(client);
     let shared = state.clone();
     state
         .db
@@ -93,7 +93,7 @@ pub async fn request_reset(state: &SharedState, request: ResetRequest, client: O
             let Some(user) = users::find_for_login(conn, &email, clinic_id.as_deref())?.filter(|u| u.active) else {
                 return Ok(());
             };
-            let account_bucket = format!("reset:{}", user.id);
+            let account_bucket = login_throttle::reset_bucket(&user.id);
             if login_throttle::reserve(conn, &account_bucket, now, limits.window, per_account)?.is_some() {
                 tracing::info!(user = %user.id, "password reset not sent: too many for this account");
                 return Ok(());

@@ -234,3 +234,19 @@ fn active_on(conn: &mut DbConnection, ctx: Arc<PlanContext>, date: NaiveDate) ->
         reminders: PlanReminders { plan: ctx, from: date, to: date, acks },
     }))
 }
+
+/// A treatment's whole plan as the API serves it, for the patient's export: the timeline today in
+/// the patient's zone, and every reminder of the plan with its acknowledgement. Reads on `conn`.
+pub fn whole_plan(
+    conn: &mut DbConnection,
+    plan: PlanContext,
+    now: chrono::DateTime<Utc>,
+) -> Result<(PlanOnDate, PlanReminders), AppError> {
+    let plan = Arc::new(plan);
+    let timezone = plan.schedules.current().timezone;
+    let from = plan.treatment.treated_on;
+    let to = from + Duration::days(plan.protocol.plan_days - 1);
+    let acks = plans::acknowledgements(conn, &plan.treatment.id, from, to)?;
+    let on = local_date(timezone, now);
+    Ok((PlanOnDate { plan: plan.clone(), timezone, on }, PlanReminders { plan, from, to, acks }))
+}

@@ -363,6 +363,16 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     r.call(M::POST, "/v1/check-ins/{id}/review", &[ci], Some(c), Some(json!({ "note": "again" }))).await; // 409
     r.call(M::DELETE, "/v1/photos/{id}", &[&photo], Some(p), None).await;
     r.call(M::GET, "/v1/audit-events", &[], Some(&admin.token), None).await;
+    r.call(M::GET, "/v1/me/export", &[], Some(p), None).await;
+    r.call(M::GET, "/v1/me/export", &[], Some(c), None).await; // 403
+    let filed = r.call(M::POST, "/v1/me/erasure-requests", &[], Some(p), Some(json!({ "reason": "moving" }))).await;
+    r.call(M::POST, "/v1/me/erasure-requests", &[], Some(p), Some(json!({}))).await; // 409
+    let erasure = filed.str("id");
+    r.call(M::GET, "/v1/erasure-requests/{id}", &[&erasure], Some(p), None).await;
+    r.call(M::GET, "/v1/erasure-requests", &[], Some(&admin.token), None).await;
+    let decline = json!({ "decision": "decline", "reason": "kept for now" });
+    r.call(M::POST, "/v1/erasure-requests/{id}/decision", &[&erasure], Some(&admin.token), Some(decline.clone())).await;
+    r.call(M::POST, "/v1/erasure-requests/{id}/decision", &[&erasure], Some(&admin.token), Some(decline)).await; // 409
     r.call(M::GET, "/v1/me", &[], None, None).await; // 401
     r.call(M::GET, "/v1/patients/{id}", &[&uuid::Uuid::new_v4().to_string()], Some(c), None).await; // 404
     r.call(M::PATCH, "/v1/patients/{id}", &[pid], Some(c), Some(json!({ "timezone": "Mars/Olympus" }))).await; // 422

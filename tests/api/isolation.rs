@@ -34,6 +34,8 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     let photo = app.post(&format!("/v1/check-ins/{c}/photos"), &patient.token, PhotoBody::default().build()).await.body;
     let reminders = app.get(&format!("/v1/treatments/{t}/reminders"), &patient.token).await.body;
     let r = reminders["items"][0]["id"].as_str().unwrap().to_string();
+    let erasure = app.post("/v1/me/erasure-requests", &patient.token, json!({ "reason": "please" })).await;
+    assert_eq!(erasure.status, 201, "{}", erasure.text);
     Victim {
         ids: vec![
             ("patients", patient.id.clone()),
@@ -41,6 +43,7 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
             ("check-ins", c),
             ("photos", photo["id"].as_str().unwrap().to_string()),
             ("reminders", r),
+            ("erasure-requests", erasure.str("id")),
         ],
         clinician,
         patient,
@@ -58,6 +61,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/check-ins/{id}/review") => json!({ "note": "looked at it" }),
         ("POST", "/v1/check-ins/{id}/photos") => PhotoBody::default().build(),
         ("POST", "/v1/reminders/{id}/ack") => Value::Null,
+        ("POST", "/v1/erasure-requests/{id}/decision") => json!({ "decision": "approve", "reason": "intruder" }),
         _ => return None,
     })
 }
@@ -78,6 +82,10 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
         ("reviewed", check_ins::table.filter(check_ins::reviewed_at.is_not_null()).count().get_result(c).unwrap()),
         ("photos", photos::table.count().get_result(c).unwrap()),
         ("invites", invites::table.count().get_result(c).unwrap()),
+        (
+            "open erasure requests",
+            erasure_requests::table.filter(erasure_requests::status.eq("open")).count().get_result(c).unwrap(),
+        ),
     ]
 }
 
@@ -85,7 +93,7 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
 async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
     let mut seen = Vec::new();
     for (segment, id) in &v.ids {
-        if *segment != "reminders" {
+        if !matches!(*segment, "reminders" | "erasure-requests") {
             seen.push(app.get(&format!("/v1/{segment}/{id}"), &v.clinician.token).await.text);
         }
     }

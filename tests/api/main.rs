@@ -12,6 +12,7 @@ mod calendar;
 mod check_ins;
 mod cli;
 mod contract;
+mod data_rights;
 mod errors;
 mod isolation;
 mod login_throttle;

@@ -30,7 +30,7 @@ struct BodyCase {
 }
 
 /// Free text may hold line breaks and tabs; passwords are secrets compared as given.
-const MULTI_LINE: &[&str] = &["notes", "note"];
+const MULTI_LINE: &[&str] = &["notes", "note", "reason"];
 const SECRETS: &[&str] = &["password"];
 
 struct World {
@@ -153,6 +153,23 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             &patient,
             PhotoBody::default().build(),
             &["content_type", "sha256", "captured_at", "body_site", "view"],
+        ),
+        case(
+            Method::POST,
+            "/v1/me/erasure-requests",
+            "/v1/me/erasure-requests".into(),
+            &patient,
+            json!({ "reason": "moving away" }),
+            &["reason"],
+        ),
+        case(
+            Method::POST,
+            "/v1/erasure-requests/{id}/decision",
+            // No such request: a valid body answers 404, an invalid one 422 first.
+            format!("/v1/erasure-requests/{}/decision", uuid::Uuid::new_v4()),
+            &admin,
+            json!({ "decision": "decline", "reason": "not now" }),
+            &["decision", "reason"],
         ),
     ]
 }
@@ -311,6 +328,7 @@ async fn query_strings_with_nul_are_refused_never_500() {
         "/v1/patients?cursor=a%00b&limit=1".to_string(),
         "/v1/clinicians?limit=%00".to_string(),
         "/v1/review-queue?cursor=%00".to_string(),
+        "/v1/erasure-requests?cursor=%00&limit=%00".to_string(),
         "/v1/audit-events?patient_id=%00&since=%00&until=%00&cursor=%00".to_string(),
     ];
     for path in paths {
