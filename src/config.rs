@@ -67,6 +67,10 @@ pub struct Settings {
     pub keep_alive: Duration,
     /// Client connections open at once, over all workers; capped by the open-files limit.
     pub max_connections: usize,
+    /// Where clients reach the service (`https://care.example.com`), for the absolute URLs it hands
+    /// out (calendar feeds). `None`: the request's own `Host`, and the scheme and host a trusted
+    /// proxy forwarded.
+    pub public_base_url: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -154,6 +158,16 @@ impl Settings {
                 "CORS_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, not `{bad}`"
             )));
         }
+        let public_base_url = get("PUBLIC_BASE_URL").map(|u| u.trim().trim_end_matches('/').to_string());
+        let public_base_url = public_base_url.filter(|u| !u.is_empty());
+        if let Some(bad) = public_base_url.as_ref().filter(|u| {
+            let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
+            rest.is_none_or(|host| host.is_empty() || host.contains(['?', '#', ' ']))
+        }) {
+            return Err(StartupError::Config(format!(
+                "PUBLIC_BASE_URL must be a URL such as https://care.example.com, not `{bad}`"
+            )));
+        }
         let trusted_proxies = crate::client_addr::parse_networks(&get("TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;
         Ok(Settings {
@@ -189,6 +203,7 @@ impl Settings {
             request_body_timeout: Duration::from_secs(number(&get, "REQUEST_BODY_TIMEOUT_SECONDS", 10)?),
             keep_alive: Duration::from_secs(number(&get, "KEEP_ALIVE_SECONDS", 5)?),
             max_connections: number(&get, "MAX_CONNECTIONS", 4096)? as usize,
+            public_base_url,
         })
     }
 }
@@ -246,6 +261,16 @@ mod tests {
         assert!(
             settings(&[("TRUSTED_PROXIES", "proxy.internal")]).err().unwrap().to_string().contains("TRUSTED_PROXIES")
         );
+    }
+
+    #[test]
+    fn the_public_base_url_is_a_url_without_a_trailing_slash() {
+        assert!(settings(&[]).unwrap().public_base_url.is_none());
+        let s = settings(&[("PUBLIC_BASE_URL", "https://care.example.com/")]).unwrap();
+        assert_eq!(s.public_base_url.as_deref(), Some("https://care.example.com"));
+        for bad in ["care.example.com", "ftp://x", "https://", "https://a b"] {
+            assert!(settings(&[("PUBLIC_BASE_URL", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -181,6 +181,19 @@ diesel::table! {
         created_at -> Timestamp,
         invite_user_id -> Nullable<Text>,
         location -> Nullable<Text>,
+        calendar_subscription_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    calendar_subscriptions (treatment_id) {
+        treatment_id -> Text,
+        id -> Text,
+        token_hash -> Text,
+        clinic_id -> Text,
+        patient_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -258,4 +271,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_attempts,
     review_queue_counts,
     plan_inputs_version,
+    calendar_subscriptions,
 );
