@@ -154,7 +154,8 @@ fn observance(out: &mut String, onset: NaiveDateTime, from: &Observed, to: &Obse
     let kind = if to.daylight { "DAYLIGHT" } else { "STANDARD" };
     let _ = write!(out, "BEGIN:{kind}\r\nDTSTART:{}\r\n", onset.format("%Y%m%dT%H%M%S"));
     let _ = write!(out, "TZOFFSETFROM:{}\r\nTZOFFSETTO:{}\r\n", utc_offset(from.seconds), utc_offset(to.seconds));
-    if let Some(name) = to.name.as_deref().filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || "+-".contains(c))) {
+    if let Some(name) = to.name.as_deref().filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || "+-".contains(c)))
+    {
         let _ = write!(out, "TZNAME:{name}\r\n");
     }
     let _ = write!(out, "END:{kind}\r\n");
@@ -257,7 +258,9 @@ mod tests {
         assert_eq!(t.to.name.as_deref(), Some("CET"));
         let ny = transitions(chrono_tz::America::New_York, utc("2026-02-20T00:00:00Z"), utc("2026-04-01T00:00:00Z"));
         assert_eq!(ny.iter().map(|t| t.at).collect::<Vec<_>>(), [utc("2026-03-08T07:00:00Z")]);
-        assert!(transitions(chrono_tz::Asia::Kolkata, utc("2026-01-01T00:00:00Z"), utc("2026-12-31T00:00:00Z")).is_empty());
+        assert!(
+            transitions(chrono_tz::Asia::Kolkata, utc("2026-01-01T00:00:00Z"), utc("2026-12-31T00:00:00Z")).is_empty()
+        );
     }
 
     #[test]
@@ -269,14 +272,17 @@ mod tests {
             END:VTIMEZONE\r\n";
         assert_eq!(text, expected);
         let kolkata = vtimezone(chrono_tz::Asia::Kolkata, utc("2026-10-20T00:00:00Z"), utc("2026-12-01T00:00:00Z"));
-        assert!(kolkata.contains("DTSTART:19700101T000000\r\nTZOFFSETFROM:+0530\r\nTZOFFSETTO:+0530\r\nTZNAME:IST\r\n"));
+        assert!(
+            kolkata.contains("DTSTART:19700101T000000\r\nTZOFFSETFROM:+0530\r\nTZOFFSETTO:+0530\r\nTZNAME:IST\r\n")
+        );
         assert_eq!(utc_offset(-(4 * 3600 + 30 * 60 + 15)), "-043015");
     }
 
     #[test]
     fn feed_secrets_never_reach_a_log_line() {
         assert_eq!(loggable_path("/v1/treatments/abc/calendar.ics"), "/v1/treatments/abc/calendar.ics");
-        for path in ["/v1/calendar-feeds/s3cret.ics", "/v1/calendar%2Dfeeds/s3cret.ics", "/v1//Calendar-Feed%73/s3cret"] {
+        for path in ["/v1/calendar-feeds/s3cret.ics", "/v1/calendar%2Dfeeds/s3cret.ics", "/v1//Calendar-Feed%73/s3cret"]
+        {
             assert!(!loggable_path(path).contains("s3cret"), "{path}");
         }
     }

@@ -33,7 +33,13 @@ pub struct Issued {
 /// Replaces the subscription of a treatment by one with a new secret (creating it if there was
 /// none); the old secret stops working in the same transaction. Runs in the caller's write
 /// transaction.
-fn replace(conn: &mut DbConnection, treatment_id: &str, clinic_id: &str, patient_id: &str, by: &str) -> Result<Issued, AppError> {
+fn replace(
+    conn: &mut DbConnection,
+    treatment_id: &str,
+    clinic_id: &str,
+    patient_id: &str,
+    by: &str,
+) -> Result<Issued, AppError> {
     diesel::delete(subs::table.find(treatment_id)).execute(conn)?;
     let secret = random_token();
     let subscription = Subscription {
@@ -66,7 +72,11 @@ pub fn rotate(conn: &mut DbConnection, caller: &Caller, treatment_id: &str) -> R
 
 /// The subscription of a treatment the caller may see, if it has one (404 for a treatment the
 /// caller may not see).
-pub fn of_treatment(conn: &mut DbConnection, caller: &Caller, treatment_id: &str) -> Result<Option<Subscription>, AppError> {
+pub fn of_treatment(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    treatment_id: &str,
+) -> Result<Option<Subscription>, AppError> {
     let treatment = treatments::get(conn, caller, treatment_id)?;
     Ok(subs::table.find(&treatment.id).select(Subscription::as_select()).first(conn).optional()?)
 }

@@ -26,16 +26,14 @@ pub struct IssuedCalendarSubscription {
     pub created_by: String,
 }
 
-/// Whether a treatment has a calendar subscription; never its URL.
+/// A treatment's active calendar subscription; never its URL.
 #[derive(Serialize, ToSchema)]
 pub struct CalendarSubscription {
     pub treatment_id: String,
-    /// `true` while a feed URL works; `false` before the first one, and after it was revoked.
-    pub active: bool,
-    /// When the working URL was issued (null when none is active).
-    pub created_at: Option<String>,
-    /// Who issued it (null when none is active).
-    pub created_by: Option<String>,
+    /// When the working URL was issued (created or last rotated).
+    pub created_at: String,
+    /// The account that issued it.
+    pub created_by: String,
 }
 
 /// Creates the treatment's calendar subscription, or rotates it, and answers its feed URL once.
@@ -55,7 +53,10 @@ pub struct CalendarSubscription {
             headers(("Location" = String, description = "The path of the subscription"))),
     )
 )]
-#[post("/treatments/{id}/calendar-subscription", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
+#[post(
+    "/treatments/{id}/calendar-subscription",
+    wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)"
+)]
 pub async fn subscribe(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -85,17 +86,18 @@ pub async fn subscribe(
     Ok(created)
 }
 
-/// Whether the treatment has a calendar subscription, without its URL.
+/// The treatment's active calendar subscription, without its URL: 404 when it has none.
 ///
 /// The treatment's patient, or administrators and clinicians of its clinic; anyone else gets 404,
-/// exactly as for a treatment that does not exist. The URL itself cannot be read again (the
-/// server keeps only a hash of its secret): rotate to get a new one.
+/// exactly as for a treatment that does not exist or has no subscription (never subscribed, or
+/// revoked). The URL itself cannot be read again (the server keeps only a hash of its secret):
+/// rotate with subscribeCalendar to get a new one.
 #[utoipa::path(
     operation_id = "getCalendarSubscription",
     tag = "calendar",
     params(("id" = uuid::Uuid, Path, description = "Treatment id")),
     responses(
-        (status = 200, description = "The subscription's state", body = CalendarSubscription),
+        (status = 200, description = "The active subscription", body = CalendarSubscription),
     )
 )]
 #[get("/treatments/{id}/calendar-subscription")]
@@ -105,12 +107,11 @@ pub async fn get_subscription(
     id: web::Path<String>,
 ) -> Result<web::Json<CalendarSubscription>, AppError> {
     let treatment_id = path_id(&id)?;
-    let found = calendar_feeds::subscription(&state, caller, treatment_id.clone()).await?;
+    let found = calendar_feeds::subscription(&state, caller, treatment_id).await?;
     Ok(web::Json(CalendarSubscription {
-        treatment_id,
-        active: found.is_some(),
-        created_at: found.as_ref().map(|s| format_instant(s.created_at)),
-        created_by: found.map(|s| s.created_by),
+        treatment_id: found.treatment_id,
+        created_at: format_instant(found.created_at),
+        created_by: found.created_by,
     }))
 }
 
@@ -159,7 +160,11 @@ pub async fn revoke(
     )
 )]
 #[get("/calendar-feeds/{secret}.ics", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
-pub async fn feed(req: HttpRequest, state: web::Data<AppState>, secret: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn feed(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    secret: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let plan = calendar_feeds::feed(&state, secret.into_inner()).await?;
     // No caller: the event names the patient and treatment the secret opened, never the secret.
     note_subject(

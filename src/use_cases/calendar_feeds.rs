@@ -18,13 +18,12 @@ pub async fn subscribe(state: &SharedState, caller: Caller, treatment_id: String
     state.db.write(move |conn| calendar_subscriptions::rotate(conn, &caller, &treatment_id)).await
 }
 
-/// The treatment's subscription, if it has one (never its secret, which is not stored).
-pub async fn subscription(
-    state: &SharedState,
-    caller: Caller,
-    treatment_id: String,
-) -> Result<Option<Subscription>, AppError> {
-    state.db.read(move |conn| calendar_subscriptions::of_treatment(conn, &caller, &treatment_id)).await
+/// The treatment's subscription (never its secret, which is not stored); 404 when it has none.
+pub async fn subscription(state: &SharedState, caller: Caller, treatment_id: String) -> Result<Subscription, AppError> {
+    state
+        .db
+        .read(move |conn| calendar_subscriptions::of_treatment(conn, &caller, &treatment_id)?.ok_or(AppError::NotFound))
+        .await
 }
 
 /// Revokes the treatment's subscription; done already when it has none.

@@ -143,14 +143,25 @@ async fn local_times_hold_across_a_dst_change_and_each_day_rings_once() {
     // Madrid leaves summer time on 25 October 2026; New York starts it on 14 March 2027.
     let cases = [
         ("Europe/Madrid", NaiveDate::from_ymd_opt(2026, 10, 20).unwrap(), "2026-10-24", "07:00", "2026-10-26", "08:00"),
-        ("America/New_York", NaiveDate::from_ymd_opt(2027, 3, 10).unwrap(), "2027-03-13", "14:00", "2027-03-15", "13:00"),
+        (
+            "America/New_York",
+            NaiveDate::from_ymd_opt(2027, 3, 10).unwrap(),
+            "2027-03-13",
+            "14:00",
+            "2027-03-15",
+            "13:00",
+        ),
     ];
     for (zone, treated_on, before, utc_before, after, utc_after) in cases {
         let (text, reminders) = feed_of(zone, treated_on).await;
         assert!(text.contains(&format!("BEGIN:VTIMEZONE\r\nTZID:{zone}\r\n")), "{zone}");
         assert!(text.contains("BEGIN:STANDARD\r\n") && text.contains("BEGIN:DAYLIGHT\r\n"), "{zone}: both observances");
         let due_on = |date: &str| {
-            reminders.iter().find(|r| r["local_date"] == date).map(|r| r["due_at"].as_str().unwrap().to_string()).unwrap()
+            reminders
+                .iter()
+                .find(|r| r["local_date"] == date)
+                .map(|r| r["due_at"].as_str().unwrap().to_string())
+                .unwrap()
         };
         assert_eq!(due_on(before), format!("{before}T{utc_before}:00Z"), "{zone}");
         assert_eq!(due_on(after), format!("{after}T{utc_after}:00Z"), "{zone}");

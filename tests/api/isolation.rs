@@ -15,6 +15,8 @@ use crate::support::{Session, TestApp, served_routes, spawn};
 struct Victim {
     clinician: Session,
     patient: Session,
+    /// The path of the treatment's calendar feed (its secret included).
+    feed: String,
     ids: Vec<(&'static str, String)>,
 }
 
@@ -34,7 +36,10 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     let photo = app.post(&format!("/v1/check-ins/{c}/photos"), &patient.token, PhotoBody::default().build()).await.body;
     let reminders = app.get(&format!("/v1/treatments/{t}/reminders"), &patient.token).await.body;
     let r = reminders["items"][0]["id"].as_str().unwrap().to_string();
+    let feed = app.post(&format!("/v1/treatments/{t}/calendar-subscription"), &patient.token, Value::Null).await;
+    let feed = feed.str("feed_url").trim_start_matches(app.base.as_str()).to_string();
     Victim {
+        feed,
         ids: vec![
             ("patients", patient.id.clone()),
             ("treatments", t),
@@ -58,6 +63,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/check-ins/{id}/review") => json!({ "note": "looked at it" }),
         ("POST", "/v1/check-ins/{id}/photos") => PhotoBody::default().build(),
         ("POST", "/v1/reminders/{id}/ack") => Value::Null,
+        ("POST", "/v1/treatments/{id}/calendar-subscription") => Value::Null,
         _ => return None,
     })
 }
@@ -78,6 +84,7 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
         ("reviewed", check_ins::table.filter(check_ins::reviewed_at.is_not_null()).count().get_result(c).unwrap()),
         ("photos", photos::table.count().get_result(c).unwrap()),
         ("invites", invites::table.count().get_result(c).unwrap()),
+        ("calendar_subscriptions", calendar_subscriptions::table.count().get_result(c).unwrap()),
     ]
 }
 
@@ -93,6 +100,10 @@ async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
     for sub in ["reminders", "check-ins", "photos", "timeline"] {
         seen.push(app.get(&format!("/v1/treatments/{t}/{sub}"), &v.clinician.token).await.text);
     }
+    // The calendar subscription: still the same, and its feed still answers (not rotated or revoked).
+    seen.push(app.get(&format!("/v1/treatments/{t}/calendar-subscription"), &v.clinician.token).await.text);
+    let feed = app.call(Method::GET, &v.feed, None, None).await;
+    seen.push(format!("{} {}", feed.status, feed.text));
     seen
 }
 
