@@ -95,6 +95,10 @@ pub struct Settings {
     /// v1 compatibility: the answer to a create that invites someone carries the invitation token
     /// (deprecated). `false`: the token only goes by e-mail and the field is empty.
     pub invite_tokens_in_answers: bool,
+    /// Where clients reach the service (`https://care.example.com`), for the absolute URLs it hands
+    /// out (calendar feeds). `None`: the request's own `Host`, and the scheme and host a trusted
+    /// proxy forwarded.
+    pub public_base_url: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -182,6 +186,16 @@ impl Settings {
                 "CORS_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, not `{bad}`"
             )));
         }
+        let public_base_url = get("PUBLIC_BASE_URL").map(|u| u.trim().trim_end_matches('/').to_string());
+        let public_base_url = public_base_url.filter(|u| !u.is_empty());
+        if let Some(bad) = public_base_url.as_ref().filter(|u| {
+            let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
+            rest.is_none_or(|host| host.is_empty() || host.contains(['?', '#', ' ']))
+        }) {
+            return Err(StartupError::Config(format!(
+                "PUBLIC_BASE_URL must be a URL such as https://care.example.com, not `{bad}`"
+            )));
+        }
         let bind_addr = get("BIND_ADDR").filter(|s| !s.is_empty()).unwrap_or_else(|| "127.0.0.1:8080".to_string());
         let mail = MailSettings {
             smtp_url: get("SMTP_URL").filter(|s| !s.is_empty()),
@@ -189,21 +203,13 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "Aftercare <aftercare@localhost>".into()),
             folder: get("MAIL_FOLDER").filter(|s| !s.is_empty()).unwrap_or_else(|| "mail".into()).into(),
-            public_base_url: get("PUBLIC_BASE_URL")
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| format!("http://{}", bind_addr.replace("0.0.0.0", "localhost")))
-                .trim_end_matches('/')
-                .to_string(),
+            public_base_url: public_base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", bind_addr.replace("0.0.0.0", "localhost"))),
             poll_interval: Duration::from_millis(number(&get, "MAIL_POLL_MS", 1000)?),
             max_attempts: number(&get, "MAIL_MAX_ATTEMPTS", 8)? as i32,
             first_retry: Duration::from_secs(number(&get, "MAIL_RETRY_SECONDS", 30)?),
         };
-        if !(mail.public_base_url.starts_with("https://") || mail.public_base_url.starts_with("http://")) {
-            return Err(StartupError::Config(format!(
-                "PUBLIC_BASE_URL must start with https:// or http://, not `{}`",
-                mail.public_base_url
-            )));
-        }
         let invite_tokens_in_answers = match get("INVITE_TOKENS_IN_ANSWERS").as_deref() {
             None | Some("") | Some("true") => true,
             Some("false") => false,
@@ -252,6 +258,7 @@ impl Settings {
             password_reset_ttl: Duration::from_secs(number(&get, "PASSWORD_RESET_TTL_SECONDS", 3600)?),
             password_resets_per_account: number(&get, "PASSWORD_RESETS_PER_ACCOUNT", 3)? as i64,
             invite_tokens_in_answers,
+            public_base_url,
         })
     }
 }
@@ -309,6 +316,16 @@ mod tests {
         assert!(
             settings(&[("TRUSTED_PROXIES", "proxy.internal")]).err().unwrap().to_string().contains("TRUSTED_PROXIES")
         );
+    }
+
+    #[test]
+    fn the_public_base_url_is_a_url_without_a_trailing_slash() {
+        assert!(settings(&[]).unwrap().public_base_url.is_none());
+        let s = settings(&[("PUBLIC_BASE_URL", "https://care.example.com/")]).unwrap();
+        assert_eq!(s.public_base_url.as_deref(), Some("https://care.example.com"));
+        for bad in ["care.example.com", "ftp://x", "https://", "https://a b"] {
+            assert!(settings(&[("PUBLIC_BASE_URL", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -19,7 +19,11 @@
 //! Stored answers hold no secret. A handler whose answer hands out an invitation token says so
 //! ([`note_invite`]); the token is taken out before the answer is stored, and a replay issues the
 //! account a fresh one (the lost answer's token stops working), or answers 409 once the invitation
-//! has been accepted. Any other answer that carries a secret field is not kept at all.
+//! has been accepted. A calendar subscription's feed URL is kept out the same way ([`note_feed`]):
+//! a replay rotates the subscription that answer created, if it is still the current one, and
+//! hands out the new URL (the lost one stops working), or answers 409 once the subscription has
+//! been rotated or revoked by another request. Any other answer that carries a secret field is not
+//! kept at all.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -28,14 +32,14 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::models::idempotency::{self, Answer, Claim};
-use crate::models::invites;
+use crate::models::{calendar_subscriptions, invites};
 use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
@@ -48,8 +52,10 @@ const ABANDONED_AFTER_SECS: i64 = 120;
 const POLL_EVERY: StdDuration = StdDuration::from_millis(25);
 /// The field of an answer that carries an invitation token.
 const INVITE_FIELD: &str = "invite_token";
+/// The field of an answer that carries a calendar feed URL, secret included.
+pub const FEED_URL_FIELD: &str = "feed_url";
 /// Fields that carry secrets; an answer with one of them is never stored as it is.
-const SECRET_FIELDS: [&str; 3] = [INVITE_FIELD, "access_token", "refresh_token"];
+const SECRET_FIELDS: [&str; 4] = [INVITE_FIELD, "access_token", "refresh_token", FEED_URL_FIELD];
 
 /// Put on an answer (its extensions) that hands out `user_id`'s invitation token in `invite_token`.
 #[derive(Clone, Debug)]
@@ -60,6 +66,17 @@ pub struct InviteIssued {
 /// Says that `response` hands out the invitation token of `user_id`.
 pub fn note_invite<B>(response: &mut HttpResponse<B>, user_id: &str) {
     response.extensions_mut().insert(InviteIssued { user_id: user_id.to_string() });
+}
+
+/// Put on an answer that hands out the feed URL of calendar subscription `subscription_id`.
+#[derive(Clone, Debug)]
+pub struct FeedIssued {
+    pub subscription_id: String,
+}
+
+/// Says that `response` hands out, in `feed_url`, the secret of calendar subscription `subscription_id`.
+pub fn note_feed<B>(response: &mut HttpResponse<B>, subscription_id: &str) {
+    response.extensions_mut().insert(FeedIssued { subscription_id: subscription_id.to_string() });
 }
 
 fn reply(req: ServiceRequest, err: AppError) -> ServiceResponse<BoxBody> {
@@ -100,7 +117,10 @@ pub async fn middleware(
     let user_id = caller.user_id;
     match claim(&state, &user_id, &key, &fingerprint).await {
         Ok(None) => {}
-        Ok(Some(answer)) => return Ok(req.into_response(replay(&state, answer).await)),
+        Ok(Some(answer)) => {
+            let replayed = replay(&state, req.request(), &user_id, &key, answer).await;
+            return Ok(req.into_response(replayed));
+        }
         Err(err) => return Ok(reply(req, err)),
     }
     let res = match next.call(req).await {
@@ -179,8 +199,37 @@ async fn claim(state: &AppState, user_id: &str, key: &str, fingerprint: &str) ->
     }
 }
 
-/// The stored answer again; an invitation it handed out is issued afresh.
-async fn replay(state: &crate::state::SharedState, mut answer: Answer) -> HttpResponse {
+/// The stored answer again; an invitation or a calendar feed it handed out is issued afresh.
+async fn replay(
+    state: &crate::state::SharedState,
+    req: &HttpRequest,
+    user_id: &str,
+    key: &str,
+    mut answer: Answer,
+) -> HttpResponse {
+    if let Some(subscription_id) = answer.calendar_subscription_id.take() {
+        let (user_id, key) = (user_id.to_string(), key.to_string());
+        let reissued =
+            state.db.write(move |conn| calendar_subscriptions::reissue(conn, &subscription_id, &user_id, &key)).await;
+        let issued = match reissued {
+            Ok(Some(issued)) => issued,
+            Ok(None) => {
+                return AppError::Conflict(
+                    "the calendar subscription this request created has since been rotated or revoked; its feed URL \
+                     cannot be handed out again"
+                        .into(),
+                )
+                .error_response();
+            }
+            Err(err) => return err.error_response(),
+        };
+        let url = crate::calendar::feed_url(req, &state.settings, &issued.secret);
+        let created_at = crate::clock::format_instant(issued.subscription.created_at);
+        match with_field(&answer.body, FEED_URL_FIELD, url).and_then(|b| with_field(&b, "created_at", created_at)) {
+            Some(body) => answer.body = body,
+            None => return AppError::internal("a stored answer is not a JSON object").error_response(),
+        }
+    }
     if let Some(user_id) = answer.invite_user_id.take() {
         let shared = state.clone();
         let reissued = state.db.write(move |conn| invites::current_invitation(conn, &shared.tokens, &user_id)).await;
@@ -223,13 +272,20 @@ async fn keep(
     let (head, answer_body) = res.into_parts();
     let bytes = body::to_bytes(answer_body).await.map_err(|_| AppError::internal("unreadable answer body"))?;
     let invite_user_id = head.extensions().get::<InviteIssued>().map(|i| i.user_id.clone());
+    let calendar_subscription_id = head.extensions().get::<FeedIssued>().map(|f| f.subscription_id.clone());
+    let reissued = match (&invite_user_id, &calendar_subscription_id) {
+        (Some(_), _) => Some(INVITE_FIELD),
+        (None, Some(_)) => Some(FEED_URL_FIELD),
+        (None, None) => None,
+    };
     let header_text =
         |name| head.headers().get(name).and_then(|v: &header::HeaderValue| v.to_str().ok()).map(String::from);
     let (content_type, location) = (header_text(header::CONTENT_TYPE), header_text(header::LOCATION));
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    match without_secrets(&text, invite_user_id.is_some()) {
+    match without_secrets(&text, reissued) {
         Some(body) => {
-            let answer = Answer { status: head.status().as_u16(), content_type, location, body, invite_user_id };
+            let status = head.status().as_u16();
+            let answer = Answer { status, content_type, location, body, invite_user_id, calendar_subscription_id };
             let stored = state.db.write(move |conn| idempotency::complete(conn, &user_id, &key, &answer)).await;
             if let Err(err) = stored {
                 tracing::error!(error = %err, "could not store an idempotent answer");
@@ -243,20 +299,18 @@ async fn keep(
     Ok(ServiceResponse::new(req, head.set_body(bytes).map_into_boxed_body()))
 }
 
-/// The answer as it may be stored: without its invitation token when a replay reissues one
-/// (`reissued`). `None` when it carries a secret that no replay could give back.
-fn without_secrets(text: &str, reissued: bool) -> Option<String> {
+/// The answer as it may be stored: without the secret field a replay issues afresh (`reissued`:
+/// the invitation token, or the feed URL). `None` when it carries a secret that no replay could
+/// give back.
+fn without_secrets(text: &str, reissued: Option<&str>) -> Option<String> {
     let carries =
         |fields: &serde_json::Map<String, serde_json::Value>| SECRET_FIELDS.iter().any(|f| fields.contains_key(*f));
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(mut fields)) if carries(&fields) => {
-            if !reissued {
-                return None;
-            }
-            fields.remove(INVITE_FIELD);
+            fields.remove(reissued?);
             (!carries(&fields)).then(|| serde_json::Value::Object(fields).to_string())
         }
-        _ if reissued => None,
+        _ if reissued.is_some() => None,
         _ => Some(text.to_string()),
     }
 }
@@ -286,11 +340,16 @@ mod tests {
     #[test]
     fn secrets_never_reach_the_store() {
         let invite = r#"{"id":"u1","invite_token":"secret"}"#;
-        assert_eq!(without_secrets(invite, true).as_deref(), Some(r#"{"id":"u1"}"#));
-        assert_eq!(without_secrets(invite, false), None, "no reissue rule: not kept");
-        assert_eq!(without_secrets(r#"{"refresh_token":"s","invite_token":"t"}"#, true), None);
-        assert_eq!(without_secrets(r#"{"id":"u1"}"#, false).as_deref(), Some(r#"{"id":"u1"}"#));
-        assert_eq!(without_secrets("not json", false).as_deref(), Some("not json"));
+        let invited = Some(INVITE_FIELD);
+        assert_eq!(without_secrets(invite, invited).as_deref(), Some(r#"{"id":"u1"}"#));
+        assert_eq!(without_secrets(invite, None), None, "no reissue rule: not kept");
+        assert_eq!(without_secrets(invite, Some(FEED_URL_FIELD)), None, "another reissue rule: not kept");
+        assert_eq!(without_secrets(r#"{"refresh_token":"s","invite_token":"t"}"#, invited), None);
+        assert_eq!(without_secrets(r#"{"id":"u1"}"#, None).as_deref(), Some(r#"{"id":"u1"}"#));
+        assert_eq!(without_secrets("not json", None).as_deref(), Some("not json"));
+        let feed = r#"{"treatment_id":"t","feed_url":"https://h/v1/calendar-feeds/s.ics"}"#;
+        assert_eq!(without_secrets(feed, Some(FEED_URL_FIELD)).as_deref(), Some(r#"{"treatment_id":"t"}"#));
+        assert_eq!(without_secrets(feed, None), None);
         assert_eq!(
             with_field(r#"{"id":"u1"}"#, INVITE_FIELD, "new".into()).as_deref(),
             Some(r#"{"id":"u1","invite_token":"new"}"#)

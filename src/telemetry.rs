@@ -24,8 +24,10 @@ pub fn init(format: &LogFormat) {
 /// Longest part of a request's path a log line carries.
 const MAX_LOGGED_PATH: usize = 160;
 
-/// A path cut to `MAX_LOGGED_PATH` bytes (at a character boundary), marked when cut.
+/// A path cut to `MAX_LOGGED_PATH` bytes (at a character boundary), marked when cut, and without
+/// a calendar feed's secret (`calendar::loggable_path`).
 fn bounded_path(path: &str) -> String {
+    let path = crate::calendar::loggable_path(path);
     if path.len() <= MAX_LOGGED_PATH {
         return path.to_string();
     }

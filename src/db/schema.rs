@@ -184,6 +184,19 @@ diesel::table! {
         created_at -> Timestamp,
         invite_user_id -> Nullable<Text>,
         location -> Nullable<Text>,
+        calendar_subscription_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    calendar_subscriptions (treatment_id) {
+        treatment_id -> Text,
+        id -> Text,
+        token_hash -> Text,
+        clinic_id -> Text,
+        patient_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -307,4 +320,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_messages,
     clinic_settings,
     erasure_requests,
+    calendar_subscriptions,
 );

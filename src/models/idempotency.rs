@@ -31,6 +31,8 @@ pub struct Answer {
     pub location: Option<String>,
     pub body: String,
     pub invite_user_id: Option<String>,
+    /// The calendar subscription whose feed URL was taken out of `body`: a replay rotates it.
+    pub calendar_subscription_id: Option<String>,
 }
 
 /// A key's row: the request it was claimed for and, once answered, the answer.
@@ -44,6 +46,7 @@ struct Stored {
     body: Option<String>,
     created_at: NaiveDateTime,
     invite_user_id: Option<String>,
+    calendar_subscription_id: Option<String>,
 }
 
 /// Claims `key` for `fingerprint`. Keys are kept for `ttl`; a claim whose request has not finished
@@ -73,15 +76,22 @@ pub fn claim(
             }
             Some(row) if row.created_at < now - ttl => restart(conn),
             Some(row) if row.fingerprint != fingerprint => Ok(Claim::Mismatch),
-            Some(Stored { status: Some(status), content_type, location, body, invite_user_id, .. }) => {
-                Ok(Claim::Replay(Answer {
-                    status: status as u16,
-                    content_type,
-                    location,
-                    body: body.unwrap_or_default(),
-                    invite_user_id,
-                }))
-            }
+            Some(Stored {
+                status: Some(status),
+                content_type,
+                location,
+                body,
+                invite_user_id,
+                calendar_subscription_id,
+                ..
+            }) => Ok(Claim::Replay(Answer {
+                status: status as u16,
+                content_type,
+                location,
+                body: body.unwrap_or_default(),
+                invite_user_id,
+                calendar_subscription_id,
+            })),
             Some(row) if row.created_at < now - abandoned_after => restart(conn),
             Some(_) => Ok(Claim::InProgress),
         }
@@ -114,6 +124,7 @@ fn restart(
             keys::body.eq(None::<String>),
             keys::created_at.eq(now),
             keys::invite_user_id.eq(None::<String>),
+            keys::calendar_subscription_id.eq(None::<String>),
         ))
         .execute(conn)
         .map(|_| Claim::Fresh)
@@ -128,6 +139,7 @@ pub fn complete(conn: &mut DbConnection, user_id: &str, key: &str, answer: &Answ
             keys::location.eq(answer.location.as_deref()),
             keys::body.eq(&answer.body),
             keys::invite_user_id.eq(answer.invite_user_id.as_deref()),
+            keys::calendar_subscription_id.eq(answer.calendar_subscription_id.as_deref()),
         ))
         .execute(conn)?;
     Ok(())

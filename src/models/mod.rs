@@ -2,6 +2,7 @@
 //! `Caller` and scope the query by it themselves, so no handler can forget to.
 
 pub mod audit;
+pub mod calendar_subscriptions;
 pub mod check_ins;
 pub mod clinics;
 pub mod erasure;

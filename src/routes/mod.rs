@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar_feeds;
 pub mod check_ins;
 pub mod clinicians;
 pub mod data_rights;
@@ -59,6 +60,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(treatments::get_timeline)
             .service(treatments::list_reminders)
             .service(treatments::calendar)
+            .service(calendar_feeds::subscribe)
+            .service(calendar_feeds::get_subscription)
+            .service(calendar_feeds::revoke)
+            .service(calendar_feeds::feed)
             .service(reminders::acknowledge)
             .service(reminders::get_today)
             .service(check_ins::create)

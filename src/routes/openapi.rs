@@ -49,6 +49,7 @@ mod conventions;
         (name = "patients", description = "Patient profiles and screening"),
         (name = "treatments", description = "Treatments and their recovery plans"),
         (name = "reminders", description = "Daily aftercare reminders"),
+        (name = "calendar", description = "Calendar subscriptions: the reminders as a feed calendar apps poll without a token"),
         (name = "check-ins", description = "Daily check-ins, their assessment and the review queue"),
         (name = "photos", description = "Photo metadata of check-ins"),
         (name = "mail", description = "The e-mail outbox and who is alerted of urgent check-ins"),

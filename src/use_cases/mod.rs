@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod calendar_feeds;
 pub mod check_ins;
 pub mod clinicians;
 pub mod data_rights;

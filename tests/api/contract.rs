@@ -72,6 +72,7 @@ fn every_operation_says_itself_whether_it_needs_a_token() {
         "GET /health/ready",
         "GET /metrics",
         "GET /openapi.yaml",
+        "GET /v1/calendar-feeds/{secret}.ics",
         "GET /v1/time-zones",
         "POST /v1/auth/activate",
         "POST /v1/auth/login",
@@ -281,7 +282,11 @@ impl Recorder<'_> {
     ) -> Answer {
         let mut path = template.to_string();
         for id in ids {
-            path = path.replacen("{id}", id, 1);
+            // The next `{...}` of the template: an `{id}`, or the feed's `{secret}`.
+            if let Some(start) = path.find('{') {
+                let end = start + path[start..].find('}').unwrap();
+                path.replace_range(start..=end, id);
+            }
         }
         let answer = self.app.call_with_headers(method.clone(), &path, token, body, headers).await;
         self.found.extend(check(&self.doc, method.as_str(), template, &answer));
@@ -338,6 +343,18 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     let reminders = r.call(M::GET, "/v1/treatments/{id}/reminders", &[t], Some(p), None).await;
     let reminder = reminders.body["items"][0]["id"].as_str().unwrap().to_string();
     r.call(M::POST, "/v1/reminders/{id}/ack", &[&reminder], Some(p), None).await;
+    let key = [("Idempotency-Key", "contract-calendar-1")];
+    let subscribed = r.call_with(M::POST, "/v1/treatments/{id}/calendar-subscription", &[t], Some(p), None, &key).await;
+    let replayed = r.call_with(M::POST, "/v1/treatments/{id}/calendar-subscription", &[t], Some(p), None, &key).await;
+    assert_eq!(replayed.header("idempotency-replayed"), "true");
+    r.call(M::GET, "/v1/treatments/{id}/calendar-subscription", &[t], Some(c), None).await;
+    let secret = replayed.str("feed_url").rsplit('/').next().unwrap().trim_end_matches(".ics").to_string();
+    assert_ne!(subscribed.str("feed_url"), replayed.str("feed_url"));
+    let feed = r.call(M::GET, "/v1/calendar-feeds/{secret}.ics", &[&secret], None, None).await;
+    let etag = feed.header("etag").to_string();
+    r.call_with(M::GET, "/v1/calendar-feeds/{secret}.ics", &[&secret], None, None, &[("If-None-Match", &etag)]).await; // 304
+    r.call(M::DELETE, "/v1/treatments/{id}/calendar-subscription", &[t], Some(c), None).await;
+    r.call(M::GET, "/v1/calendar-feeds/{secret}.ics", &[&secret], None, None).await; // 404
     for template in ["/v1/me", "/v1/me/today", "/v1/time-zones"] {
         r.call(M::GET, template, &[], Some(p), None).await;
     }

@@ -15,6 +15,8 @@ use crate::support::{Session, TestApp, served_routes, spawn};
 struct Victim {
     clinician: Session,
     patient: Session,
+    /// The path of the treatment's calendar feed (its secret included).
+    feed: String,
     ids: Vec<(&'static str, String)>,
 }
 
@@ -36,7 +38,10 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     let r = reminders["items"][0]["id"].as_str().unwrap().to_string();
     let erasure = app.post("/v1/me/erasure-requests", &patient.token, json!({ "reason": "please" })).await;
     assert_eq!(erasure.status, 201, "{}", erasure.text);
+    let feed = app.post(&format!("/v1/treatments/{t}/calendar-subscription"), &patient.token, Value::Null).await;
+    let feed = feed.str("feed_url").trim_start_matches(app.base.as_str()).to_string();
     Victim {
+        feed,
         ids: vec![
             ("patients", patient.id.clone()),
             ("treatments", t),
@@ -62,6 +67,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/check-ins/{id}/photos") => PhotoBody::default().build(),
         ("POST", "/v1/reminders/{id}/ack") => Value::Null,
         ("POST", "/v1/erasure-requests/{id}/decision") => json!({ "decision": "approve", "reason": "intruder" }),
+        ("POST", "/v1/treatments/{id}/calendar-subscription") => Value::Null,
         _ => return None,
     })
 }
@@ -86,6 +92,7 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
             "open erasure requests",
             erasure_requests::table.filter(erasure_requests::status.eq("open")).count().get_result(c).unwrap(),
         ),
+        ("calendar_subscriptions", calendar_subscriptions::table.count().get_result(c).unwrap()),
     ]
 }
 
@@ -101,6 +108,10 @@ async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
     for sub in ["reminders", "check-ins", "photos", "timeline"] {
         seen.push(app.get(&format!("/v1/treatments/{t}/{sub}"), &v.clinician.token).await.text);
     }
+    // The calendar subscription: still the same, and its feed still answers (not rotated or revoked).
+    seen.push(app.get(&format!("/v1/treatments/{t}/calendar-subscription"), &v.clinician.token).await.text);
+    let feed = app.call(Method::GET, &v.feed, None, None).await;
+    seen.push(format!("{} {}", feed.status, feed.text));
     seen
 }
 

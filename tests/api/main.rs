@@ -9,6 +9,7 @@ mod audit;
 mod audit_anchor;
 mod auth;
 mod calendar;
+mod calendar_subscriptions;
 mod check_ins;
 mod cli;
 mod contract;

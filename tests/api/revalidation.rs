@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::fixtures::{PhotoBody, check_in, check_in_body, today_in, treatment};
 use crate::support::{Answer, Session, TestApp, spawn};
@@ -28,7 +28,7 @@ fn revalidatable_paths(ids: &[(&str, &str)]) -> Vec<String> {
         if takes_tag {
             let resource = path.trim_start_matches("/v1/").split('/').next().unwrap();
             let id = ids.iter().find(|(r, _)| *r == resource).map(|(_, id)| *id).unwrap_or("");
-            paths.push(path.replace("{id}", id));
+            paths.push(path.replace("{id}", id).replace("{secret}", id));
         }
     }
     paths
@@ -39,6 +39,8 @@ struct World {
     patient: Session,
     treatment_id: String,
     check_in_id: String,
+    /// The secret of the treatment's calendar feed.
+    feed_secret: String,
 }
 
 async fn world(app: &TestApp) -> World {
@@ -50,14 +52,22 @@ async fn world(app: &TestApp) -> World {
     let c = check_in(app, &patient, &treatment_id, check_in_body(3, false)).await;
     let check_in_id = c.str("id");
     app.post(&format!("/v1/check-ins/{check_in_id}/photos"), &patient.token, PhotoBody::default().build()).await;
-    World { clinician, patient, treatment_id, check_in_id }
+    let feed =
+        app.post(&format!("/v1/treatments/{treatment_id}/calendar-subscription"), &patient.token, Value::Null).await;
+    let feed_secret = feed.str("feed_url").rsplit('/').next().unwrap().trim_end_matches(".ics").to_string();
+    World { clinician, patient, treatment_id, check_in_id, feed_secret }
 }
 
 #[actix_web::test]
 async fn every_revalidatable_read_answers_304_to_its_own_tag_and_200_to_another() {
     let app = spawn().await;
     let w = world(&app).await;
-    let ids = [("patients", w.patient.id.as_str()), ("treatments", &w.treatment_id), ("check-ins", &w.check_in_id)];
+    let ids = [
+        ("patients", w.patient.id.as_str()),
+        ("treatments", &w.treatment_id),
+        ("check-ins", &w.check_in_id),
+        ("calendar-feeds", &w.feed_secret),
+    ];
     let paths = revalidatable_paths(&ids);
     assert!(paths.len() >= 7, "the document marks the app's reads revalidatable: {paths:?}");
     for path in paths {
