@@ -31,6 +31,8 @@ diesel::table! {
         fitzpatrick -> Integer,
         reminder_time -> Time,
         created_at -> Timestamp,
+        discharged_at -> Nullable<Timestamp>,
+        discharge_note -> Nullable<Text>,
     }
 }
 
@@ -90,6 +92,7 @@ diesel::table! {
         protocol_id -> Text,
         protocol_version -> Integer,
         created_at -> Timestamp,
+        discharged_at -> Nullable<Timestamp>,
     }
 }
 

@@ -69,3 +69,10 @@ pub fn reissue(conn: &mut DbConnection, user_id: &str) -> Result<Option<String>,
         .execute(conn)?;
     Ok(Some(token))
 }
+
+/// Spends every open invitation of the account (a deactivation): none of them works afterwards.
+pub fn spend_all(conn: &mut DbConnection, user_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::update(invites::table.filter(invites::user_id.eq(user_id)).filter(invites::used_at.is_null()))
+        .set(invites::used_at.eq(clock::now()))
+        .execute(conn)?)
+}
