@@ -131,7 +131,9 @@ pub fn find_staff(conn: &mut DbConnection, caller: &Admin, id: &str) -> Result<U
 
 /// Turns an account on or off. Its tokens are checked against `active` on every request.
 pub fn set_active(conn: &mut DbConnection, id: &str, active: bool) -> Result<(), AppError> {
-    diesel::update(users::table.find(id).filter(users::active.ne(active))).set(users::active.eq(active)).execute(conn)?;
+    diesel::update(users::table.find(id).filter(users::active.ne(active)))
+        .set(users::active.eq(active))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -9,8 +9,8 @@ use crate::audit::{Subject, note_subject};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::{
-    EmailAddress, PatientStatus, PersonName, SkinType, TimeZoneName, format_time_of_day, parse_enum, parse_fitzpatrick, parse_notes,
-    parse_time_of_day, parse_timezone,
+    EmailAddress, PatientStatus, PersonName, SkinType, TimeZoneName, format_time_of_day, parse_enum, parse_fitzpatrick,
+    parse_notes, parse_time_of_day, parse_timezone,
 };
 use crate::error::AppError;
 use crate::models::patients::{NewPatient, PatientChanges, PatientRecord};

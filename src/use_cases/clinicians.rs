@@ -3,8 +3,8 @@
 use crate::auth::Admin;
 use crate::domain::{Role, StaffInvitation};
 use crate::error::AppError;
-use crate::models::{invites, sessions};
 use crate::models::users::{self, NewUser, User};
+use crate::models::{invites, sessions};
 use crate::pagination::{Page, PageRequest};
 use crate::state::SharedState;
 

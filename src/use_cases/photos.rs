@@ -4,9 +4,9 @@ use crate::auth::{Caller, Patient};
 use crate::error::AppError;
 use crate::models::photos::{self, NewPhoto, PhotoFilter, PhotoRecord};
 use crate::models::{check_ins, patients};
-use crate::use_cases::check_ins::refuse_if_discharged;
 use crate::pagination::{Page, PageRequest};
 use crate::state::SharedState;
+use crate::use_cases::check_ins::refuse_if_discharged;
 
 /// Attaches a photo to one of the calling patient's own check-ins.
 pub async fn attach(

@@ -16,6 +16,7 @@ mod isolation;
 mod login_throttle;
 mod memberships;
 mod odd_input;
+mod offboarding;
 mod openapi;
 mod operations;
 mod patients;
