@@ -41,6 +41,7 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
             ("check-ins", c),
             ("photos", photo["id"].as_str().unwrap().to_string()),
             ("reminders", r),
+            ("clinicians", clinician.id.clone()),
         ],
         clinician,
         patient,
@@ -58,6 +59,8 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/check-ins/{id}/review") => json!({ "note": "looked at it" }),
         ("POST", "/v1/check-ins/{id}/photos") => PhotoBody::default().build(),
         ("POST", "/v1/reminders/{id}/ack") => Value::Null,
+        ("POST", "/v1/clinicians/{id}/deactivate" | "/v1/clinicians/{id}/reactivate") => Value::Null,
+        ("POST", "/v1/patients/{id}/discharge") => json!({ "note": "discharged by an intruder" }),
         _ => return None,
     })
 }
@@ -69,6 +72,8 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
     let c = &mut *conn;
     vec![
         ("users", users::table.count().get_result(c).unwrap()),
+        ("active users", users::table.filter(users::active.eq(true)).count().get_result(c).unwrap()),
+        ("discharged", patients::table.filter(patients::discharged_at.is_not_null()).count().get_result(c).unwrap()),
         ("patients", patients::table.count().get_result(c).unwrap()),
         ("patient_schedules", patient_schedules::table.count().get_result(c).unwrap()),
         ("treatments", treatments::table.count().get_result(c).unwrap()),
@@ -85,7 +90,7 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
 async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
     let mut seen = Vec::new();
     for (segment, id) in &v.ids {
-        if *segment != "reminders" {
+        if !["reminders", "clinicians"].contains(segment) {
             seen.push(app.get(&format!("/v1/{segment}/{id}"), &v.clinician.token).await.text);
         }
     }
