@@ -32,6 +32,8 @@ diesel::table! {
         fitzpatrick -> Integer,
         reminder_time -> Time,
         created_at -> Timestamp,
+        discharged_at -> Nullable<Timestamp>,
+        discharge_note -> Nullable<Text>,
     }
 }
 
@@ -93,6 +95,7 @@ diesel::table! {
         protocol_id -> Text,
         protocol_version -> Integer,
         created_at -> Timestamp,
+        discharged_at -> Nullable<Timestamp>,
     }
 }
 

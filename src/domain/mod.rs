@@ -97,6 +97,11 @@ string_enum!(
 );
 
 string_enum!(
+    /// Which of the clinic's patients a list shows: `active` (not discharged) or `discharged`.
+    PatientStatus { Active => "active", Discharged => "discharged" }
+);
+
+string_enum!(
     SkinType {
         Normal => "normal",
         Dry => "dry",

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use crate::auth::{Caller, Staff};
 use crate::db::schema::{patient_schedules, patients, users};
 use crate::db::{DbConnection, MultiBackend};
-use crate::domain::{EmailAddress, PersonName, Role, SkinType};
+use crate::domain::{EmailAddress, PatientStatus, PersonName, Role, SkinType};
 use crate::error::AppError;
 use crate::models::users::{self as accounts, User};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
@@ -31,6 +31,9 @@ pub struct PatientRecord {
     pub fitzpatrick: i32,
     pub reminder_time: NaiveTime,
     pub created_at: NaiveDateTime,
+    /// Set while the patient is discharged (see `discharge`); cleared by a new treatment.
+    pub discharged_at: Option<NaiveDateTime>,
+    pub discharge_note: Option<String>,
 }
 
 /// A time zone as stored: its IANA name.
@@ -120,7 +123,12 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Patient
         .first(conn)?)
 }
 
-pub fn list(conn: &mut DbConnection, caller: &Staff, page: &PageRequest) -> Result<Page<PatientRecord>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Staff,
+    status: Option<PatientStatus>,
+    page: &PageRequest,
+) -> Result<Page<PatientRecord>, AppError> {
     let mut query = visible_to(caller)
         .inner_join(users::table)
         .select(PatientRecord::as_select())
@@ -129,8 +137,44 @@ pub fn list(conn: &mut DbConnection, caller: &Staff, page: &PageRequest) -> Resu
     if let Some(after) = &page.after {
         query = query.filter(after.rows_after(Order::Ascending, patients::created_at, patients::id));
     }
+    query = match status {
+        Some(PatientStatus::Active) => query.filter(patients::discharged_at.is_null()),
+        Some(PatientStatus::Discharged) => query.filter(patients::discharged_at.is_not_null()),
+        None => query,
+    };
     let rows = query.load(conn)?;
     Ok(Page::from_rows(rows, page, |p| Cursor::new(None, p.created_at, &p.id)))
+}
+
+/// Discharges a patient of the caller's clinic: the patient keeps their account and everything
+/// recorded, reports no new check-ins, and the reminders of every treatment in their care stop at
+/// this instant. Discharging again changes nothing (the first instant and note stay). Expects to
+/// run inside a write transaction (the caller's).
+pub fn discharge(
+    conn: &mut DbConnection,
+    caller: &Staff,
+    id: &str,
+    note: Option<String>,
+) -> Result<PatientRecord, AppError> {
+    let current = get(conn, caller, id)?;
+    if current.discharged_at.is_some() {
+        return Ok(current);
+    }
+    let now = crate::clock::now();
+    diesel::update(patients::table.find(&current.id).filter(patients::discharged_at.is_null()))
+        .set((patients::discharged_at.eq(now), patients::discharge_note.eq(note)))
+        .execute(conn)?;
+    crate::models::treatments::end_care(conn, &current.id, now)?;
+    get(conn, caller, id)
+}
+
+/// Re-admits a discharged patient (a new treatment does): the discharge and its note are cleared.
+/// The caller has already loaded the patient under its scope.
+pub fn readmit(conn: &mut DbConnection, patient_id: &str) -> Result<(), AppError> {
+    diesel::update(patients::table.find(patient_id))
+        .set((patients::discharged_at.eq(None::<NaiveDateTime>), patients::discharge_note.eq(None::<String>)))
+        .execute(conn)?;
+    Ok(())
 }
 
 #[derive(Default)]

@@ -33,6 +33,9 @@ pub struct TreatmentRecord {
     pub protocol_id: String,
     pub protocol_version: i32,
     pub created_at: NaiveDateTime,
+    /// When the patient was discharged while this treatment was in their care: its reminders due
+    /// after this instant are no longer planned, even once a new treatment re-admits the patient.
+    pub discharged_at: Option<NaiveDateTime>,
 }
 
 /// A treatment's areas as stored: their names joined by commas.
@@ -94,6 +97,12 @@ pub fn create(
     protocol: &Protocol,
 ) -> Result<TreatmentRecord, AppError> {
     let patient = patients::get(conn, caller, patient_id)?;
+    // A new treatment re-admits a discharged patient, in this same transaction. The treatments of
+    // their earlier care keep their own discharge instant, so only this one's reminders flow.
+    // Always written, not only when the patient was discharged: the write takes the patient's row,
+    // so a discharge running at the same time comes either wholly before (and is undone here) or
+    // wholly after (and ends this treatment's care too).
+    patients::readmit(conn, &patient.id)?;
     let id = super::new_id();
     diesel::insert_into(treatments::table)
         .values((
@@ -153,4 +162,15 @@ pub fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<usize,
 /// The ids of the patient's treatments (any clinic's view: for erasure, which is scoped already).
 pub fn ids_of_patient(conn: &mut DbConnection, patient_id: &str) -> Result<Vec<String>, AppError> {
     Ok(treatments::table.filter(treatments::patient_id.eq(patient_id)).select(treatments::id).load(conn)?)
+}
+
+/// Marks each of the patient's treatments not yet ended by a discharge as ended at `at`. Expects to
+/// run inside the discharge's write transaction.
+pub fn end_care(conn: &mut DbConnection, patient_id: &str, at: NaiveDateTime) -> Result<(), AppError> {
+    diesel::update(
+        treatments::table.filter(treatments::patient_id.eq(patient_id)).filter(treatments::discharged_at.is_null()),
+    )
+    .set(treatments::discharged_at.eq(at))
+    .execute(conn)?;
+    Ok(())
 }

@@ -152,6 +152,25 @@ pub fn end_access_tokens(conn: &mut DbConnection, id: &str) -> Result<(), AppErr
     Ok(())
 }
 
+/// One of the caller's own clinic's staff accounts (an administrator or clinician). A patient's
+/// id, or another clinic's, is not found.
+pub fn find_staff(conn: &mut DbConnection, caller: &Admin, id: &str) -> Result<User, AppError> {
+    Ok(users::table
+        .filter(caller.scope().clinic_rows(users::clinic_id))
+        .filter(users::role.eq_any([Role::Admin, Role::Clinician]))
+        .filter(users::id.eq(id.to_string()))
+        .select(User::as_select())
+        .first(conn)?)
+}
+
+/// Turns an account on or off. Its tokens are checked against `active` on every request.
+pub fn set_active(conn: &mut DbConnection, id: &str, active: bool) -> Result<(), AppError> {
+    diesel::update(users::table.find(id).filter(users::active.ne(active)))
+        .set(users::active.eq(active))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// What an erased patient's account becomes: no name, no address, no password, inactive. The row
 /// stays so that the ids in the audit trail and the erasure request still name an account.
 pub const ERASED_NAME: &str = "Erased patient";
@@ -174,4 +193,24 @@ pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
 /// An account by id, whatever its state (for erasure, after its scope was checked).
 pub fn find_any(conn: &mut DbConnection, id: &str) -> Result<Option<User>, AppError> {
     find(conn, id)
+}
+
+/// Holds the caller's clinic's staff changes back until this transaction ends: a write to the
+/// clinic's row, which PostgreSQL locks until commit (SQLite runs one write at a time anyway).
+/// Two administrators deactivating each other at once are then judged one after the other.
+pub fn lock_staff_changes(conn: &mut DbConnection, caller: &Admin) -> Result<(), AppError> {
+    use crate::db::schema::clinics;
+    diesel::update(clinics::table.find(caller.clinic_id.clone())).set(clinics::name.eq(clinics::name)).execute(conn)?;
+    Ok(())
+}
+
+/// How many active administrators the caller's clinic has besides `except`.
+pub fn other_active_admins(conn: &mut DbConnection, caller: &Admin, except: &str) -> Result<i64, AppError> {
+    Ok(users::table
+        .filter(caller.scope().clinic_rows(users::clinic_id))
+        .filter(users::role.eq(Role::Admin))
+        .filter(users::active.eq(true))
+        .filter(users::id.ne(except.to_string()))
+        .count()
+        .get_result(conn)?)
 }

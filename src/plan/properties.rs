@@ -104,8 +104,14 @@ fn every_dst_change_of_2026_and_2027_at_every_quarter_hour() {
             let time = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).unwrap();
             let history = ScheduleHistory::fixed(Schedule { timezone: *tz, reminder_time: time });
             let treated_on = change_day - Duration::days(10);
-            let plan =
-                TreatmentPlan { protocol: &protocol, treatment_id: "t", treated_on, personal, schedules: &history };
+            let plan = TreatmentPlan {
+                protocol: &protocol,
+                treatment_id: "t",
+                treated_on,
+                personal,
+                schedules: &history,
+                ends_at: None,
+            };
             for reminder in plan.reminders(change_day - Duration::days(1), change_day + Duration::days(1)) {
                 check_due(*tz, reminder.local_date, time, reminder.due_at).unwrap();
                 assert_eq!(reminder.local_time, time);
@@ -143,7 +149,7 @@ proptest! {
         let time = NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).unwrap();
         let history = ScheduleHistory::fixed(Schedule { timezone: tz, reminder_time: time });
         let personal = Personal { skin_type, fitzpatrick };
-        let plan = TreatmentPlan { protocol: &protocol, treatment_id: "t", treated_on, personal, schedules: &history };
+        let plan = TreatmentPlan { protocol: &protocol, treatment_id: "t", treated_on, personal, schedules: &history, ends_at: None };
 
         let t = timeline(&protocol, treated_on, treated_on);
         let mut next = treated_on;

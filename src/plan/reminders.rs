@@ -75,6 +75,9 @@ pub struct TreatmentPlan<'a> {
     pub treated_on: NaiveDate,
     pub personal: Personal,
     pub schedules: &'a ScheduleHistory,
+    /// When the patient was discharged from this treatment's care, if they were: reminders due
+    /// after this instant are not planned (those due before stay, with their acknowledgements).
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> TreatmentPlan<'a> {
@@ -97,6 +100,9 @@ impl<'a> TreatmentPlan<'a> {
             let mut due = None;
             for rule in self.protocol.reminders.iter().filter(|r| r.applies(day, self.personal)) {
                 let (due_at, schedule) = *due.get_or_insert_with(|| self.schedules.due(date));
+                if self.ends_at.is_some_and(|ends_at| due_at > ends_at) {
+                    break;
+                }
                 planned.push(PlannedReminder {
                     id: reminder_id(self.treatment_id, date, &rule.kind),
                     local_date: date,
@@ -140,6 +146,7 @@ mod tests {
             treated_on: date(2026, 1, 1),
             personal,
             schedules: &history,
+            ends_at: None,
         };
         let all = plan.all_reminders();
         (1..=90)
@@ -218,9 +225,35 @@ mod tests {
             treated_on: date(2026, 1, 10),
             personal,
             schedules: &history,
+            ends_at: None,
         };
         assert!(plan.reminders(date(2026, 1, 1), date(2026, 1, 9)).is_empty());
         assert!(plan.reminders(date(2026, 4, 10), date(2026, 4, 20)).is_empty());
         assert_eq!(plan.reminders(date(2026, 4, 9), date(2026, 4, 20)).len(), 1, "day 90 only");
+    }
+
+    #[test]
+    fn a_discharge_ends_the_plan_at_its_instant() {
+        let protocol = Protocol::standard();
+        let history = ScheduleHistory::fixed(schedule(chrono_tz::UTC, 9, 0));
+        let personal = Personal { skin_type: SkinType::Normal, fitzpatrick: 1 };
+        // Discharged on day 3 (12 January) at 10:00 UTC: that day's 09:00 reminders were due, the
+        // next day's were not.
+        let ends_at = date(2026, 1, 12).and_hms_opt(10, 0, 0).unwrap().and_utc();
+        let plan = |ends_at| TreatmentPlan {
+            protocol: &protocol,
+            treatment_id: "t",
+            treated_on: date(2026, 1, 10),
+            personal,
+            schedules: &history,
+            ends_at,
+        };
+        let (whole, ended) = (plan(None), plan(Some(ends_at)));
+        let kept = ended.all_reminders();
+        assert!(kept.iter().all(|r| r.due_at <= ends_at));
+        assert_eq!(kept.last().unwrap().local_date, date(2026, 1, 12));
+        let before: Vec<_> = whole.all_reminders().into_iter().filter(|r| r.due_at <= ends_at).collect();
+        assert_eq!(kept, before, "the reminders due before the discharge are unchanged");
+        assert!(ended.reminders(date(2026, 1, 13), date(2026, 4, 9)).is_empty());
     }
 }

@@ -204,7 +204,8 @@ impl From<CheckInRecord> for CheckIn {
 /// 404. `local_date` (default: today in the patient's time zone) may not be before `treated_on` nor
 /// after tomorrow, and each `adherence` key must be a reminder kind of that day, else 422; true
 /// answers acknowledge those reminders. Every check-in is stored, several a day included, and enters
-/// the clinic's review queue. Retrying with the same Idempotency-Key is safe: the retry gets the first
+/// the clinic's review queue. A discharged patient's check-in answers 409 until a new treatment
+/// re-admits them. Retrying with the same Idempotency-Key is safe: the retry gets the first
 /// answer instead of a second check-in.
 #[utoipa::path(
     operation_id = "createCheckIn",

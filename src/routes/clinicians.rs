@@ -11,6 +11,7 @@ use crate::domain::{EmailAddress, PersonName, Role, StaffInvitation, StaffRole, 
 use crate::error::AppError;
 use crate::models::users::User;
 use crate::pagination::{Page, PageQuery};
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::use_cases::clinicians::{self, Invited};
 use crate::validate::{Checks, checked};
@@ -24,6 +25,8 @@ pub struct StaffMember {
     pub clinic_id: String,
     /// Whether the invitation has been accepted (a password set).
     pub activated: bool,
+    /// Whether the account may log in: false once an administrator deactivated it.
+    pub active: bool,
     pub created_at: String,
 }
 
@@ -31,6 +34,7 @@ impl From<User> for StaffMember {
     fn from(u: User) -> StaffMember {
         StaffMember {
             activated: u.activated(),
+            active: u.active,
             id: u.id,
             name: u.name,
             email: u.email,
@@ -141,4 +145,64 @@ pub async fn list(
     let page = query.into_inner().into_request()?;
     let found = clinicians::list_staff(&state, caller, page).await?;
     Ok(web::Json(found.map(StaffMember::from)))
+}
+
+/// Deactivates a clinician or administrator of the caller's clinic. Repeating it answers the same.
+///
+/// Administrators only; clinicians and patients get 403. Another clinic's staff, a patient's id or
+/// an unknown id answer 404. The account can no longer log in; its refresh tokens are revoked and
+/// its open invitation spent at once, and its access tokens are refused (401) from its next request.
+/// Deactivating yourself, or the clinic's last active administrator, answers 409. Everything the
+/// account did stays (reviews, audit events). A repeat answers 200 with the same member, so retrying,
+/// with the same Idempotency-Key or none, is safe.
+#[utoipa::path(
+    operation_id = "deactivateClinician",
+    tag = "staff",
+    params(("id" = uuid::Uuid, Path, description = "Staff member id"), crate::routes::openapi::IdempotencyKey),
+    responses(
+        (status = 200, description = "The deactivated staff member", body = StaffMember),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 409, response = crate::routes::problems::Conflict),
+    )
+)]
+#[post("/clinicians/{id}/deactivate", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
+pub async fn deactivate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Admin,
+    id: web::Path<String>,
+) -> Result<web::Json<StaffMember>, AppError> {
+    let id = path_id(&id)?;
+    note_subject(&req, Subject { patient_id: None, resource_type: Some("staff"), resource_id: Some(id.clone()) });
+    let member = clinicians::deactivate(&state, caller, id).await?;
+    Ok(web::Json(member.into()))
+}
+
+/// Reactivates a deactivated clinician or administrator of the caller's clinic.
+///
+/// Administrators only; clinicians and patients get 403. Another clinic's staff, a patient's id or
+/// an unknown id answer 404. The account logs in again with its password; the logins revoked by the
+/// deactivation stay revoked. An account deactivated before it accepted its invitation has no
+/// password and no open invitation: it needs a new invitation. Reactivating an active account
+/// answers 200 with it unchanged, so retrying, with the same Idempotency-Key or none, is safe.
+#[utoipa::path(
+    operation_id = "reactivateClinician",
+    tag = "staff",
+    params(("id" = uuid::Uuid, Path, description = "Staff member id"), crate::routes::openapi::IdempotencyKey),
+    responses(
+        (status = 200, description = "The reactivated staff member", body = StaffMember),
+        (status = 403, response = crate::routes::problems::Forbidden),
+    )
+)]
+#[post("/clinicians/{id}/reactivate", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
+pub async fn reactivate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Admin,
+    id: web::Path<String>,
+) -> Result<web::Json<StaffMember>, AppError> {
+    let id = path_id(&id)?;
+    note_subject(&req, Subject { patient_id: None, resource_type: Some("staff"), resource_id: Some(id.clone()) });
+    let member = clinicians::reactivate(&state, caller, id).await?;
+    Ok(web::Json(member.into()))
 }

@@ -3,14 +3,14 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{Subject, note_subject};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::{
-    EmailAddress, PersonName, SkinType, TimeZoneName, format_time_of_day, parse_enum, parse_fitzpatrick,
-    parse_time_of_day, parse_timezone,
+    EmailAddress, PatientStatus, PersonName, SkinType, TimeZoneName, format_time_of_day, parse_enum, parse_fitzpatrick,
+    parse_notes, parse_time_of_day, parse_timezone,
 };
 use crate::error::AppError;
 use crate::models::patients::{NewPatient, PatientChanges, PatientRecord};
@@ -39,6 +39,11 @@ pub struct Patient {
     pub reminder_time: String,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// When the patient was discharged (RFC 3339, UTC); null while in care. A new treatment
+    /// re-admits the patient and clears it.
+    pub discharged_at: Option<String>,
+    /// The note given with the discharge, if any; null while in care.
+    pub discharge_note: Option<String>,
 }
 
 impl From<PatientRecord> for Patient {
@@ -53,6 +58,8 @@ impl From<PatientRecord> for Patient {
             fitzpatrick: p.fitzpatrick,
             reminder_time: format_time_of_day(p.reminder_time),
             created_at: format_instant(p.created_at),
+            discharged_at: p.discharged_at.map(format_instant),
+            discharge_note: p.discharge_note,
         }
     }
 }
@@ -199,15 +206,31 @@ pub async fn create(
     Ok(created)
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PatientsQuery {
+    /// Only patients in care (`active`) or only discharged ones; all of them when left out.
+    #[param(value_type = Option<PatientStatus>)]
+    pub status: Option<String>,
+    /// How many items to return, 1 to 100 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^([0-2]:)?[0-9]{1,16}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    pub cursor: Option<String>,
+}
+
 /// The caller's clinic's patients, oldest first.
 ///
 /// Administrators and clinicians, who see every patient of their own clinic and no other; patients
-/// get 403. Pages hold at most `limit` patients (1-100, default 50): follow `next_cursor` until it is
-/// null. A `limit` out of range or a `cursor` this server did not issue answers 422.
+/// get 403. Discharged patients are listed too, with `discharged_at` set; `status=active` or
+/// `status=discharged` lists only those. Pages hold at most `limit` patients (1-100, default 50):
+/// follow `next_cursor` until it is null. An unknown `status`, a `limit` out of range or a `cursor`
+/// this server did not issue answers 422.
 #[utoipa::path(
     operation_id = "listPatients",
     tag = "patients",
-    params(PageQuery),
+    params(PatientsQuery),
     responses(
         (status = 200, description = "A page of patients", body = Page<Patient>),
         (status = 403, response = crate::routes::problems::Forbidden),
@@ -217,11 +240,15 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<PageQuery>,
+    query: web::Query<PatientsQuery>,
 ) -> Result<web::Json<Page<Patient>>, AppError> {
     let caller = Staff::try_from(caller)?;
-    let page = query.into_inner().into_request()?;
-    let found = patients::list(&state, caller, page).await?;
+    let q = query.into_inner();
+    let mut checks = Checks::new();
+    let status = checks.optional("status", q.status, parse_enum::<PatientStatus>);
+    let page = PageQuery { limit: q.limit, cursor: q.cursor }.parse(&mut checks);
+    checks.finish()?;
+    let found = patients::list(&state, caller, status, checked(page)?).await?;
     Ok(web::Json(found.map(Patient::from)))
 }
 
@@ -275,4 +302,57 @@ pub async fn update(
     let changes = PatientChanges::try_from(body.into_inner())?;
     let updated = patients::update(&state, caller, id, changes).await?;
     Ok(web::Json(updated.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"note": "Recovery complete at the 12-week visit; no further sessions planned."}))]
+pub struct DischargeBody {
+    /// Why, or anything the clinic wants on record; the patient sees it too. At most 2,000 characters.
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
+    pub note: Option<String>,
+}
+
+/// Discharges a patient: their care has ended. Discharging again answers the same.
+///
+/// Administrators and clinicians of the patient's clinic; patients get 403, and another clinic's
+/// patient (or an id that is no patient) answers 404. The body is `{}` or carries a `note`. The
+/// patient can still log in and read their plan, timeline, check-ins and photos; new check-ins and
+/// photos are refused with 409; reminders due after `discharged_at` are no longer listed, in the
+/// today screen, the calendar or the adherence counts (acknowledging one answers 404). Unreviewed
+/// check-ins stay in the review queue. Recording a new treatment re-admits the patient. A repeat
+/// keeps the first `discharged_at` and note, so retrying, with the same Idempotency-Key or none, is
+/// safe. A note over 2,000 characters or with control characters answers 422.
+#[utoipa::path(
+    operation_id = "dischargePatient",
+    tag = "patients",
+    params(("id" = uuid::Uuid, Path, description = "Patient id"), crate::routes::openapi::IdempotencyKey),
+    request_body = DischargeBody,
+    responses(
+        (status = 200, description = "The discharged patient", body = Patient),
+        (status = 403, response = crate::routes::problems::Forbidden),
+    )
+)]
+#[post("/patients/{id}/discharge", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
+pub async fn discharge(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<DischargeBody>,
+) -> Result<web::Json<Patient>, AppError> {
+    let caller = Staff::try_from(caller)?;
+    let id = path_id(&id)?;
+    let mut checks = Checks::new();
+    let note = checks.optional("note", body.into_inner().note, parse_notes);
+    checks.finish()?;
+    let discharged = patients::discharge(&state, caller, id, note).await?;
+    note_subject(
+        &req,
+        Subject {
+            patient_id: Some(discharged.id.clone()),
+            resource_type: Some("patient"),
+            resource_id: Some(discharged.id.clone()),
+        },
+    );
+    Ok(web::Json(discharged.into()))
 }

@@ -122,9 +122,9 @@ impl TryFrom<CreatePhoto> for NewPhoto {
 ///
 /// The patient only; staff get 403, and another patient's check-in answers 404. Only the metadata
 /// is stored: the image bytes stay in the app's storage, identified by `sha256`. A `captured_at`
-/// more than 5 minutes in the future, or a size, dimension or checksum out of bounds, answers 422.
-/// Retrying with the same Idempotency-Key is safe: the retry gets the first answer instead of a
-/// second photo.
+/// more than 5 minutes in the future, or a size, dimension or checksum out of bounds, answers 422;
+/// a discharged patient's photo, 409. Retrying with the same Idempotency-Key is safe: the retry
+/// gets the first answer instead of a second photo.
 #[utoipa::path(
     operation_id = "createPhoto",
     tag = "photos",

@@ -16,7 +16,8 @@ use crate::use_cases::plans::{self, ActivePlan};
 ///
 /// The patient only; staff get 403, and a reminder of another patient answers 404. Reminder ids
 /// come from the reminders list or the today screen. A reminder of a later day (in the patient's
-/// time zone) cannot be acknowledged yet: 409. A repeat answers 200 with the first
+/// time zone) cannot be acknowledged yet: 409. A reminder due after the patient's discharge is no
+/// longer part of the plan: 404. A repeat answers 200 with the first
 /// `acknowledged_at`, so retrying, with the same Idempotency-Key or none, is safe.
 #[utoipa::path(
     operation_id = "acknowledgeReminder",

@@ -44,6 +44,10 @@ pub struct Treatment {
     /// The protocol version this plan was made with; later protocol edits do not change it.
     pub protocol: ProtocolRef,
     pub created_at: String,
+    /// When the patient was discharged while this treatment was in their care (RFC 3339, UTC):
+    /// its reminders due after this instant are no longer planned. Null otherwise; a later
+    /// re-admission does not clear it.
+    pub discharged_at: Option<String>,
 }
 
 impl From<TreatmentRecord> for Treatment {
@@ -60,6 +64,7 @@ impl From<TreatmentRecord> for Treatment {
             notes: t.notes,
             protocol: ProtocolRef { id: t.protocol_id, version: t.protocol_version },
             created_at: format_instant(t.created_at),
+            discharged_at: t.discharged_at.map(format_instant),
         }
     }
 }
@@ -119,8 +124,10 @@ impl TryFrom<CreateTreatment> for NewTreatment {
 /// Administrators and clinicians, for a patient of their own clinic; patients get 403, and another
 /// clinic's patient answers 404. The plan follows the current protocol version, kept with the
 /// treatment; `Location` names the new treatment. A `treated_on` more than a year after today,
-/// no `areas` or a needle depth outside 0.1-3.0 mm answers 422. Retrying with the same
-/// Idempotency-Key is safe: the retry gets the first answer instead of a second treatment.
+/// no `areas` or a needle depth outside 0.1-3.0 mm answers 422. A discharged patient is re-admitted
+/// by it (`discharged_at` cleared, in the same transaction): the new plan's reminders flow, those of
+/// the earlier treatments stay ended. Retrying with the same Idempotency-Key is safe: the retry gets
+/// the first answer instead of a second treatment.
 #[utoipa::path(
     operation_id = "createTreatment",
     tag = "treatments",

@@ -12,6 +12,7 @@ use crate::mail::Letter;
 use crate::models::check_ins::{self, CheckInRecord, NewCheckIn, QueueCounts, QueueEntry};
 use crate::models::clinics;
 use crate::models::outbox::{self, NewMessage};
+use crate::models::patients::PatientRecord;
 use crate::models::plans::{self, PlanContext};
 use crate::pagination::{Page, PageRequest};
 use crate::plan::Level;
@@ -33,6 +34,7 @@ pub async fn report(
         .db
         .write(move |conn| {
             let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
+            refuse_if_discharged(&ctx.patient)?;
             let new = fit_to_plan(&ctx, report)?;
             let record = check_ins::create(conn, &caller, &ctx, new)?;
             if record.assessment.level == Level::Urgent {
@@ -58,6 +60,18 @@ fn alert_clinic(conn: &mut DbConnection, check_in: &CheckInRecord) -> Result<(),
         )?;
     }
     Ok(())
+}
+
+/// A discharged patient's care has ended: they report nothing new until a new treatment
+/// re-admits them. (Their earlier check-ins stay, and unreviewed ones stay in the review queue.)
+pub fn refuse_if_discharged(patient: &PatientRecord) -> Result<(), AppError> {
+    match patient.discharged_at {
+        Some(at) => Err(AppError::Conflict(format!(
+            "the patient was discharged at {}: new check-ins and photos are not accepted; a new treatment re-admits the patient",
+            crate::clock::format_instant(at)
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> Result<NewCheckIn, AppError> {

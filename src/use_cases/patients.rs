@@ -1,6 +1,7 @@
 //! Enrolling patients, reading their profiles, and changing them.
 
 use crate::auth::{Caller, Staff};
+use crate::domain::PatientStatus;
 use crate::error::AppError;
 use crate::models::patients::{self, NewPatient, PatientChanges, PatientRecord};
 use crate::pagination::{Page, PageRequest};
@@ -29,9 +30,27 @@ pub async fn enroll(state: &SharedState, caller: Staff, new: NewPatient) -> Resu
         .await
 }
 
-/// The caller's clinic's patients, oldest first.
-pub async fn list(state: &SharedState, caller: Staff, page: PageRequest) -> Result<Page<PatientRecord>, AppError> {
-    state.db.run(move |conn| patients::list(conn, &caller, &page)).await
+/// The caller's clinic's patients, oldest first: all of them, or only those of one status.
+pub async fn list(
+    state: &SharedState,
+    caller: Staff,
+    status: Option<PatientStatus>,
+    page: PageRequest,
+) -> Result<Page<PatientRecord>, AppError> {
+    state.db.run(move |conn| patients::list(conn, &caller, status, &page)).await
+}
+
+/// Discharges a patient of the caller's clinic, with an optional note: their record and history
+/// stay readable, new check-ins and photos are refused, reminders due from now on are no longer
+/// planned. A new treatment re-admits them (`treatments::create`). Discharging again changes
+/// nothing.
+pub async fn discharge(
+    state: &SharedState,
+    caller: Staff,
+    id: String,
+    note: Option<String>,
+) -> Result<PatientRecord, AppError> {
+    state.db.write(move |conn| patients::discharge(conn, &caller, &id, note)).await
 }
 
 pub async fn get(state: &SharedState, caller: Caller, id: String) -> Result<PatientRecord, AppError> {

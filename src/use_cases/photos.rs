@@ -3,8 +3,10 @@
 use crate::auth::{Caller, Patient};
 use crate::error::AppError;
 use crate::models::photos::{self, NewPhoto, PhotoFilter, PhotoRecord};
+use crate::models::{check_ins, patients};
 use crate::pagination::{Page, PageRequest};
 use crate::state::SharedState;
+use crate::use_cases::check_ins::refuse_if_discharged;
 
 /// Attaches a photo to one of the calling patient's own check-ins.
 pub async fn attach(
@@ -13,7 +15,15 @@ pub async fn attach(
     check_in_id: String,
     new: NewPhoto,
 ) -> Result<PhotoRecord, AppError> {
-    state.db.write(move |conn| photos::create(conn, &caller, &check_in_id, new)).await
+    state
+        .db
+        .write(move |conn| {
+            // The check-in first: another patient's is 404 whatever the caller's own state.
+            check_ins::get(conn, &caller, &check_in_id)?;
+            refuse_if_discharged(&patients::get(conn, &caller, &caller.user_id)?)?;
+            photos::create(conn, &caller, &check_in_id, new)
+        })
+        .await
 }
 
 /// A treatment's photos in capture order, of one body site and view when the filter says so.

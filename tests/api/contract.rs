@@ -379,6 +379,19 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     r.call(M::POST, "/v1/check-ins/{id}/review", &[ci], Some(c), Some(json!({ "note": "fine" }))).await;
     r.call(M::POST, "/v1/check-ins/{id}/review", &[ci], Some(c), Some(json!({ "note": "again" }))).await; // 409
     r.call(M::DELETE, "/v1/photos/{id}", &[&photo], Some(p), None).await;
+    // Offboarding: a discharge (and its 409 for a check-in), a new treatment re-admits; a staff
+    // member deactivated and reactivated, and the administrator's own deactivation refused (409).
+    let discharge = json!({ "note": "recovered" });
+    r.call(M::POST, "/v1/patients/{id}/discharge", &[pid], Some(c), Some(discharge)).await;
+    r.call(M::POST, "/v1/treatments/{id}/check-ins", &[t], Some(p), Some(check_in_body(1, false))).await; // 409
+    r.call(M::GET, "/v1/patients", &[], Some(c), None).await;
+    r.call(M::POST, "/v1/patients/{id}/treatments", &[pid], Some(c), Some(TreatmentBody::default().build())).await;
+    let leaver = format!("l-{}@clinic.test", uuid::Uuid::new_v4().simple());
+    let staff_id = app.post("/v1/clinicians", &admin.token, clinician_invite(&leaver)).await.str("id");
+    r.call(M::POST, "/v1/clinicians/{id}/deactivate", &[&staff_id], Some(&admin.token), None).await;
+    r.call(M::GET, "/v1/clinicians", &[], Some(&admin.token), None).await;
+    r.call(M::POST, "/v1/clinicians/{id}/reactivate", &[&staff_id], Some(&admin.token), None).await;
+    r.call(M::POST, "/v1/clinicians/{id}/deactivate", &[&admin.id], Some(&admin.token), None).await; // 409
     r.call(M::GET, "/v1/audit-events", &[], Some(&admin.token), None).await;
     r.call(M::GET, "/v1/me/export", &[], Some(p), None).await;
     r.call(M::GET, "/v1/me/export", &[], Some(c), None).await; // 403

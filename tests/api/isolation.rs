@@ -49,6 +49,7 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
             ("photos", photo["id"].as_str().unwrap().to_string()),
             ("reminders", r),
             ("erasure-requests", erasure.str("id")),
+            ("clinicians", clinician.id.clone()),
         ],
         clinician,
         patient,
@@ -68,6 +69,8 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/reminders/{id}/ack") => Value::Null,
         ("POST", "/v1/erasure-requests/{id}/decision") => json!({ "decision": "approve", "reason": "intruder" }),
         ("POST", "/v1/treatments/{id}/calendar-subscription") => Value::Null,
+        ("POST", "/v1/clinicians/{id}/deactivate" | "/v1/clinicians/{id}/reactivate") => Value::Null,
+        ("POST", "/v1/patients/{id}/discharge") => json!({ "note": "discharged by an intruder" }),
         _ => return None,
     })
 }
@@ -79,6 +82,8 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
     let c = &mut *conn;
     vec![
         ("users", users::table.count().get_result(c).unwrap()),
+        ("active users", users::table.filter(users::active.eq(true)).count().get_result(c).unwrap()),
+        ("discharged", patients::table.filter(patients::discharged_at.is_not_null()).count().get_result(c).unwrap()),
         ("patients", patients::table.count().get_result(c).unwrap()),
         ("patient_schedules", patient_schedules::table.count().get_result(c).unwrap()),
         ("treatments", treatments::table.count().get_result(c).unwrap()),
@@ -100,7 +105,7 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
 async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
     let mut seen = Vec::new();
     for (segment, id) in &v.ids {
-        if !matches!(*segment, "reminders" | "erasure-requests") {
+        if !matches!(*segment, "reminders" | "erasure-requests" | "clinicians") {
             seen.push(app.get(&format!("/v1/{segment}/{id}"), &v.clinician.token).await.text);
         }
     }

@@ -20,6 +20,7 @@ mod login_throttle;
 mod mail;
 mod memberships;
 mod odd_input;
+mod offboarding;
 mod openapi;
 mod operations;
 mod patients;

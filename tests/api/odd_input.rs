@@ -148,6 +148,14 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
         ),
         case(
             Method::POST,
+            "/v1/patients/{id}/discharge",
+            format!("/v1/patients/{}/discharge", w.patient.id),
+            &admin,
+            json!({ "note": "recovered" }),
+            &["note"],
+        ),
+        case(
+            Method::POST,
             "/v1/check-ins/{id}/photos",
             format!("/v1/check-ins/{}/photos", w.check_in_id),
             &patient,
