@@ -76,6 +76,8 @@ fn every_operation_says_itself_whether_it_needs_a_token() {
         "GET /v1/time-zones",
         "POST /v1/auth/activate",
         "POST /v1/auth/login",
+        "POST /v1/auth/password-reset",
+        "POST /v1/auth/password-reset/confirm",
         "POST /v1/auth/refresh",
     ]
     .into_iter()
@@ -415,6 +417,24 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     for template in ["/health/live", "/health/ready", "/metrics", "/openapi.yaml"] {
         r.call(M::GET, template, &[], None, None).await;
     }
+    // E-mail: re-invitations (202, and 409 for an activated account), the outbox, the alert
+    // settings, a password reset asked for and a bogus token refused, a password change.
+    let late = format!("late-{}@clinic.test", uuid::Uuid::new_v4().simple());
+    let late = app.post("/v1/clinicians", &admin.token, clinician_invite(&late)).await.str("id");
+    r.call(M::POST, "/v1/clinicians/{id}/invitation", &[&late], Some(&admin.token), None).await;
+    let unactivated = format!("u-{}@mail.test", uuid::Uuid::new_v4().simple());
+    let unactivated = app.post("/v1/patients", c, new_patient(&unactivated, "Asia/Kolkata")).await.str("id");
+    r.call(M::POST, "/v1/patients/{id}/invitation", &[&unactivated], Some(c), None).await;
+    r.call(M::POST, "/v1/patients/{id}/invitation", &[pid], Some(c), None).await; // 409
+    r.call(M::GET, "/v1/outbox", &[], Some(&admin.token), None).await;
+    r.call(M::GET, "/v1/clinic/settings", &[], Some(&admin.token), None).await;
+    let alerts = json!({ "urgent_alerts": { "enabled": true, "recipients": [admin.id] } });
+    r.call(M::PUT, "/v1/clinic/settings", &[], Some(&admin.token), Some(alerts)).await;
+    r.call(M::POST, "/v1/auth/password-reset", &[], None, Some(json!({ "email": admin.email }))).await; // 202
+    let bogus = json!({ "token": "not-a-reset-token", "password": "a long enough password" });
+    r.call(M::POST, "/v1/auth/password-reset/confirm", &[], None, Some(bogus)).await; // 401
+    let change = json!({ "current_password": "a long enough password", "new_password": "another long password" });
+    r.call(M::POST, "/v1/auth/password", &[], Some(c), Some(change)).await;
     let all: BTreeSet<String> = operations(&r.doc).into_iter().map(|(m, p, _)| format!("{m} {p}")).collect();
     let missed: Vec<_> = all.difference(&r.covered).collect();
     assert!(missed.is_empty(), "operations this session never called: {missed:?}");

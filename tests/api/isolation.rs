@@ -70,6 +70,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/erasure-requests/{id}/decision") => json!({ "decision": "approve", "reason": "intruder" }),
         ("POST", "/v1/treatments/{id}/calendar-subscription") => Value::Null,
         ("POST", "/v1/clinicians/{id}/deactivate" | "/v1/clinicians/{id}/reactivate") => Value::Null,
+        ("POST", "/v1/patients/{id}/invitation" | "/v1/clinicians/{id}/invitation") => Value::Null,
         ("POST", "/v1/patients/{id}/discharge") => json!({ "note": "discharged by an intruder" }),
         _ => return None,
     })
@@ -93,6 +94,7 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
         ("reviewed", check_ins::table.filter(check_ins::reviewed_at.is_not_null()).count().get_result(c).unwrap()),
         ("photos", photos::table.count().get_result(c).unwrap()),
         ("invites", invites::table.count().get_result(c).unwrap()),
+        ("outbox_messages", outbox_messages::table.count().get_result(c).unwrap()),
         (
             "open erasure requests",
             erasure_requests::table.filter(erasure_requests::status.eq("open")).count().get_result(c).unwrap(),
