@@ -116,3 +116,8 @@ pub fn reissue(
         .execute(conn)?;
     Ok(Some(issued))
 }
+
+/// Erasure: the patient's feeds go before their treatments.
+pub fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(subs::table.filter(subs::patient_id.eq(patient_id))).execute(conn)?)
+}

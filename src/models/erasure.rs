@@ -11,8 +11,8 @@ use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{ErasureDecision, ErasureStatus};
 use crate::error::AppError;
 use crate::models::{
-    check_ins, idempotency, invites, login_throttle, outbox, patients, photos, plans, screenings, sessions, treatments,
-    users,
+    calendar_subscriptions, check_ins, idempotency, invites, login_throttle, outbox, patients, photos, plans,
+    screenings, sessions, treatments, users,
 };
 use crate::pagination::{Cursor, Order, Page, PageRequest};
 
@@ -135,6 +135,7 @@ fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<(), AppErr
     photos::erase_patient(conn, patient_id)?;
     check_ins::erase_patient(conn, patient_id)?;
     plans::erase_acknowledgements(conn, &treatment_ids)?;
+    calendar_subscriptions::erase_patient(conn, patient_id)?;
     treatments::erase_patient(conn, patient_id)?;
     screenings::erase_patient(conn, patient_id)?;
     patients::erase(conn, patient_id)?;

@@ -343,6 +343,13 @@ async fn an_approved_erasure_leaves_the_patient_in_no_table_but_the_audit_trail_
     let other_check_in = check_in(&app, &other, other_t["id"].as_str().unwrap(), check_in_body(1, false)).await;
     assert_eq!(other_check_in.status, 201);
 
+    // A calendar subscription and a password reset (a token and a message) of the patient's own.
+    let feed =
+        app.post(&format!("/v1/treatments/{}/calendar-subscription", r.treatment_id), &p.token, Value::Null).await;
+    assert_eq!(feed.status, 201, "{}", feed.text);
+    let reset = app.post_anonymous("/v1/auth/password-reset", json!({ "email": p.email })).await;
+    assert_eq!(reset.status, 202);
+
     let filed = keyed(&app, "/v1/me/erasure-requests", &p.token, "erase", json!({ "reason": "I am Zelda" })).await;
     let id = filed.str("id");
     // The decision without a key: a keyed one would keep a copy of this answer (the request record).
