@@ -52,16 +52,21 @@ use crate::models::protocols::ProtocolLibrary;
 use crate::routes::ApiSpec;
 use crate::state::AppState;
 
-/// Applies pending migrations and stores the shipped protocol; returns that protocol.
+/// Applies pending migrations and stores every shipped protocol version; returns the newest, which
+/// new treatments are planned with.
 pub fn prepare_database(db: &Database) -> Result<plan::Protocol, StartupError> {
     let applied = db.migrate()?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
-    let protocol = plan::Protocol::parse(plan::protocol::STANDARD_V1).map_err(StartupError::Config)?;
     let mut conn = db.connection()?;
-    models::protocols::seed(&mut conn, &protocol, plan::protocol::STANDARD_V1).map_err(StartupError::Database)?;
-    Ok(protocol)
+    let mut newest = None;
+    for document in plan::protocol::STANDARD_VERSIONS {
+        let protocol = plan::Protocol::parse(document).map_err(StartupError::Config)?;
+        models::protocols::seed(&mut conn, &protocol, document).map_err(StartupError::Database)?;
+        newest = Some(protocol);
+    }
+    newest.ok_or_else(|| StartupError::Config("no standard protocol is shipped".into()))
 }
 
 /// Everything the application shares across workers, built once per process.

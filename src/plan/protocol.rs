@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::SkinType;
 
-/// The standard protocol shipped with the product.
+/// The standard protocols shipped with the product, oldest first: every version stays stored (a
+/// treatment keeps the version it was planned with); new treatments use the last.
 pub const STANDARD_V1: &str = include_str!("../../protocols/standard-v1.json");
+pub const STANDARD_V2: &str = include_str!("../../protocols/standard-v2.json");
+pub const STANDARD_VERSIONS: &[&str] = &[STANDARD_V1, STANDARD_V2];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -176,8 +179,9 @@ impl Protocol {
         Ok(protocol)
     }
 
+    /// The standard protocol new treatments are planned with (the newest shipped version).
     pub fn standard() -> Protocol {
-        Protocol::parse(STANDARD_V1).expect("the embedded standard protocol is valid")
+        Protocol::parse(STANDARD_V2).expect("the embedded standard protocol is valid")
     }
 
     /// Phases must be contiguous from day 1 to `plan_days`; windows must lie inside the plan;

@@ -24,7 +24,7 @@ async fn a_check_in_is_judged_against_its_day_of_recovery() {
         json!({ "level": "ok", "reasons": [] }),
         "redness and pinpoint bleeding are expected on day 1"
     );
-    assert_eq!(day1.body["protocol"], json!({ "id": "standard", "version": 1 }));
+    assert_eq!(day1.body["protocol"], json!({ "id": "standard", "version": 2 }));
     assert_eq!(day1.body["patient_id"], patient.id.as_str());
     assert!(day1.body["reviewed_at"].is_null());
 

@@ -30,7 +30,7 @@ async fn a_clinician_records_a_treatment_planned_with_the_current_protocol() {
     assert_eq!(t["areas"], json!(["face", "neck"]));
     assert_eq!(t["needle_depth_mm"], 0.25);
     assert_eq!(t["notes"], "left cheek scarring");
-    assert_eq!(t["protocol"], json!({ "id": "standard", "version": 1 }));
+    assert_eq!(t["protocol"], json!({ "id": "standard", "version": 2 }));
 
     let id = t["id"].as_str().unwrap();
     for who in [&clinician, &patient] {
@@ -359,7 +359,7 @@ async fn screening_finds_contraindications_and_cautions() {
 #[actix_web::test]
 async fn an_edited_protocol_needs_a_new_version() {
     use aftercare::plan::Protocol;
-    use aftercare::plan::protocol::STANDARD_V1;
+    use aftercare::plan::protocol::STANDARD_V2;
     let app = spawn().await;
     let mut conn = app.db.pool().get().unwrap();
     let mut edited = Protocol::standard();
@@ -367,7 +367,7 @@ async fn an_edited_protocol_needs_a_new_version() {
     let document = serde_json::to_string(&edited).unwrap();
     let refused = aftercare::models::protocols::seed(&mut conn, &edited, &document).unwrap_err();
     assert!(refused.contains("new version"), "{refused}");
-    aftercare::models::protocols::seed(&mut conn, &Protocol::standard(), STANDARD_V1).unwrap();
-    edited.version = 2;
+    aftercare::models::protocols::seed(&mut conn, &Protocol::standard(), STANDARD_V2).unwrap();
+    edited.version = 3;
     aftercare::models::protocols::seed(&mut conn, &edited, &serde_json::to_string(&edited).unwrap()).unwrap();
 }
