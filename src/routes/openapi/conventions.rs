@@ -6,10 +6,16 @@
 use serde_json::{Map, Value, json};
 
 /// Fields whose name would give them a format they do not have: a protocol's id is a slug, an
-/// audited resource id may be a `sha256:` digest, and login takes any string (an unknown address
-/// or clinic is a 401, not a 422).
-const NOT_BY_NAME: &[(&str, &str)] =
-    &[("ProtocolRef", "id"), ("AuditEvent", "resource_id"), ("LoginRequest", "email"), ("LoginRequest", "clinic_id")];
+/// audited resource id may be a `sha256:` digest, and login and a password reset request take any
+/// string (an unknown address or clinic is a 401, or the same 202, never a 422 that would tell).
+const NOT_BY_NAME: &[(&str, &str)] = &[
+    ("ProtocolRef", "id"),
+    ("AuditEvent", "resource_id"),
+    ("LoginRequest", "email"),
+    ("LoginRequest", "clinic_id"),
+    ("PasswordResetRequest", "email"),
+    ("PasswordResetRequest", "clinic_id"),
+];
 
 pub fn apply(doc: &mut Value) {
     add_headers_and_answers(doc);
