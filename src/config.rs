@@ -206,10 +206,13 @@ impl Settings {
             public_base_url: public_base_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", bind_addr.replace("0.0.0.0", "localhost"))),
-            poll_interval: Duration::from_millis(number(&get, "MAIL_POLL_MS", 1000)?),
+            poll_interval: Duration::from_millis(at_most(&get, "MAIL_POLL_MS", 1000, 60_000)?),
             max_attempts: number(&get, "MAIL_MAX_ATTEMPTS", 8)? as i32,
-            first_retry: Duration::from_secs(number(&get, "MAIL_RETRY_SECONDS", 30)?),
+            first_retry: Duration::from_secs(at_most(&get, "MAIL_RETRY_SECONDS", 30, 3600)?),
         };
+        if let Err(e) = mail.from.parse::<lettre::message::Mailbox>() {
+            return Err(StartupError::Config(format!("MAIL_FROM is not an e-mail address ({e}): `{}`", mail.from)));
+        }
         let invite_tokens_in_answers = match get("INVITE_TOKENS_IN_ANSWERS").as_deref() {
             None | Some("") | Some("true") => true,
             Some("false") => false,
@@ -230,7 +233,7 @@ impl Settings {
             access_token_ttl: Duration::from_secs(number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
             refresh_token_ttl: Duration::from_secs(number(&get, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?),
             refresh_retry_grace: Duration::from_secs(number(&get, "REFRESH_RETRY_GRACE_SECONDS", 30)?),
-            invite_ttl: Duration::from_secs(number(&get, "INVITE_TTL_SECONDS", 7 * 24 * 3600)?),
+            invite_ttl: Duration::from_secs(at_most(&get, "INVITE_TTL_SECONDS", 7 * 24 * 3600, 90 * 24 * 3600)?),
             // Twice the cores: more connections working at once than the machine can run only
             // queue inside the database, where a preempted lock holder stalls everyone.
             db_pool_size: number(&get, "DATABASE_POOL_SIZE", 2 * cpus as u64)? as u32,
@@ -255,11 +258,19 @@ impl Settings {
             keep_alive: Duration::from_secs(number(&get, "KEEP_ALIVE_SECONDS", 5)?),
             max_connections: number(&get, "MAX_CONNECTIONS", 4096)? as usize,
             mail,
-            password_reset_ttl: Duration::from_secs(number(&get, "PASSWORD_RESET_TTL_SECONDS", 3600)?),
+            password_reset_ttl: Duration::from_secs(at_most(&get, "PASSWORD_RESET_TTL_SECONDS", 3600, 7 * 24 * 3600)?),
             password_resets_per_account: number(&get, "PASSWORD_RESETS_PER_ACCOUNT", 3)? as i64,
             invite_tokens_in_answers,
             public_base_url,
         })
+    }
+}
+
+/// `number`, no larger than `max` (a one-time token valid for years, or a wait of days, is a mistake).
+fn at_most(get: &impl Fn(&str) -> Option<String>, key: &str, default: u64, max: u64) -> Result<u64, StartupError> {
+    match number(get, key, default)? {
+        value if value <= max => Ok(value),
+        value => Err(StartupError::Config(format!("{key} must be at most {max}, not {value}"))),
     }
 }
 
@@ -301,6 +312,14 @@ mod tests {
         let err = settings(&[("AUDIT_KEY", "too-short")]).err().unwrap();
         assert!(err.to_string().contains("AUDIT_KEY must be at least 32 bytes"));
         assert!(settings(&[]).unwrap().audit_key.is_none());
+    }
+
+    #[test]
+    fn mail_settings_are_checked_at_start() {
+        assert!(settings(&[("MAIL_FROM", "not an address")]).err().unwrap().to_string().contains("MAIL_FROM"));
+        assert!(settings(&[("MAIL_FROM", "Clinic <care@clinic.example>")]).is_ok());
+        assert!(settings(&[("PASSWORD_RESET_TTL_SECONDS", "99999999999")]).is_err());
+        assert!(settings(&[("MAIL_RETRY_SECONDS", "86400")]).is_err());
     }
 
     #[test]

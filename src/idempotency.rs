@@ -303,8 +303,10 @@ async fn keep(
 /// the invitation token, or the feed URL). `None` when it carries a secret that no replay could
 /// give back.
 fn without_secrets(text: &str, reissued: Option<&str>) -> Option<String> {
-    let carries =
-        |fields: &serde_json::Map<String, serde_json::Value>| SECRET_FIELDS.iter().any(|f| fields.contains_key(*f));
+    // An empty value holds no secret (an invitation token the server is set never to show).
+    let carries = |fields: &serde_json::Map<String, serde_json::Value>| {
+        SECRET_FIELDS.iter().any(|f| fields.get(*f).is_some_and(|v| v.as_str() != Some("")))
+    };
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(mut fields)) if carries(&fields) => {
             fields.remove(reissued?);

@@ -126,7 +126,7 @@ impl Mailer {
                     // Written aside and renamed, so a reader never sees half a message.
                     let path = folder.join(format!("{file_name}.eml"));
                     let partial = folder.join(format!(".{file_name}.partial"));
-                    std::fs::write(&partial, message.formatted())?;
+                    write_private(&partial, &message.formatted())?;
                     std::fs::rename(&partial, &path)?;
                     Ok(path)
                 });
@@ -140,6 +140,16 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Writes a file only its owner may read: it holds a single-use link.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// The message itself: plain text, with a `Message-ID` fixed by the outbox row, so that a message a

@@ -22,14 +22,24 @@ const LONGEST_WAIT: chrono::Duration = chrono::Duration::hours(1);
 pub fn start(state: SharedState) -> Result<(), crate::error::StartupError> {
     let mailer = Arc::new(Mailer::from_settings(&state.settings.mail)?);
     tracing::info!(via = %mailer.describe(), "e-mail delivery worker started");
+    if let Mailer::Folder(folder) = mailer.as_ref() {
+        tracing::warn!(
+            folder = %folder.display(),
+            "SMTP_URL is not set: e-mail is written to files, links with single-use tokens included; set SMTP_URL in production"
+        );
+    }
     actix_web::rt::spawn(async move {
         let poll = state.settings.mail.poll_interval;
         loop {
-            match deliver_due(&state, &mailer).await {
+            // Each look runs as a task of its own, so that a bug that panics in one cannot end
+            // the delivery of every later message on this replica.
+            let (state, mailer) = (state.clone(), mailer.clone());
+            match actix_web::rt::spawn(async move { deliver_due(&state, &mailer).await }).await {
                 // A full batch: more may be waiting.
-                Ok(handled) if handled as i64 >= BATCH => continue,
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "e-mail delivery could not reach the outbox"),
+                Ok(Ok(handled)) if handled as i64 >= BATCH => continue,
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => tracing::warn!(error = %err, "e-mail delivery could not reach the outbox"),
+                Err(panicked) => tracing::error!(error = %panicked, "e-mail delivery failed unexpectedly; it goes on"),
             }
             actix_web::rt::time::sleep(poll).await;
         }
@@ -43,12 +53,9 @@ pub async fn deliver_due(state: &SharedState, mailer: &Arc<Mailer>) -> Result<us
     let now = crate::clock::now();
     let due = state.db.run(move |conn| outbox::due(conn, now, BATCH)).await?;
     for id in &due {
-        let (id, claim) = (id.clone(), crate::models::new_id());
-        let (id_for_claim, claim_for_claim) = (id.clone(), claim.clone());
-        let claimed = state
-            .db
-            .write(move |conn| outbox::claim(conn, &id_for_claim, &claim_for_claim, crate::clock::now()))
-            .await?;
+        let claim = crate::models::new_id();
+        let (id, attempt) = (id.clone(), claim.clone());
+        let claimed = state.db.write(move |conn| outbox::claim(conn, &id, &attempt, crate::clock::now())).await?;
         let Some(message) = claimed else { continue };
         let outcome = send(state, mailer, message.clone()).await;
         let recorded = match outcome {
@@ -65,6 +72,7 @@ pub async fn deliver_due(state: &SharedState, mailer: &Arc<Mailer>) -> Result<us
                 Err((failure.reason, retry_at))
             }
         };
+        let id = message.id.clone();
         state.db.write(move |conn| outbox::record(conn, &id, &claim, recorded)).await?;
     }
     Ok(due.len())

@@ -100,7 +100,8 @@ pub fn save_alert_settings(conn: &mut DbConnection, clinic_id: &str, settings: &
 }
 
 /// The staff an urgent check-in alerts, as the clinic's settings say: none when alerts are off;
-/// the chosen ones still active; or by default every active clinician, else every active admin.
+/// the chosen ones still active; or by default (and when none of the chosen is active any more)
+/// every active clinician, else every active admin.
 pub fn urgent_alert_recipients(conn: &mut DbConnection, clinic_id: &str) -> Result<Vec<User>, AppError> {
     let settings = alert_settings(conn, clinic_id)?;
     if !settings.enabled {
@@ -108,7 +109,12 @@ pub fn urgent_alert_recipients(conn: &mut DbConnection, clinic_id: &str) -> Resu
     }
     let staff = users::active_staff(conn, clinic_id)?;
     if !settings.recipients.is_empty() {
-        return Ok(staff.into_iter().filter(|u| settings.recipients.contains(&u.id)).collect());
+        let chosen: Vec<User> = staff.iter().filter(|u| settings.recipients.contains(&u.id)).cloned().collect();
+        if !chosen.is_empty() {
+            return Ok(chosen);
+        }
+        // Every chosen recipient has left since: an urgent check-in must still reach someone.
+        tracing::warn!(clinic = %clinic_id, "no chosen recipient of urgent alerts is active: alerting the default ones");
     }
     let (clinicians, admins): (Vec<User>, Vec<User>) = staff.into_iter().partition(|u| u.role == Role::Clinician);
     Ok(if clinicians.is_empty() { admins } else { clinicians })

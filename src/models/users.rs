@@ -110,6 +110,20 @@ pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(),
     Ok(())
 }
 
+/// Sets the password and moves the credentials version on, only if the version is still `seen`
+/// (no reset, change or deactivation came in between); returns whether it did.
+pub fn change_password_if_unchanged(
+    conn: &mut DbConnection,
+    id: &str,
+    hash: &str,
+    seen: i64,
+) -> Result<bool, AppError> {
+    let changed = diesel::update(users::table.find(id).filter(users::credentials_version.eq(seen)))
+        .set((users::password_hash.eq(hash), users::credentials_version.eq(users::credentials_version + 1)))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// The caller's own clinic's staff (admins and clinicians), oldest first.
 pub fn list_staff(conn: &mut DbConnection, caller: &Admin, page: &PageRequest) -> Result<Page<User>, AppError> {
     let mut query = users::table

@@ -137,23 +137,23 @@ impl TryFrom<UpdateClinicSettings> for AlertSettings {
 
     fn try_from(body: UpdateClinicSettings) -> Result<AlertSettings, AppError> {
         let mut checks = Checks::new();
-        let Some(alerts) = body.urgent_alerts else {
-            checks.fail("urgent_alerts", "is required");
-            checks.finish()?;
-            return Err(AppError::internal("unreachable: checks failed"));
-        };
+        let alerts = body.urgent_alerts.unwrap_or(UrgentAlertsInput { enabled: None, recipients: None });
         let enabled = checks.required("urgent_alerts.enabled", alerts.enabled, Ok::<bool, String>);
-        let recipients = checks.required("urgent_alerts.recipients", alerts.recipients, Ok::<Vec<String>, String>);
-        let mut ids = Vec::new();
-        for (i, raw) in recipients.clone().unwrap_or_default().into_iter().enumerate() {
-            match parse_id(&raw) {
-                Ok(id) if !ids.contains(&id) => ids.push(id),
-                Ok(_) => checks.fail(&format!("urgent_alerts.recipients[{i}]"), "is named twice"),
-                Err(e) => checks.fail(&format!("urgent_alerts.recipients[{i}]"), e),
+        let mut recipients = Vec::new();
+        match alerts.recipients {
+            None => checks.fail("urgent_alerts.recipients", "is required"),
+            Some(raw) => {
+                for (i, raw) in raw.into_iter().enumerate() {
+                    match parse_id(&raw) {
+                        Ok(id) if !recipients.contains(&id) => recipients.push(id),
+                        Ok(_) => checks.fail(&format!("urgent_alerts.recipients[{i}]"), "is named twice"),
+                        Err(e) => checks.fail(&format!("urgent_alerts.recipients[{i}]"), e),
+                    }
+                }
             }
         }
         checks.finish()?;
-        Ok(AlertSettings { enabled: checked(enabled)?, recipients: ids })
+        Ok(AlertSettings { enabled: checked(enabled)?, recipients })
     }
 }
 

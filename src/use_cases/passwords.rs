@@ -43,9 +43,12 @@ pub async fn change(state: &SharedState, caller: Caller, change: PasswordChange)
     let refresh_token = state
         .db
         .write(move |conn| {
-            users::set_password(conn, &user.id, &hash)?;
+            // The current password was checked against the account as read before hashing: if a
+            // reset, another change or a deactivation landed since, that check no longer holds.
+            if !users::change_password_if_unchanged(conn, &user.id, &hash, user.credentials_version)? {
+                return Err(AppError::Unauthorized);
+            }
             sessions::revoke_all(conn, &user.id)?;
-            users::end_access_tokens(conn, &user.id)?;
             tell_of_change(conn, &user)?;
             login_throttle::succeeded(conn, &[&bucket])?;
             let user = users::find_active(conn, &user.id)?.ok_or(AppError::Unauthorized)?;

@@ -8,7 +8,7 @@ CREATE TABLE outbox_messages (
     recipient_user_id TEXT,
     recipient TEXT NOT NULL,
     subject TEXT NOT NULL,
-    -- What the body is composed from when it is sent (never a token: see `mail::compose`).
+    -- What the body is composed from when it is sent (never a token: see `mail::Letter::body`).
     payload TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
