@@ -293,6 +293,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_reset_requests (id) {
+        id -> Text,
+        email -> Text,
+        clinic_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(check_ins -> users (patient_id));
 diesel::joinable!(photos -> check_ins (check_in_id));
@@ -322,6 +331,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_inputs_version,
     outbox_messages,
     clinic_settings,
+    password_reset_requests,
     erasure_requests,
     calendar_subscriptions,
 );

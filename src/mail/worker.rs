@@ -12,7 +12,9 @@ use crate::config::MailSettings;
 use crate::error::AppError;
 use crate::mail::{self, Failure, Mailer};
 use crate::models::outbox::{self, StoredMessage};
+use crate::models::reset_requests;
 use crate::state::SharedState;
+use crate::use_cases::passwords;
 
 /// Messages claimed per look at the outbox.
 const BATCH: i64 = 20;
@@ -47,9 +49,28 @@ pub fn start(state: SharedState) -> Result<(), crate::error::StartupError> {
     Ok(())
 }
 
-/// One look at the outbox: every due message this replica manages to claim is sent and recorded.
-/// Returns how many were due.
+/// Password reset requests waiting: each is taken (by one replica) and answered in one transaction,
+/// which writes its e-mail to the outbox when the address has an account. Returns how many waited.
+async fn answer_reset_requests(state: &SharedState) -> Result<usize, AppError> {
+    let waiting = state.db.run(|conn| reset_requests::waiting(conn, BATCH)).await?;
+    for id in &waiting {
+        let (id, shared) = (id.clone(), state.clone());
+        state
+            .db
+            .write(move |conn| match reset_requests::take(conn, &id)? {
+                Some(request) => passwords::answer_reset_request(conn, &shared, request),
+                None => Ok(()),
+            })
+            .await?;
+    }
+    Ok(waiting.len())
+}
+
+/// One look at the outbox (after answering waiting reset requests, whose e-mails it then holds):
+/// every due message this replica manages to claim is sent and recorded. Returns how much work
+/// there was.
 pub async fn deliver_due(state: &SharedState, mailer: &Arc<Mailer>) -> Result<usize, AppError> {
+    let requests = answer_reset_requests(state).await?;
     let now = crate::clock::now();
     let due = state.db.run(move |conn| outbox::due(conn, now, BATCH)).await?;
     for id in &due {
@@ -75,7 +96,7 @@ pub async fn deliver_due(state: &SharedState, mailer: &Arc<Mailer>) -> Result<us
         let id = message.id.clone();
         state.db.write(move |conn| outbox::record(conn, &id, &claim, recorded)).await?;
     }
-    Ok(due.len())
+    Ok(requests.max(due.len()))
 }
 
 async fn send(state: &SharedState, mailer: &Arc<Mailer>, message: StoredMessage) -> Result<(), Failure> {

@@ -12,7 +12,7 @@ use crate::domain::{ErasureDecision, ErasureStatus};
 use crate::error::AppError;
 use crate::models::{
     calendar_subscriptions, check_ins, idempotency, invites, login_throttle, outbox, patients, photos, plans,
-    screenings, sessions, treatments, users,
+    reset_requests, screenings, sessions, treatments, users,
 };
 use crate::pagination::{Cursor, Order, Page, PageRequest};
 
@@ -144,6 +144,7 @@ fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<(), AppErr
     idempotency::forget_patient(conn, patient_id, &account.email)?;
     login_throttle::forget_account(conn, &account.email, patient_id)?;
     outbox::forget_recipient(conn, patient_id)?;
+    reset_requests::forget_email(conn, &account.email)?;
     users::tombstone(conn, patient_id)
 }
 

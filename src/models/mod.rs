@@ -15,6 +15,7 @@ pub mod photos;
 pub mod plan_cache;
 pub mod plans;
 pub mod protocols;
+pub mod reset_requests;
 pub mod screenings;
 pub mod sessions;
 pub mod treatments;

@@ -10,9 +10,10 @@ use crate::mail::Letter;
 use crate::models::invites::{self, Purpose};
 use crate::models::login_throttle;
 use crate::models::outbox::{self, NewMessage};
+use crate::models::reset_requests::{self, ResetRequested};
 use crate::models::sessions;
 use crate::models::users::{self, User};
-use crate::state::SharedState;
+use crate::state::{AppState, SharedState};
 use crate::use_cases::accounts::{self, IssuedTokens};
 
 /// Changes the caller's password. The current one must be given (a stolen access token alone cannot
@@ -73,17 +74,15 @@ pub(crate) fn tell_of_change(conn: &mut DbConnection, user: &User) -> Result<(),
     Ok(())
 }
 
-/// "I forgot my password." When the address names an active account, a reset link goes to it by
-/// e-mail (at most `PASSWORD_RESETS_PER_ACCOUNT` per window; more requests send nothing more).
-/// The answer is the same whether or not the account exists, and so is the work: one write, no
-/// password hash, the e-mail left to the outbox. Only a client asking too often is told to wait,
-/// which says nothing about any account.
+/// "I forgot my password." The request is written down and answered at once, the same for every
+/// address: the client's rate is counted and one row inserted, nothing more, so neither the answer
+/// nor its timing says whether the address has an account. The delivery worker answers it
+/// (`answer_reset_request`). A client asking too often is told to wait, which says nothing about
+/// any account.
 pub async fn request_reset(state: &SharedState, request: ResetRequest, client: Option<IpAddr>) -> Result<(), AppError> {
     let ResetRequest { email, clinic_id } = request;
     let limits = state.settings.login_limits();
-    let per_account = state.settings.password_resets_per_account;
     let client_bucket = login_throttle::reset_client_bucket(client);
-    let shared = state.clone();
     state
         .db
         .write(move |conn| {
@@ -93,33 +92,41 @@ pub async fn request_reset(state: &SharedState, request: ResetRequest, client: O
             {
                 return Err(AppError::TooManyRequests { retry_after_secs });
             }
-            let Some(user) = users::find_for_login(conn, &email, clinic_id.as_deref())?.filter(|u| u.active) else {
-                return Ok(());
-            };
-            let account_bucket = login_throttle::reset_bucket(&user.id);
-            if login_throttle::reserve(conn, &account_bucket, now, limits.window, per_account)?.is_some() {
-                tracing::info!(user = %user.id, "password reset not sent: too many for this account");
-                return Ok(());
-            }
-            let issued = invites::issue(
-                conn,
-                &shared.tokens,
-                &user.id,
-                Purpose::PasswordReset,
-                shared.settings.password_reset_ttl,
-            )?;
-            outbox::enqueue(
-                conn,
-                NewMessage {
-                    clinic_id: &user.clinic_id,
-                    recipient_user_id: &user.id,
-                    recipient: &user.email,
-                    letter: Letter::PasswordReset { name: user.name.clone(), nonce: issued.nonce },
-                },
-            )?;
-            Ok(())
+            reset_requests::record(conn, &email, clinic_id.as_deref())
         })
         .await
+}
+
+/// Answers a reset request the worker took: when the address names an active account, a reset link
+/// goes to it by e-mail (at most `PASSWORD_RESETS_PER_ACCOUNT` per window; more requests send
+/// nothing more). Run it in the transaction that took the request.
+pub(crate) fn answer_reset_request(
+    conn: &mut DbConnection,
+    state: &AppState,
+    request: ResetRequested,
+) -> Result<(), AppError> {
+    let Some(user) = users::find_for_login(conn, &request.email, request.clinic_id.as_deref())?.filter(|u| u.active)
+    else {
+        return Ok(());
+    };
+    let (window, per_account) = (state.settings.login_limits().window, state.settings.password_resets_per_account);
+    let account_bucket = login_throttle::reset_bucket(&user.id);
+    if login_throttle::reserve(conn, &account_bucket, crate::clock::now(), window, per_account)?.is_some() {
+        tracing::info!(user = %user.id, "password reset not sent: too many for this account");
+        return Ok(());
+    }
+    let issued =
+        invites::issue(conn, &state.tokens, &user.id, Purpose::PasswordReset, state.settings.password_reset_ttl)?;
+    outbox::enqueue(
+        conn,
+        NewMessage {
+            clinic_id: &user.clinic_id,
+            recipient_user_id: &user.id,
+            recipient: &user.email,
+            letter: Letter::PasswordReset { name: user.name.clone(), nonce: issued.nonce },
+        },
+    )?;
+    Ok(())
 }
 
 /// Sets a new password with the token from a reset e-mail, and logs in.

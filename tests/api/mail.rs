@@ -232,8 +232,15 @@ async fn a_reset_request_answers_the_same_for_any_address_and_sends_at_most_a_fe
             StatusCode::ACCEPTED
         );
     }
-    assert_eq!(outbox_count(&app) - before, 2, "an unknown address writes nothing; an account gets at most 2");
     let mail = sink.wait_for(&admin.email, 2).await;
+    for _ in 0..100 {
+        if reset_requests_waiting(&app) == 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(reset_requests_waiting(&app), 0, "every request was answered");
+    assert_eq!(outbox_count(&app) - before, 2, "an unknown address writes nothing; an account gets at most 2");
     actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(sink.to(&admin.email).len(), 2);
     // Only the newest link works.
@@ -257,6 +264,12 @@ async fn a_client_asking_for_resets_too_often_waits_whatever_the_address() {
     let refused = app.post_anonymous("/v1/auth/password-reset", json!({ "email": "n9@x.test" })).await;
     refused.assert_problem(429);
     assert!(refused.header("retry-after").parse::<u64>().unwrap() > 0);
+}
+
+fn reset_requests_waiting(app: &TestApp) -> i64 {
+    use aftercare::db::schema::password_reset_requests;
+    let mut conn = app.db.pool().get().unwrap();
+    password_reset_requests::table.count().get_result(&mut *conn).unwrap()
 }
 
 fn outbox_count(app: &TestApp) -> i64 {
