@@ -29,12 +29,15 @@ pub enum Letter {
 }
 
 impl Letter {
+    /// The kind of the letters delivered before any other.
+    pub const URGENT_KIND: &'static str = "urgent_check_in";
+
     pub fn kind(&self) -> &'static str {
         match self {
             Letter::Invitation { .. } => "invitation",
             Letter::PasswordReset { .. } => "password_reset",
             Letter::PasswordChanged { .. } => "password_changed",
-            Letter::UrgentCheckIn { .. } => "urgent_check_in",
+            Letter::UrgentCheckIn { .. } => Letter::URGENT_KIND,
         }
     }
 

@@ -72,13 +72,14 @@ pub fn enqueue(conn: &mut DbConnection, message: NewMessage<'_>) -> Result<Strin
     Ok(id)
 }
 
-/// Ids of messages due for an attempt at `now`, oldest due first.
+/// Ids of messages due for an attempt at `now`: urgent check-in alerts first (a clinician must not
+/// wait behind a batch of invitations), then oldest due first.
 pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<Vec<String>, AppError> {
     Ok(outbox::table
         .filter(outbox::state.eq(DeliveryState::Pending))
         .filter(outbox::next_attempt_at.le(now))
         .filter(outbox::claimed_until.is_null().or(outbox::claimed_until.lt(now)))
-        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+        .order((outbox::kind.ne(Letter::URGENT_KIND).asc(), outbox::next_attempt_at.asc(), outbox::id.asc()))
         .select(outbox::id)
         .limit(limit)
         .load(conn)?)

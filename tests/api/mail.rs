@@ -508,3 +508,25 @@ async fn without_smtp_each_message_is_written_to_the_mail_folder() {
     assert!(message.contains("#invite_token="), "{message}");
     let _ = std::fs::remove_dir_all(folder);
 }
+
+#[::core::prelude::v1::test]
+fn urgent_alerts_are_due_before_every_other_message() {
+    use aftercare::mail::Letter;
+    use aftercare::models::outbox::{self, NewMessage};
+    let store = crate::support::empty_database();
+    let db = aftercare::db::Database::connect(&store.url, 2).unwrap();
+    aftercare::prepare_database(&db).unwrap();
+    let created = aftercare::commands::create_clinic(&db, "Busy Clinic", "admin@busy.test", PASSWORD).unwrap();
+    let (clinic, admin) = (created["clinic_id"].as_str().unwrap(), created["admin_id"].as_str().unwrap());
+    let mut conn = db.connection().unwrap();
+    let message =
+        |letter| NewMessage { clinic_id: clinic, recipient_user_id: admin, recipient: "admin@busy.test", letter };
+    for i in 0..30 {
+        let invitation = Letter::Invitation { name: format!("P{i}"), clinic: "Busy".into(), nonce: format!("n{i}") };
+        outbox::enqueue(&mut conn, message(invitation)).unwrap();
+    }
+    let alert = outbox::enqueue(&mut conn, message(Letter::UrgentCheckIn { check_in_id: "c1".into() })).unwrap();
+    let due = outbox::due(&mut conn, aftercare::clock::now() + chrono::Duration::seconds(1), 20).unwrap();
+    assert_eq!(due.len(), 20);
+    assert_eq!(due[0], alert, "the alert written last is sent first");
+}
