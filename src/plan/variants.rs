@@ -377,7 +377,8 @@ mod tests {
             [day(1, &["prp_no_wash"], &[]), day(3, &["cool_compress"], &[])]
         );
         // Radiofrequency: heat care on days 1-3; heat avoided through day 14.
-        let mut rf = vec![day(1, &["rf_heat_care"], &[]), day(2, &["rf_heat_care"], &[]), day(3, &["rf_heat_care"], &[])];
+        let mut rf =
+            vec![day(1, &["rf_heat_care"], &[]), day(2, &["rf_heat_care"], &[]), day(3, &["rf_heat_care"], &[])];
         rf.extend((8..=14).map(|d| day(d, &["avoid_heat"], &[])));
         assert_eq!(differences(treated(RfMicroneedling, InOffice, &[Face])), rf);
         // Home roller: hygiene on day 1, an infection watch on days 1-3, no cool compress.
@@ -396,7 +397,9 @@ mod tests {
         assert_eq!(differences(treated(Microneedling, InOffice, &[Face, Scalp])), scalp);
         // PRP on the scalp: one no-washing reminder (the combination's), the PRP compress, scalp care.
         let mut both = vec![day(1, &["scalp_no_wash"], &[])];
-        both.extend((2..=7).map(|d| day(d, if d == 3 { &["cool_compress", "scalp_care"][..] } else { &["scalp_care"] }, &[])));
+        both.extend(
+            (2..=7).map(|d| day(d, if d == 3 { &["cool_compress", "scalp_care"][..] } else { &["scalp_care"] }, &[])),
+        );
         assert_eq!(differences(treated(MicroneedlingPrp, InOffice, &[Scalp])), both);
         let plan = v2().for_treatment(treated(MicroneedlingPrp, InOffice, &[Scalp])).unwrap();
         let no_wash = plan.reminders.iter().find(|r| r.kind == "scalp_no_wash").unwrap();
@@ -431,6 +434,9 @@ mod tests {
         let (_, care) = texts(treated(MicroneedlingPrp, InOffice, &[Scalp]), "days_1_2");
         assert!(care.iter().any(|t| t.contains("scalp")) && care.iter().any(|t| t.contains("raised")));
         // Later phases are untouched.
-        assert_eq!(texts(treated(RfMicroneedling, AtHome, &[Scalp]), "weeks_2_4"), texts(treated(Microneedling, InOffice, &[Face]), "weeks_2_4"));
+        assert_eq!(
+            texts(treated(RfMicroneedling, AtHome, &[Scalp]), "weeks_2_4"),
+            texts(treated(Microneedling, InOffice, &[Face]), "weeks_2_4")
+        );
     }
 }
