@@ -146,7 +146,8 @@ fn seed_check_ins(
     let ctx = crate::models::plans::PlanContext {
         schedules: patients::schedule_history(conn, &record)?,
         patient: record,
-        protocol: std::sync::Arc::new(protocol),
+        protocol: std::sync::Arc::new(protocol.for_treatment(treatment.treated()).map_err(AppError::internal)?),
+        variants: Vec::new(),
         treatment,
     };
     let calm = Symptoms { redness: 2, swelling: 1, pain: 1, ..Default::default() };

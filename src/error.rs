@@ -42,6 +42,9 @@ pub enum AppError {
     Unauthorized,
     #[error("this role may not do this")]
     Forbidden,
+    /// Forbidden for a reason the answer names (a field the caller's role may not change, say).
+    #[error("{0}")]
+    ForbiddenBecause(String),
     /// Absent, or present but not the caller's to see: the two are indistinguishable.
     #[error("not found")]
     NotFound,
@@ -77,7 +80,7 @@ impl AppError {
             AppError::BadRequest(_) => "malformed-request",
             AppError::Validation(_) => "validation",
             AppError::Unauthorized => "unauthorized",
-            AppError::Forbidden => "forbidden",
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => "forbidden",
             AppError::NotFound => "not-found",
             AppError::MethodNotAllowed { .. } => "method-not-allowed",
             AppError::Conflict(_) => "conflict",
@@ -132,7 +135,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,

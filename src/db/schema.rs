@@ -96,6 +96,8 @@ diesel::table! {
         protocol_version -> Integer,
         created_at -> Timestamp,
         discharged_at -> Nullable<Timestamp>,
+        skin_type -> Text,
+        fitzpatrick -> Integer,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::domain::{EmailAddress, PatientStatus, PersonName, Role, SkinType};
 use crate::error::AppError;
 use crate::models::users::{self as accounts, User};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
-use crate::plan::{Personal, Schedule, ScheduleHistory};
+use crate::plan::{Schedule, ScheduleHistory};
 use crate::text_column::text_column;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -245,12 +245,6 @@ pub fn schedule_history(conn: &mut DbConnection, patient: &PatientRecord) -> Res
         .map(|(at, timezone, reminder_time)| (at.and_utc(), Schedule { timezone: timezone.into(), reminder_time }));
     let (_, first) = schedules.next().ok_or_else(|| AppError::internal("patient without a schedule"))?;
     Ok(ScheduleHistory { first, changes: schedules.collect() })
-}
-
-impl PatientRecord {
-    pub fn personal(&self) -> Personal {
-        Personal { skin_type: self.skin_type, fitzpatrick: self.fitzpatrick }
-    }
 }
 
 /// The patient's schedules as recorded: (effective from, time zone, reminder time), oldest first.

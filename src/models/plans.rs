@@ -12,14 +12,17 @@ use crate::db::DbConnection;
 use crate::db::schema::reminder_acks;
 use crate::error::AppError;
 use crate::models::patients::{self, PatientRecord};
-use crate::models::protocols::ProtocolLibrary;
+use crate::models::protocols::{AppliedVariant, ProtocolLibrary};
 use crate::models::treatments::{self, TreatmentRecord};
 use crate::plan::{PlannedReminder, Protocol, ScheduleHistory, TreatmentPlan};
 
 pub struct PlanContext {
     pub treatment: TreatmentRecord,
     pub patient: PatientRecord,
+    /// The treatment's protocol version with its variants for this treatment applied.
     pub protocol: Arc<Protocol>,
+    /// The variants applied to it, in the order they apply.
+    pub variants: Vec<AppliedVariant>,
     pub schedules: ScheduleHistory,
 }
 
@@ -29,7 +32,7 @@ impl PlanContext {
             protocol: &self.protocol,
             treatment_id: &self.treatment.id,
             treated_on: self.treatment.treated_on,
-            personal: self.patient.personal(),
+            personal: self.treatment.personal(),
             schedules: &self.schedules,
             ends_at: self.treatment.discharged_at.map(|at| at.and_utc()),
         }
@@ -54,9 +57,9 @@ pub fn context_of(
     treatment: TreatmentRecord,
 ) -> Result<PlanContext, AppError> {
     let patient = patients::get(conn, caller, &treatment.patient_id)?;
-    let protocol = library.get(conn, &treatment.protocol_id, treatment.protocol_version)?;
+    let (protocol, variants) = library.for_treatment(conn, &treatment)?;
     let schedules = patients::schedule_history(conn, &patient)?;
-    Ok(PlanContext { treatment, patient, protocol, schedules })
+    Ok(PlanContext { treatment, patient, protocol, variants, schedules })
 }
 
 /// Acknowledgement instants of the treatment's reminders dated `from..=to`, by reminder id.

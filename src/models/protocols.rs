@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::protocols;
 use crate::error::AppError;
+use crate::models::treatments::TreatmentRecord;
 use crate::plan::Protocol;
 
 /// Stores `protocol` if its (id, version) is new. The same (id, version) with a different document
@@ -50,13 +51,26 @@ pub fn seed(conn: &mut DbConnection, protocol: &Protocol, document: &str) -> Res
 pub struct ProtocolLibrary {
     current: Arc<Protocol>,
     versions: RwLock<HashMap<(String, i32), Arc<Protocol>>>,
+    /// Versions with variants applied, by (id, version, the applied variants' keys).
+    planned: RwLock<HashMap<(String, i32, String), Arc<Protocol>>>,
+}
+
+/// A variant that applies to a treatment's plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedVariant {
+    pub key: String,
+    pub title: String,
 }
 
 impl ProtocolLibrary {
     pub fn new(current: Protocol) -> ProtocolLibrary {
         let current = Arc::new(current);
         let key = (current.id.clone(), current.version);
-        ProtocolLibrary { versions: RwLock::new(HashMap::from([(key, current.clone())])), current }
+        ProtocolLibrary {
+            versions: RwLock::new(HashMap::from([(key, current.clone())])),
+            current,
+            planned: RwLock::default(),
+        }
     }
 
     pub fn current(&self) -> Arc<Protocol> {
@@ -73,5 +87,29 @@ impl ProtocolLibrary {
         let parsed = Arc::new(Protocol::parse(&document).map_err(AppError::internal)?);
         self.versions.write().map_err(AppError::internal)?.insert(key, parsed.clone());
         Ok(parsed)
+    }
+
+    /// The protocol a treatment is planned with: its version, with the variants that select the
+    /// treatment applied (built once per combination of variants, then kept), and those variants.
+    pub fn for_treatment(
+        &self,
+        conn: &mut DbConnection,
+        treatment: &TreatmentRecord,
+    ) -> Result<(Arc<Protocol>, Vec<AppliedVariant>), AppError> {
+        let base = self.get(conn, &treatment.protocol_id, treatment.protocol_version)?;
+        let chosen = base.variants_for(treatment.treated());
+        let applied: Vec<AppliedVariant> =
+            chosen.iter().map(|v| AppliedVariant { key: v.key.clone(), title: v.title.clone() }).collect();
+        if applied.is_empty() {
+            return Ok((base, applied));
+        }
+        let keys = applied.iter().map(|v| v.key.as_str()).collect::<Vec<_>>().join(",");
+        let key = (base.id.clone(), base.version, keys);
+        if let Some(found) = self.planned.read().map_err(AppError::internal)?.get(&key) {
+            return Ok((found.clone(), applied));
+        }
+        let planned = Arc::new(base.for_treatment(treatment.treated()).map_err(AppError::internal)?);
+        self.planned.write().map_err(AppError::internal)?.insert(key, planned.clone());
+        Ok((planned, applied))
     }
 }

@@ -10,11 +10,12 @@ use diesel::{AsExpression, FromSqlRow};
 use crate::auth::{Caller, Patient, Staff};
 use crate::db::schema::treatments;
 use crate::db::{DbConnection, MultiBackend};
-use crate::domain::{Area, Procedure, Setting};
+use crate::domain::{Area, Procedure, Setting, SkinType};
 use crate::error::AppError;
 use crate::models::patients;
 use crate::pagination::{Cursor, Order, Page, PageRequest};
-use crate::plan::Protocol;
+use crate::plan::variants::Treated;
+use crate::plan::{Personal, Protocol};
 use crate::text_column::text_column;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -36,6 +37,10 @@ pub struct TreatmentRecord {
     /// When the patient was discharged while this treatment was in their care: its reminders due
     /// after this instant are no longer planned, even once a new treatment re-admits the patient.
     pub discharged_at: Option<NaiveDateTime>,
+    /// The patient's skin type and Fitzpatrick type this treatment's plan uses: theirs when it was
+    /// recorded, or when a clinician last re-planned it (`replan`).
+    pub skin_type: SkinType,
+    pub fitzpatrick: i32,
 }
 
 /// A treatment's areas as stored: their names joined by commas.
@@ -113,9 +118,37 @@ pub fn create(
             treatments::protocol_id.eq(&protocol.id),
             treatments::protocol_version.eq(protocol.version),
             treatments::created_at.eq(crate::clock::now()),
+            // The clinician's assessment as it stands now is frozen on the treatment.
+            treatments::skin_type.eq(patient.skin_type),
+            treatments::fitzpatrick.eq(patient.fitzpatrick),
         ))
         .execute(conn)?;
     get(conn, caller, &id)
+}
+
+/// Re-plans a treatment of the caller's clinic with its patient's current skin type and Fitzpatrick
+/// type (the whole plan follows them, days already past included). Expects to run inside a write
+/// transaction; returns the treatment and the values it had before.
+pub fn replan(conn: &mut DbConnection, caller: &Staff, id: &str) -> Result<(TreatmentRecord, Personal), AppError> {
+    let before = get(conn, caller, id)?;
+    let patient = patients::get(conn, caller, &before.patient_id)?;
+    diesel::update(treatments::table.find(&before.id))
+        .set((treatments::skin_type.eq(patient.skin_type), treatments::fitzpatrick.eq(patient.fitzpatrick)))
+        .execute(conn)?;
+    let previous = before.personal();
+    Ok((get(conn, caller, id)?, previous))
+}
+
+impl TreatmentRecord {
+    /// What the plan knows of the patient: the values frozen on the treatment.
+    pub fn personal(&self) -> Personal {
+        Personal { skin_type: self.skin_type, fitzpatrick: self.fitzpatrick }
+    }
+
+    /// What variants select on.
+    pub fn treated(&self) -> Treated<'_> {
+        Treated { procedure: self.procedure, setting: self.setting, areas: &self.areas }
+    }
 }
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<TreatmentRecord, AppError> {

@@ -12,6 +12,7 @@ pub mod protocol;
 pub mod reminders;
 pub mod screening;
 pub mod timeline;
+pub mod variants;
 
 pub use protocol::{Level, Personal, Protocol};
 pub use reminders::{PlannedReminder, Schedule, ScheduleHistory, TreatmentPlan};

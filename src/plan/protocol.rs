@@ -20,6 +20,10 @@ pub struct Protocol {
     pub title: String,
     /// The plan covers days 1 to `plan_days` (day 1 = the local date of the treatment).
     pub plan_days: i64,
+    /// Changes to the plan for some procedures, settings and areas (`variants.rs`), applied in
+    /// document order to the treatments they select. Absent in v1: its plans are the base plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<super::variants::Variant>,
     pub phases: Vec<Phase>,
     pub reminders: Vec<ReminderRule>,
     pub screening: ScreeningRules,
@@ -186,7 +190,7 @@ impl Protocol {
 
     /// Phases must be contiguous from day 1 to `plan_days`; windows must lie inside the plan;
     /// kinds and codes must be unique; rules must name known signs.
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         let mut next_day = 1;
         for phase in &self.phases {
             if phase.day_from != next_day || phase.day_to < phase.day_from {
@@ -213,6 +217,7 @@ impl Protocol {
                 return Err(format!("assessment rule {} is malformed", rule.code));
             }
         }
+        self.check_variants()?;
         Ok(())
     }
 

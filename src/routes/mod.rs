@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(treatments::get_timeline)
             .service(treatments::list_reminders)
             .service(treatments::calendar)
+            .service(treatments::replan)
             .service(calendar_feeds::subscribe)
             .service(calendar_feeds::get_subscription)
             .service(calendar_feeds::revoke)

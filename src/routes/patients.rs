@@ -280,8 +280,11 @@ pub async fn get(
 ///
 /// Administrators and clinicians of the patient's clinic, or the patient; anyone else gets 404.
 /// Fields left out keep their value; the e-mail address cannot be changed. A new time zone or
-/// reminder time moves only the reminders still ahead; the skin and Fitzpatrick types decide which
-/// reminders every plan holds. Invalid values answer 422, naming each field.
+/// reminder time moves only the reminders still ahead. Skin type and Fitzpatrick type are the
+/// clinician's assessment: a patient whose body carries either gets 403 naming them, and nothing of
+/// the body is applied (send the other fields alone). The values staff set plan the treatments
+/// recorded afterwards; each existing treatment keeps the values frozen on it until a clinician
+/// re-plans it (POST /v1/treatments/{id}/replan). Invalid values answer 422, naming each field.
 #[utoipa::path(
     operation_id = "updatePatient",
     tag = "patients",
@@ -289,6 +292,7 @@ pub async fn get(
     request_body = UpdatePatient,
     responses(
         (status = 200, description = "The updated patient", body = Patient),
+        (status = 403, response = crate::routes::problems::Forbidden),
     )
 )]
 #[patch("/patients/{id}")]
@@ -299,7 +303,10 @@ pub async fn update(
     body: web::Json<UpdatePatient>,
 ) -> Result<web::Json<Patient>, AppError> {
     let id = path_id(&id)?;
-    let changes = PatientChanges::try_from(body.into_inner())?;
+    let body = body.into_inner();
+    // Before the values are checked: a patient sending these fields is refused whatever they hold.
+    patients::refuse_assessment_by_patient(&caller, body.skin_type.is_some(), body.fitzpatrick.is_some())?;
+    let changes = PatientChanges::try_from(body)?;
     let updated = patients::update(&state, caller, id, changes).await?;
     Ok(web::Json(updated.into()))
 }

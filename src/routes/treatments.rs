@@ -1,16 +1,17 @@
 //! Treatments and their recovery plans: timeline, reminders, calendar feed.
 
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{Subject, note_subject};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::treatment::{parse_areas, parse_needle_depth};
 use crate::domain::{
-    Area, Procedure, Setting, format_time_of_day, parse_date, parse_enum, parse_notes, parse_treatment_date,
+    Area, Procedure, Setting, SkinType, format_time_of_day, parse_date, parse_enum, parse_notes, parse_treatment_date,
 };
 use crate::error::AppError;
 use crate::models::treatments::{NewTreatment, TreatmentRecord};
@@ -48,6 +49,13 @@ pub struct Treatment {
     /// its reminders due after this instant are no longer planned. Null otherwise; a later
     /// re-admission does not clear it.
     pub discharged_at: Option<String>,
+    /// The patient's skin type this treatment's plan uses: the clinician's assessment when the
+    /// treatment was recorded, or when a clinician last re-planned it. A later change to the
+    /// patient's profile does not change it.
+    pub skin_type: SkinType,
+    /// The Fitzpatrick type (1-6) this treatment's plan uses, frozen as `skin_type` is.
+    #[schema(minimum = 1, maximum = 6)]
+    pub fitzpatrick: i32,
 }
 
 impl From<TreatmentRecord> for Treatment {
@@ -65,6 +73,8 @@ impl From<TreatmentRecord> for Treatment {
             protocol: ProtocolRef { id: t.protocol_id, version: t.protocol_version },
             created_at: format_instant(t.created_at),
             discharged_at: t.discharged_at.map(format_instant),
+            skin_type: t.skin_type,
+            fitzpatrick: t.fitzpatrick,
         }
     }
 }
@@ -206,6 +216,44 @@ pub async fn get(
     Ok(web::Json(found.into()))
 }
 
+/// Re-plans a treatment with its patient's current skin type and Fitzpatrick type.
+///
+/// Administrators and clinicians of the treatment's clinic; patients get 403, and another clinic's
+/// treatment (or an id that is no treatment) answers 404. The patient's current values replace the
+/// ones frozen on the treatment, and its whole plan (reminders of every day, acknowledgements kept
+/// by reminder id) follows them from now on; the audit trail records who asked. Re-planning when
+/// the values are already the patient's answers 200 with the treatment unchanged, so retrying, with
+/// the same Idempotency-Key or none, is safe.
+#[utoipa::path(
+    operation_id = "replanTreatment",
+    tag = "treatments",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), crate::routes::openapi::IdempotencyKey),
+    responses(
+        (status = 200, description = "The treatment, with the values its plan now uses", body = Treatment),
+        (status = 403, response = crate::routes::problems::Forbidden),
+    )
+)]
+#[post("/treatments/{id}/replan", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
+pub async fn replan(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Treatment>, AppError> {
+    let caller = Staff::try_from(caller)?;
+    let id = path_id(&id)?;
+    let replanned = treatments::replan(&state, caller, id).await?;
+    note_subject(
+        &req,
+        Subject {
+            patient_id: Some(replanned.patient_id.clone()),
+            resource_type: Some("treatment"),
+            resource_id: Some(replanned.id.clone()),
+        },
+    );
+    Ok(web::Json(replanned.into()))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct PhaseView {
     #[schema(example = "days_3_7")]
@@ -235,6 +283,18 @@ pub struct Timeline {
     #[schema(example = "days_3_7")]
     pub current_phase: Option<String>,
     pub phases: Vec<PhaseView>,
+    /// The protocol's variants this treatment's plan follows (its procedure, setting and areas
+    /// select them), in the order they apply; empty for a standard plan and for every plan of
+    /// protocol version 1. Their changes are already in `phases` and in the reminders.
+    pub variants: Vec<PlanVariant>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlanVariant {
+    #[schema(example = "prp")]
+    pub key: String,
+    #[schema(example = "Microneedling with PRP")]
+    pub title: String,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -298,6 +358,12 @@ pub fn timeline_view(found: &PlanOnDate) -> Timeline {
                 expect: p.phase.expect.clone(),
                 care: p.phase.care.clone(),
             })
+            .collect(),
+        variants: found
+            .plan
+            .variants
+            .iter()
+            .map(|v| PlanVariant { key: v.key.clone(), title: v.title.clone() })
             .collect(),
     }
 }

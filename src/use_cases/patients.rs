@@ -1,7 +1,7 @@
 //! Enrolling patients, reading their profiles, and changing them.
 
 use crate::auth::{Caller, Staff};
-use crate::domain::PatientStatus;
+use crate::domain::{PatientStatus, Role};
 use crate::error::AppError;
 use crate::models::patients::{self, NewPatient, PatientChanges, PatientRecord};
 use crate::pagination::{Page, PageRequest};
@@ -57,12 +57,32 @@ pub async fn get(state: &SharedState, caller: Caller, id: String) -> Result<Pati
     state.db.run(move |conn| patients::get(conn, &caller, &id)).await
 }
 
-/// Changes the profile; a new time zone or reminder time starts a new schedule from now.
+/// Skin type and Fitzpatrick type are the clinician's assessment: only staff may set them.
+pub fn refuse_assessment_by_patient(caller: &Caller, skin_type: bool, fitzpatrick: bool) -> Result<(), AppError> {
+    let named: Vec<&str> = [("skin_type", skin_type), ("fitzpatrick", fitzpatrick)]
+        .into_iter()
+        .filter_map(|(field, given)| given.then_some(field))
+        .collect();
+    if caller.role == Role::Patient && !named.is_empty() {
+        return Err(AppError::ForbiddenBecause(format!(
+            "{} {} the clinician's assessment: only clinic staff may change {}; nothing was changed",
+            named.join(" and "),
+            if named.len() == 1 { "is" } else { "are" },
+            if named.len() == 1 { "it" } else { "them" },
+        )));
+    }
+    Ok(())
+}
+
+/// Changes the profile; a new time zone or reminder time starts a new schedule from now. A new
+/// skin or Fitzpatrick type (staff only) plans later treatments; existing treatments keep the
+/// values frozen on them until a clinician re-plans them.
 pub async fn update(
     state: &SharedState,
     caller: Caller,
     id: String,
     changes: PatientChanges,
 ) -> Result<PatientRecord, AppError> {
+    refuse_assessment_by_patient(&caller, changes.skin_type.is_some(), changes.fitzpatrick.is_some())?;
     state.db.write(move |conn| patients::update(conn, &caller, &id, changes)).await
 }

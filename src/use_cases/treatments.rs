@@ -30,3 +30,13 @@ pub async fn list_for_patient(
 pub async fn get(state: &SharedState, caller: Caller, id: String) -> Result<TreatmentRecord, AppError> {
     state.db.run(move |conn| treatments::get(conn, &caller, &id)).await
 }
+
+/// Re-plans a treatment of the caller's clinic with its patient's current skin and Fitzpatrick
+/// types, in one write. The plan cache follows: the write moves the plans' inputs version.
+pub async fn replan(state: &SharedState, caller: Staff, id: String) -> Result<TreatmentRecord, AppError> {
+    let (replanned, before) = state.db.write(move |conn| treatments::replan(conn, &caller, &id)).await?;
+    if before != replanned.personal() {
+        tracing::info!(treatment = %replanned.id, "treatment re-planned with the patient's current assessment");
+    }
+    Ok(replanned)
+}

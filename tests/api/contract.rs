@@ -375,6 +375,12 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     r.call(M::GET, "/v1/patients/{id}", &[pid], Some(c), None).await;
     r.call(M::GET, "/v1/patients/{id}/treatments", &[pid], Some(c), None).await;
     r.call(M::PATCH, "/v1/patients/{id}", &[pid], Some(c), Some(json!({ "reminder_time": "08:30" }))).await;
+    // The skin type is the clinician's: the patient's change is refused (403), staff's is taken,
+    // and a re-plan brings it to the treatment (then again the patient's 403).
+    r.call(M::PATCH, "/v1/patients/{id}", &[pid], Some(p), Some(json!({ "skin_type": "dry" }))).await;
+    r.call(M::PATCH, "/v1/patients/{id}", &[pid], Some(c), Some(json!({ "skin_type": "dry", "fitzpatrick": 4 }))).await;
+    r.call(M::POST, "/v1/treatments/{id}/replan", &[t], Some(c), None).await;
+    r.call(M::POST, "/v1/treatments/{id}/replan", &[t], Some(p), None).await; // 403
     for template in ["/v1/patients", "/v1/review-queue", "/v1/clinicians"] {
         r.call(M::GET, template, &[], Some(c), None).await;
     }

@@ -31,6 +31,11 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     let patient = app.patient(&clinician, "Europe/Madrid").await;
     let t = treatment(app, &clinician, &patient.id, today_in("Europe/Madrid") - Duration::days(2)).await;
     let t = t["id"].as_str().unwrap().to_string();
+    // The patient's assessment now differs from the one frozen on the treatment: a re-plan that
+    // slipped through would show in the victim's data.
+    let changed =
+        app.patch(&format!("/v1/patients/{}", patient.id), &clinician.token, json!({ "skin_type": "oily" })).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
     let c = check_in(app, &patient, &t, check_in_body(3, false)).await.body;
     let c = c["id"].as_str().unwrap().to_string();
     let photo = app.post(&format!("/v1/check-ins/{c}/photos"), &patient.token, PhotoBody::default().build()).await.body;
@@ -72,6 +77,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/clinicians/{id}/deactivate" | "/v1/clinicians/{id}/reactivate") => Value::Null,
         ("POST", "/v1/patients/{id}/invitation" | "/v1/clinicians/{id}/invitation") => Value::Null,
         ("POST", "/v1/patients/{id}/discharge") => json!({ "note": "discharged by an intruder" }),
+        ("POST", "/v1/treatments/{id}/replan") => Value::Null,
         _ => return None,
     })
 }

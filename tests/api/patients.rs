@@ -115,9 +115,11 @@ async fn patient_and_clinician_edit_the_profile() {
     assert_eq!(by_staff.body["reminder_time"], "07:30");
 
     let bad = app
-        .patch(&path, &patient.token, json!({ "timezone": "Nowhere/Land", "fitzpatrick": 0, "reminder_time": "7:30" }))
+        .patch(&path, &admin.token, json!({ "timezone": "Nowhere/Land", "fitzpatrick": 0, "reminder_time": "7:30" }))
         .await;
     assert_eq!(bad.assert_problem(422), ["timezone", "fitzpatrick", "reminder_time"]);
+    let bad = app.patch(&path, &patient.token, json!({ "timezone": "Nowhere/Land", "reminder_time": "7:30" })).await;
+    assert_eq!(bad.assert_problem(422), ["timezone", "reminder_time"]);
     let empty = app.patch(&path, &patient.token, json!({})).await;
     assert_eq!(empty.body, by_staff.body);
 }

@@ -133,7 +133,9 @@ async fn reminders_are_due_at_the_patients_local_time_with_stable_ids() {
     let admin = app.clinic("North").await;
     let patient = app.patient(&admin, "America/New_York").await;
     let path = format!("/v1/patients/{}", patient.id);
-    app.patch(&path, &patient.token, json!({ "reminder_time": "02:30", "skin_type": "dry", "fitzpatrick": 5 })).await;
+    app.patch(&path, &patient.token, json!({ "reminder_time": "02:30" })).await;
+    // The skin and Fitzpatrick types are the clinician's to set.
+    app.patch(&path, &admin.token, json!({ "skin_type": "dry", "fitzpatrick": 5 })).await;
     // Day 1 is 14 March 2027, when New York skips 02:00-03:00.
     let t = treatment(&app, &admin, &patient.id, NaiveDate::from_ymd_opt(2027, 3, 14).unwrap()).await;
     let id = t["id"].as_str().unwrap();
