@@ -20,6 +20,7 @@ mod isolation;
 mod login_throttle;
 mod mail;
 mod memberships;
+mod notifications;
 mod odd_input;
 mod offboarding;
 mod openapi;
