@@ -165,7 +165,7 @@ fn seed_check_ins(
     for (offset, symptoms, notes) in days {
         let local_date = ctx.treatment.treated_on + chrono::Duration::days(offset);
         let adherence = [("sunscreen".to_string(), true)].into_iter().collect();
-        let new = NewCheckIn { local_date, symptoms, adherence, notes: Some(notes.to_string()) };
+        let new = NewCheckIn { local_date, symptoms, adherence, notes: Some(notes.to_string()), ignored: Vec::new() };
         let check_in = check_ins::create(conn, &patient, &ctx, new)?;
         let photo = NewPhoto {
             content_type: PhotoType::Jpeg,

@@ -156,6 +156,7 @@ diesel::table! {
         reviewed_at -> Nullable<Timestamp>,
         reviewed_by -> Nullable<Text>,
         review_note -> Nullable<Text>,
+        ignored -> Text,
     }
 }
 

@@ -4,16 +4,21 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+use crate::error::FieldError;
 use crate::plan::assessment::Symptoms;
 
-/// A check-in as the patient sent it, each field valid on its own. Whether the date and the
-/// adherence answers fit the treatment's plan is decided once the plan is loaded.
+/// A check-in as the patient sent it: the symptoms (always valid: without them there is no
+/// check-in) and the secondary fields that were valid on their own, with those that were not in
+/// `ignored`. Whether the date and the adherence answers fit the treatment's plan is decided once
+/// the plan is loaded; what does not fit is ignored too, never a reason to lose the symptoms.
 pub struct CheckInReport {
     /// `None`: today in the patient's zone.
     pub local_date: Option<NaiveDate>,
     pub symptoms: Symptoms,
     pub adherence: BTreeMap<String, bool>,
     pub notes: Option<String>,
+    /// The secondary fields left out, each with why (never with the value sent).
+    pub ignored: Vec<FieldError>,
 }
 
 /// A clinician's review of a check-in.

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::auth::{Caller, Patient, Staff};
 use crate::db::schema::{check_ins, review_queue_counts, users};
 use crate::db::{DbConnection, MultiBackend};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::models::plans::{self, PlanContext};
 use crate::models::treatments;
 use crate::pagination::{Cursor, Order, Page, PageRequest};
@@ -35,6 +35,8 @@ pub struct CheckInRecord {
     pub reviewed_at: Option<NaiveDateTime>,
     pub reviewed_by: Option<String>,
     pub review_note: Option<String>,
+    /// What the server ignored of the check-in as sent (invalid secondary fields).
+    pub ignored: Vec<FieldError>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -67,6 +69,7 @@ struct CheckInRow {
     reviewed_at: Option<NaiveDateTime>,
     reviewed_by: Option<String>,
     review_note: Option<String>,
+    ignored: String,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -120,6 +123,7 @@ impl TryFrom<CheckInRow> for CheckInRecord {
             reviewed_at: row.reviewed_at,
             reviewed_by: row.reviewed_by,
             review_note: row.review_note,
+            ignored: serde_json::from_str(&row.ignored).map_err(AppError::internal)?,
         })
     }
 }
@@ -134,6 +138,8 @@ pub struct NewCheckIn {
     pub symptoms: Symptoms,
     pub adherence: BTreeMap<String, bool>,
     pub notes: Option<String>,
+    /// Invalid secondary fields left out of the check-in, kept with it.
+    pub ignored: Vec<FieldError>,
 }
 
 /// Judges and stores a check-in of the plan in `ctx`, and acknowledges the reminders of that day
@@ -183,6 +189,7 @@ pub fn create(
                 check_ins::protocol_id.eq(&ctx.protocol.id),
                 check_ins::protocol_version.eq(ctx.protocol.version),
                 check_ins::created_at.eq(crate::clock::now()),
+                check_ins::ignored.eq(serde_json::to_string(&new.ignored).map_err(AppError::internal)?),
             ),
         ))
         .execute(conn)?;

@@ -6,22 +6,24 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Patient, Staff};
 use crate::clock::format_instant;
 use crate::domain::check_in::{CheckInReport, Review, parse_score};
 use crate::domain::{parse_date, parse_notes};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::models::check_ins::{CheckInRecord, QueueCounts, QueueEntry};
 use crate::pagination::{Page, PageQuery};
 use crate::plan::Level;
 use crate::plan::assessment::Symptoms;
+use crate::plan::protocol::{FLAG_SIGNS, SCORE_SIGNS};
 use crate::routes::path_id;
 use crate::routes::treatments::ProtocolRef;
 use crate::state::AppState;
 use crate::use_cases::check_ins;
-use crate::validate::{Checks, checked};
+use crate::validate::Checks;
 
 /// Scores from 0 (none) to 10 (worst), and yes/no signs.
 #[derive(Deserialize, Serialize, ToSchema, Default)]
@@ -53,7 +55,9 @@ pub struct SymptomsBody {
     pub darkening: Option<bool>,
 }
 
-#[derive(Deserialize, ToSchema)]
+/// A check-in as the app should send it. Only the symptoms can make the server refuse one; any
+/// other field that is invalid is left out and named in the answer's `ignored`.
+#[derive(ToSchema)]
 #[schema(example = json!({
     "symptoms": {
         "redness": 4,
@@ -70,31 +74,112 @@ pub struct SymptomsBody {
     "adherence": {"sunscreen": true},
     "notes": "Skin feels tight and warm, like a mild sunburn."
 }))]
+#[allow(dead_code)]
 pub struct CreateCheckIn {
-    /// `YYYY-MM-DD`; default today in the patient's zone. Not before the treatment, not after tomorrow.
+    /// `YYYY-MM-DD`; default today in the patient's zone. Not before the treatment, not after
+    /// tomorrow; otherwise ignored (named in `ignored`) and today is used.
     #[schema(value_type = Option<NaiveDate>)]
     pub local_date: Option<String>,
     #[schema(value_type = SymptomsBody, required = true)]
     pub symptoms: Option<SymptomsBody>,
     /// For reminder kinds of that day: true when followed. True answers acknowledge the reminder.
+    /// An answer that is not a boolean, or names no reminder of that day, is ignored.
     #[schema(value_type = Option<BTreeMap<String, bool>>)]
     pub adherence: Option<BTreeMap<String, bool>>,
+    /// At most 2,000 characters, no control characters but tab and line breaks; otherwise ignored.
     #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: Option<String>,
 }
 
-impl TryFrom<CreateCheckIn> for CheckInReport {
-    type Error = AppError;
-
-    fn try_from(body: CreateCheckIn) -> Result<CheckInReport, AppError> {
-        let mut checks = Checks::new();
-        let local_date = checks.optional("local_date", body.local_date, parse_date);
-        let symptoms = parse_symptoms(body.symptoms, &mut checks);
-        let notes = checks.optional("notes", body.notes, parse_notes);
-        checks.finish()?;
-        let adherence = body.adherence.unwrap_or_default();
-        Ok(CheckInReport { local_date, symptoms: checked(symptoms)?, adherence, notes })
+/// Reads a check-in body field by field. The symptoms are what the clinic must see, so only they
+/// can refuse the check-in: a wrong JSON type inside them is a 400, a missing or out-of-range value
+/// a 422. Every other field is secondary: each is read on its own from its raw JSON value, and one
+/// that is invalid (wrong type, bad value, unknown field) is left out and named in `ignored`, never
+/// a reason to lose the report. When the symptoms are refused, the 422 names the invalid secondary
+/// fields too, so the app can correct everything at once.
+pub fn parse_check_in(mut body: serde_json::Map<String, Value>) -> Result<CheckInReport, AppError> {
+    let mut ignored = Vec::new();
+    let local_date = match body.remove("local_date") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(raw)) => match parse_date(raw) {
+            Ok(date) => Some(date),
+            Err(message) => {
+                ignored.push(ignore("local_date", format!("{message}; today was used")));
+                None
+            }
+        },
+        Some(_) => {
+            ignored.push(ignore("local_date", "must be a calendar date as YYYY-MM-DD; today was used"));
+            None
+        }
+    };
+    let mut checks = Checks::new();
+    let mut unknown_signs = Vec::new();
+    let symptoms = match body.remove("symptoms") {
+        None | Some(Value::Null) => {
+            checks.fail("symptoms", "is required");
+            None
+        }
+        Some(raw) => {
+            if let Value::Object(signs) = &raw {
+                let known = |k: &str| SCORE_SIGNS.contains(&k) || FLAG_SIGNS.contains(&k);
+                unknown_signs.extend(signs.keys().filter(|k| !known(k)).map(|k| {
+                    ignore(&format!("symptoms.{}", check_ins::shown_key(k)), "is not a sign a check-in reports")
+                }));
+            }
+            let body: SymptomsBody = serde_json::from_value(raw)
+                .map_err(|e| AppError::BadRequest(format!("malformed JSON: symptoms: {e}")))?;
+            parse_symptoms(Some(body), &mut checks)
+        }
+    };
+    let symptom_errors = match checks.finish() {
+        Ok(()) => Vec::new(),
+        Err(AppError::Validation(errors)) => errors,
+        Err(other) => return Err(other),
+    };
+    ignored.extend(unknown_signs);
+    let mut adherence = BTreeMap::new();
+    match body.remove("adherence") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(answers)) => {
+            for (kind, answer) in answers {
+                match answer {
+                    Value::Bool(done) => {
+                        adherence.insert(kind, done);
+                    }
+                    _ => ignored
+                        .push(ignore(&format!("adherence.{}", check_ins::shown_key(&kind)), "must be true or false")),
+                }
+            }
+        }
+        Some(_) => ignored.push(ignore("adherence", "must be an object of reminder kinds to true or false")),
     }
+    let notes = match body.remove("notes") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(raw)) => match parse_notes(raw) {
+            Ok(notes) => Some(notes),
+            Err(message) => {
+                ignored.push(ignore("notes", format!("{message}; the notes were left out")));
+                None
+            }
+        },
+        Some(_) => {
+            ignored.push(ignore("notes", "must be text; the notes were left out"));
+            None
+        }
+    };
+    for field in body.keys() {
+        ignored.push(ignore(&check_ins::shown_key(field), "is not a field of a check-in"));
+    }
+    let Some(symptoms) = symptoms.filter(|_| symptom_errors.is_empty()) else {
+        let (date, rest): (Vec<_>, Vec<_>) = ignored.into_iter().partition(|i| i.field == "local_date");
+        return Err(AppError::Validation(date.into_iter().chain(symptom_errors).chain(rest).collect()));
+    };
+    Ok(CheckInReport { local_date, symptoms, adherence, notes, ignored })
+}
+
+fn ignore(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError { field: field.to_string(), message: message.into() }
 }
 
 fn parse_symptoms(body: Option<SymptomsBody>, checks: &mut Checks) -> Option<Symptoms> {
@@ -166,6 +251,10 @@ pub struct CheckIn {
     pub reviewed_at: Option<String>,
     pub reviewed_by: Option<String>,
     pub review_note: Option<String>,
+    /// What the server left out of the check-in as the patient sent it: secondary fields that were
+    /// invalid (wrong type, bad value, not a reminder of that day, unknown), each with why. Empty
+    /// when nothing was. The symptoms are never left out.
+    pub ignored: Vec<FieldError>,
 }
 
 impl From<CheckInRecord> for CheckIn {
@@ -194,6 +283,7 @@ impl From<CheckInRecord> for CheckIn {
             reviewed_at: c.reviewed_at.map(format_instant),
             reviewed_by: c.reviewed_by,
             review_note: c.review_note,
+            ignored: c.ignored,
         }
     }
 }
@@ -201,9 +291,13 @@ impl From<CheckInRecord> for CheckIn {
 /// The patient reports how the skin is doing; the answer carries the assessment for that day.
 ///
 /// The patient only, for one of their own treatments; staff get 403, another patient's treatment
-/// 404. `local_date` (default: today in the patient's time zone) may not be before `treated_on` nor
-/// after tomorrow, and each `adherence` key must be a reminder kind of that day, else 422; true
-/// answers acknowledge those reminders. Every check-in is stored, several a day included, and enters
+/// 404. Only the symptoms can refuse a check-in (422 when one is missing or out of range): they are
+/// what the clinic must see. Every other field is secondary and, when invalid, is left out and
+/// named in `ignored` while the check-in is stored: a `local_date` (default: today in the patient's
+/// time zone) before `treated_on`, after tomorrow or malformed (today is used instead), an
+/// `adherence` answer that is not a boolean or names no reminder kind of that day, `notes` that are
+/// too long or hold control characters, a field of the wrong JSON type, an unknown field. True
+/// adherence answers acknowledge those reminders. Every check-in is stored, several a day included, and enters
 /// the clinic's review queue. A discharged patient's check-in answers 409 until a new treatment
 /// re-admits them. Retrying with the same Idempotency-Key is safe: the retry gets the first
 /// answer instead of a second check-in.
@@ -227,11 +321,11 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<CreateCheckIn>,
+    body: web::Json<serde_json::Map<String, Value>>,
 ) -> Result<HttpResponse, AppError> {
     let caller = Patient::try_from(caller)?;
     let treatment_id = path_id(&id)?;
-    let report = CheckInReport::try_from(body.into_inner())?;
+    let report = parse_check_in(body.into_inner())?;
     let created = check_ins::report(&state, caller, treatment_id, report).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/v1/check-ins/{}", created.id)))

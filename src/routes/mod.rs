@@ -62,6 +62,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(treatments::get)
             .service(treatments::get_timeline)
             .service(treatments::list_reminders)
+            .service(treatments::list_notifications)
             .service(treatments::calendar)
             .service(treatments::replan)
             .service(calendar_feeds::subscribe)

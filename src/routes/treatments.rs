@@ -457,6 +457,96 @@ pub async fn list_reminders(
     Ok(web::Json(ReminderList { items: reminder_views(&found) }))
 }
 
+/// One reminder of a notification.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationItem {
+    /// The reminder's id, as in the reminders list (acknowledge it with `POST /v1/reminders/{id}/ack`).
+    pub reminder_id: String,
+    #[schema(example = "sunscreen")]
+    pub kind: String,
+    pub title: String,
+    pub acknowledged_at: Option<String>,
+}
+
+/// The reminders of one local date due at the same time: one notification for the app to schedule.
+#[derive(Serialize, ToSchema)]
+pub struct Notification {
+    pub local_date: NaiveDate,
+    pub day_number: i64,
+    /// `HH:MM`, local to the patient's zone.
+    pub local_time: String,
+    /// `local_date` at `local_time` in the patient's zone, as a UTC instant.
+    pub due_at: String,
+    /// How many reminders fall due at this time (the length of `items`).
+    pub count: i64,
+    /// How many of them are not acknowledged yet (0: the app may drop the notification).
+    pub pending: i64,
+    /// The reminders due at this time, by kind.
+    pub items: Vec<NotificationItem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationList {
+    /// Earliest first, one per local date and time.
+    pub items: Vec<Notification>,
+}
+
+/// The reminders between two local dates bundled for notification: one entry per date and time.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// Beside the per-reminder list, for an app that schedules one notification per time instead of
+/// one per reminder: each entry holds every reminder of that local date due at that instant
+/// (ids, kinds, titles, acknowledgements), so the entries' counts add up to the reminders list of
+/// the same range. `from` defaults to today in the patient's time zone and `to` to `from` + 6; a
+/// `to` before `from`, or a range of more than 100 days, answers 422. Revalidate with
+/// `If-None-Match`: 304 while the answer is unchanged (acknowledgements included).
+#[utoipa::path(
+    operation_id = "listNotifications",
+    tag = "treatments",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch),
+    responses(
+        (status = 200, description = "Reminders bundled by date and time", body = NotificationList),
+    )
+)]
+#[get("/treatments/{id}/notifications", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
+pub async fn list_notifications(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<ReminderRangeQuery>,
+) -> Result<web::Json<NotificationList>, AppError> {
+    let query = query.into_inner();
+    let mut checks = Checks::new();
+    let from = checks.optional("from", query.from, parse_date);
+    let to = checks.optional("to", query.to, parse_date);
+    checks.finish()?;
+    let treatment_id = path_id(&id)?;
+    let found = plans::reminders(&state, caller, treatment_id, from, to).await?;
+    let items = found
+        .bundles()
+        .into_iter()
+        .map(|b| Notification {
+            local_date: b.local_date,
+            day_number: b.day_number,
+            local_time: format_time_of_day(b.local_time),
+            due_at: format_instant(b.due_at.naive_utc()),
+            count: b.items.len() as i64,
+            pending: b.items.iter().filter(|(_, at)| at.is_none()).count() as i64,
+            items: b
+                .items
+                .iter()
+                .map(|(r, at)| NotificationItem {
+                    reminder_id: r.id.to_string(),
+                    kind: r.kind.to_string(),
+                    title: r.title.to_string(),
+                    acknowledged_at: at.map(format_instant),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(web::Json(NotificationList { items }))
+}
+
 /// The whole plan's reminders as an iCalendar feed (RFC 5545), one event with an alarm each.
 ///
 /// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.

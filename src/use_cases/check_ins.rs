@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use crate::auth::{Caller, Patient, Staff};
 use crate::db::DbConnection;
 use crate::domain::check_in::{CheckInReport, Review};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::mail::Letter;
 use crate::models::check_ins::{self, CheckInRecord, NewCheckIn, QueueCounts, QueueEntry};
 use crate::models::clinics;
@@ -18,11 +18,11 @@ use crate::pagination::{Page, PageRequest};
 use crate::plan::Level;
 use crate::plan::local_time::local_date;
 use crate::state::SharedState;
-use crate::validate::Checks;
 
-/// Stores and judges the patient's check-in for one of their treatments. The date must fall
+/// Stores and judges the patient's check-in for one of their treatments. The date should fall
 /// between the treatment date and tomorrow in the patient's zone (a phone a little ahead of the
-/// clinic is fine); adherence answers must name reminders of that day.
+/// clinic is fine) and adherence answers should name reminders of that day; what does not is
+/// ignored (and said so in the check-in), never a reason to refuse the symptoms.
 pub async fn report(
     state: &SharedState,
     caller: Patient,
@@ -35,7 +35,7 @@ pub async fn report(
         .write(move |conn| {
             let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
             refuse_if_discharged(&ctx.patient)?;
-            let new = fit_to_plan(&ctx, report)?;
+            let new = fit_to_plan(&ctx, report);
             let record = check_ins::create(conn, &caller, &ctx, new)?;
             if record.assessment.level == Level::Urgent {
                 alert_clinic(conn, &record)?;
@@ -74,23 +74,44 @@ pub fn refuse_if_discharged(patient: &PatientRecord) -> Result<(), AppError> {
     }
 }
 
-fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> Result<NewCheckIn, AppError> {
-    let CheckInReport { local_date: given, symptoms, adherence, notes } = report;
+/// Fits the report to the plan. A date outside the treatment's days (before `treated_on`, after
+/// tomorrow) is ignored and the check-in is of today in the patient's zone; adherence answers that
+/// name no reminder of that day are ignored and the others kept. Nothing here refuses the check-in:
+/// its symptoms must reach the clinic whatever else came with them.
+fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> NewCheckIn {
+    let CheckInReport { local_date: given, symptoms, mut adherence, notes, mut ignored } = report;
     let today = local_date(ctx.schedules.current().timezone, Utc::now());
-    let date = given.unwrap_or(today);
-    let mut checks = Checks::new();
-    if date < ctx.treatment.treated_on {
-        checks.fail("local_date", "must not be before the treatment date");
-    } else if date > today + Duration::days(1) {
-        checks.fail("local_date", "must not be after tomorrow");
-    }
+    let date = match given {
+        Some(date) if date < ctx.treatment.treated_on => {
+            ignored.push(ignore("local_date", "must not be before the treatment date; today was used"));
+            today
+        }
+        Some(date) if date > today + Duration::days(1) => {
+            ignored.push(ignore("local_date", "must not be after tomorrow; today was used"));
+            today
+        }
+        Some(date) => date,
+        None => today,
+    };
     let kinds: Vec<&str> = ctx.plan().reminders(date, date).into_iter().map(|r| r.kind).collect();
-    for kind in adherence.keys().filter(|k| !kinds.contains(&k.as_str())) {
-        let shown: String = kind.chars().take(40).collect();
-        checks.fail(&format!("adherence.{shown}"), "is not a reminder of that day");
-    }
-    checks.finish()?;
-    Ok(NewCheckIn { local_date: date, symptoms, adherence, notes })
+    adherence.retain(|kind, _| {
+        let known = kinds.contains(&kind.as_str());
+        if !known {
+            ignored.push(ignore(&format!("adherence.{}", shown_key(kind)), "is not a reminder of that day"));
+        }
+        known
+    });
+    NewCheckIn { local_date: date, symptoms, adherence, notes, ignored }
+}
+
+fn ignore(field: &str, message: &str) -> FieldError {
+    FieldError { field: field.to_string(), message: message.to_string() }
+}
+
+/// A key the patient sent, as an ignored field names it (and as it is stored with the check-in):
+/// at most 40 characters, control characters replaced by U+FFFD (PostgreSQL text holds no NUL).
+pub fn shown_key(key: &str) -> String {
+    key.chars().take(40).map(|c| if c.is_control() { char::REPLACEMENT_CHARACTER } else { c }).collect()
 }
 
 pub async fn list_for_treatment(

@@ -93,6 +93,39 @@ impl PlanReminders {
     }
 }
 
+/// The reminders of one local date that fall due at the same instant: what one notification says.
+pub struct Bundle<'a> {
+    pub local_date: NaiveDate,
+    pub day_number: i64,
+    pub local_time: chrono::NaiveTime,
+    pub due_at: chrono::DateTime<Utc>,
+    /// By kind, as the reminders list orders them, with when the patient acknowledged each.
+    pub items: Vec<(PlannedReminder<'a>, Option<NaiveDateTime>)>,
+}
+
+impl PlanReminders {
+    /// The reminders grouped by the instant they fall due, one bundle per local date and time,
+    /// earliest first: every reminder is in exactly one bundle.
+    pub fn bundles(&self) -> Vec<Bundle<'_>> {
+        let mut bundles: Vec<Bundle<'_>> = Vec::new();
+        for (reminder, acknowledged_at) in self.each() {
+            let same = |b: &&mut Bundle<'_>| b.local_date == reminder.local_date && b.due_at == reminder.due_at;
+            match bundles.iter_mut().find(same) {
+                Some(bundle) => bundle.items.push((reminder, acknowledged_at)),
+                None => bundles.push(Bundle {
+                    local_date: reminder.local_date,
+                    day_number: reminder.day_number,
+                    local_time: reminder.local_time,
+                    due_at: reminder.due_at,
+                    items: vec![(reminder, acknowledged_at)],
+                }),
+            }
+        }
+        bundles.sort_by_key(|b| (b.due_at, b.local_date));
+        bundles
+    }
+}
+
 /// The reminders between two local dates: `from` by default today in the patient's zone, `to` by
 /// default the last of `DEFAULT_REMINDER_DAYS` days; at most `MAX_REMINDER_DAYS` days in all.
 pub async fn reminders(

@@ -343,6 +343,7 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
         .await
         .str("id");
     let reminders = r.call(M::GET, "/v1/treatments/{id}/reminders", &[t], Some(p), None).await;
+    r.call(M::GET, "/v1/treatments/{id}/notifications", &[t], Some(p), None).await;
     let reminder = reminders.body["items"][0]["id"].as_str().unwrap().to_string();
     r.call(M::POST, "/v1/reminders/{id}/ack", &[&reminder], Some(p), None).await;
     let key = [("Idempotency-Key", "contract-calendar-1")];

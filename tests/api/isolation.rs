@@ -118,7 +118,7 @@ async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
         }
     }
     let t = v.id_for("treatments").unwrap();
-    for sub in ["reminders", "check-ins", "photos", "timeline"] {
+    for sub in ["reminders", "notifications", "check-ins", "photos", "timeline"] {
         seen.push(app.get(&format!("/v1/treatments/{t}/{sub}"), &v.clinician.token).await.text);
     }
     // The calendar subscription: still the same, and its feed still answers (not rotated or revoked).

@@ -101,6 +101,7 @@ async fn a_clinicians_change_gives_the_patients_reads_a_new_tag() {
     let t = &w.treatment_id;
     let reads = [
         format!("/v1/treatments/{t}/reminders"),
+        format!("/v1/treatments/{t}/notifications"),
         format!("/v1/treatments/{t}/calendar.ics"),
         format!("/v1/patients/{}", w.patient.id),
     ];
