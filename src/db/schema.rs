@@ -96,6 +96,8 @@ diesel::table! {
         protocol_version -> Integer,
         created_at -> Timestamp,
         discharged_at -> Nullable<Timestamp>,
+        treatment_time -> Nullable<Time>,
+        treated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -276,6 +278,7 @@ diesel::table! {
         urgent_alerts_enabled -> Bool,
         urgent_alert_recipients -> Text,
         updated_at -> Timestamp,
+        default_treatment_time -> Time,
     }
 }
 
