@@ -32,3 +32,4 @@ mod revalidation;
 mod staff;
 mod storage;
 mod tokens;
+mod treatment_time;
