@@ -3,8 +3,9 @@
 //!
 //! One event per reminder (UID from the reminder's stable id), at the patient's local time with
 //! `TZID` of the patient's zone and a `VTIMEZONE` describing that zone over the span of the plan
-//! (RFC 5545 §3.6.5), and one alarm per local day, on that day's first event, naming all of the
-//! day's reminders: a phone rings once a day, not once per reminder.
+//! (RFC 5545 §3.6.5), and one alarm per local day and due time, on the first event due then,
+//! naming all of the reminders due then: a phone rings once a day, not once per reminder (twice
+//! on a day when a window in time or a "you may now" milestone is due at another time).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -39,12 +40,15 @@ pub fn render(ctx: &PlanContext) -> String {
     let stamp = ctx.treatment.created_at.and_utc();
     let plan = ctx.plan();
     let reminders = plan.all_reminders();
+    // Reminders ring together when they are due together: one alarm per local day and due
+    // instant (a day has one unless a rule's window or a milestone moves some of its reminders).
     let mut by_day: BTreeMap<_, Vec<&PlannedReminder>> = BTreeMap::new();
     for reminder in &reminders {
         by_day.entry(reminder.local_date).or_default().push(reminder);
     }
     for day in by_day.values() {
-        for (i, reminder) in day.iter().enumerate() {
+        let mut rung = Vec::new();
+        for reminder in day.iter() {
             let mut event = Event::new();
             event
                 .uid(&format!("{}@aftercare", reminder.id))
@@ -53,9 +57,12 @@ pub fn render(ctx: &PlanContext) -> String {
                 .description(reminder.body)
                 .starts(local(zone, reminder.due_at))
                 .ends(local(zone, reminder.due_at + Duration::minutes(EVENT_MINUTES)));
-            if i == 0 {
+            if !rung.contains(&reminder.due_at) {
+                rung.push(reminder.due_at);
+                let together: Vec<&PlannedReminder> =
+                    day.iter().copied().filter(|r| r.due_at == reminder.due_at).collect();
                 event.alarm(
-                    Alarm::display(&alarm_text(day), Trigger::before_start(Duration::zero()))
+                    Alarm::display(&alarm_text(&together), Trigger::before_start(Duration::zero()))
                         .uid(&format!("{}-alarm@aftercare", reminder.id))
                         .timestamp(stamp)
                         .done(),

@@ -109,7 +109,7 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
             notes: Some("Demo treatment: acne scarring on both cheeks.".into()),
         };
         let protocol = Protocol::standard();
-        let treatment = treatments::create(conn, &staff, &patient.id, treatment, &protocol)?;
+        let treatment = treatments::create(conn, &staff, &patient.id, treatment, None, &protocol)?;
         seed_check_ins(conn, &patient.id, &clinic_id, treatment, protocol)?;
         Ok::<_, AppError>(clinic_id)
     })

@@ -98,6 +98,8 @@ diesel::table! {
         discharged_at -> Nullable<Timestamp>,
         skin_type -> Text,
         fitzpatrick -> Integer,
+        treatment_time -> Nullable<Time>,
+        treated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -279,6 +281,7 @@ diesel::table! {
         urgent_alerts_enabled -> Bool,
         urgent_alert_recipients -> Text,
         updated_at -> Timestamp,
+        default_treatment_time -> Time,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Clinics: the tenants. Each is created with its first administrator.
 
+use chrono::NaiveTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{clinic_settings, clinics};
@@ -86,16 +87,71 @@ pub fn save_alert_settings(conn: &mut DbConnection, clinic_id: &str, settings: &
         }
     }
     checks.finish()?;
-    diesel::delete(clinic_settings::table.find(clinic_id)).execute(conn)?;
-    diesel::insert_into(clinic_settings::table)
-        .values((
-            clinic_settings::clinic_id.eq(clinic_id),
+    let recipients = serde_json::to_string(&settings.recipients).map_err(AppError::internal)?;
+    let now = crate::clock::now();
+    // Only the alert columns: the clinic's other settings keep their stored values.
+    let updated = diesel::update(clinic_settings::table.find(clinic_id))
+        .set((
             clinic_settings::urgent_alerts_enabled.eq(settings.enabled),
-            clinic_settings::urgent_alert_recipients
-                .eq(serde_json::to_string(&settings.recipients).map_err(AppError::internal)?),
-            clinic_settings::updated_at.eq(crate::clock::now()),
+            clinic_settings::urgent_alert_recipients.eq(&recipients),
+            clinic_settings::updated_at.eq(now),
         ))
         .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(clinic_settings::table)
+            .values((
+                clinic_settings::clinic_id.eq(clinic_id),
+                clinic_settings::urgent_alerts_enabled.eq(settings.enabled),
+                clinic_settings::urgent_alert_recipients.eq(&recipients),
+                clinic_settings::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The clinic's settings for recording treatments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreatmentSettings {
+    /// The local time of day of a treatment recorded without one.
+    pub default_time: NaiveTime,
+}
+
+impl Default for TreatmentSettings {
+    fn default() -> TreatmentSettings {
+        TreatmentSettings { default_time: NaiveTime::from_hms_opt(10, 0, 0).expect("a valid time") }
+    }
+}
+
+/// The clinic's treatment settings; a clinic that never set them has the defaults.
+pub fn treatment_settings(conn: &mut DbConnection, clinic_id: &str) -> Result<TreatmentSettings, AppError> {
+    let stored: Option<NaiveTime> = clinic_settings::table
+        .find(clinic_id)
+        .select(clinic_settings::default_treatment_time)
+        .first(conn)
+        .optional()?;
+    Ok(stored.map_or_else(TreatmentSettings::default, |default_time| TreatmentSettings { default_time }))
+}
+
+/// Replaces the clinic's treatment settings, keeping its other settings.
+pub fn save_treatment_settings(
+    conn: &mut DbConnection,
+    clinic_id: &str,
+    settings: &TreatmentSettings,
+) -> Result<(), AppError> {
+    let now = crate::clock::now();
+    let updated = diesel::update(clinic_settings::table.find(clinic_id))
+        .set((clinic_settings::default_treatment_time.eq(settings.default_time), clinic_settings::updated_at.eq(now)))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(clinic_settings::table)
+            .values((
+                clinic_settings::clinic_id.eq(clinic_id),
+                clinic_settings::default_treatment_time.eq(settings.default_time),
+                clinic_settings::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

@@ -34,6 +34,7 @@ impl PlanContext {
             treated_on: self.treatment.treated_on,
             personal: self.treatment.personal(),
             schedules: &self.schedules,
+            treated_at: self.treatment.treated_at.map(|at| at.and_utc()),
             ends_at: self.treatment.discharged_at.map(|at| at.and_utc()),
         }
     }

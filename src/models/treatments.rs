@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel::{AsExpression, FromSqlRow};
@@ -12,7 +12,7 @@ use crate::db::schema::treatments;
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{Area, Procedure, Setting, SkinType};
 use crate::error::AppError;
-use crate::models::patients;
+use crate::models::{clinics, patients};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
 use crate::plan::variants::Treated;
 use crate::plan::{Personal, Protocol};
@@ -41,6 +41,12 @@ pub struct TreatmentRecord {
     /// recorded, or when a clinician last re-planned it (`replan`).
     pub skin_type: SkinType,
     pub fitzpatrick: i32,
+    /// The local time of day of the treatment, as recorded (the clinic's default when none was
+    /// given). Null for treatments recorded before times were.
+    pub treatment_time: Option<NaiveTime>,
+    /// The instant of the treatment: `treated_on` at `treatment_time` in the patient's zone when it
+    /// was recorded (UTC).
+    pub treated_at: Option<NaiveDateTime>,
 }
 
 /// A treatment's areas as stored: their names joined by commas.
@@ -93,15 +99,24 @@ pub struct NewTreatment {
     pub notes: Option<String>,
 }
 
-/// Records a treatment of `patient_id`, planned with `protocol`.
+/// Records a treatment of `patient_id` at local `time` of day (the clinic's default when `None`),
+/// planned with `protocol`.
 pub fn create(
     conn: &mut DbConnection,
     caller: &Staff,
     patient_id: &str,
     new: NewTreatment,
+    time: Option<NaiveTime>,
     protocol: &Protocol,
 ) -> Result<TreatmentRecord, AppError> {
     let patient = patients::get(conn, caller, patient_id)?;
+    let time = match time {
+        Some(time) => time,
+        None => clinics::treatment_settings(conn, &patient.clinic_id)?.default_time,
+    };
+    // The instant the local date and time named in the patient's zone now; kept, so a later move to
+    // another zone does not move the treatment.
+    let treated_at = crate::plan::local_time::instant_of(new.treated_on, time, patient.timezone).naive_utc();
     // A new treatment re-admits a discharged patient, in this same transaction. The treatments of
     // their earlier care keep their own discharge instant, so only this one's reminders flow.
     // Always written, not only when the patient was discharged: the write takes the patient's row,
@@ -121,6 +136,8 @@ pub fn create(
             // The clinician's assessment as it stands now is frozen on the treatment.
             treatments::skin_type.eq(patient.skin_type),
             treatments::fitzpatrick.eq(patient.fitzpatrick),
+            treatments::treatment_time.eq(time),
+            treatments::treated_at.eq(treated_at),
         ))
         .execute(conn)?;
     get(conn, caller, &id)

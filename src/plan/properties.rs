@@ -110,6 +110,7 @@ fn every_dst_change_of_2026_and_2027_at_every_quarter_hour() {
                 treated_on,
                 personal,
                 schedules: &history,
+                treated_at: None,
                 ends_at: None,
             };
             for reminder in plan.reminders(change_day - Duration::days(1), change_day + Duration::days(1)) {
@@ -149,7 +150,7 @@ proptest! {
         let time = NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).unwrap();
         let history = ScheduleHistory::fixed(Schedule { timezone: tz, reminder_time: time });
         let personal = Personal { skin_type, fitzpatrick };
-        let plan = TreatmentPlan { protocol: &protocol, treatment_id: "t", treated_on, personal, schedules: &history, ends_at: None };
+        let plan = TreatmentPlan { protocol: &protocol, treatment_id: "t", treated_on, personal, schedules: &history, treated_at: None, ends_at: None };
 
         let t = timeline(&protocol, treated_on, treated_on);
         let mut next = treated_on;
@@ -175,5 +176,79 @@ proptest! {
                 return Err(TestCaseError::fail(e));
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
+
+    /// Protocol v2 with a time of treatment, for any zone, date, time of treatment and reminder
+    /// time: no reminder is due before the treatment; each 24-hour rule is due only inside its
+    /// window, on the local date it is due, with the window ending exactly 24 real hours after
+    /// the treatment; the day-2 reminder exists exactly when day 2's reminder time falls inside
+    /// the window; each milestone comes once, at its moment or the reminder time after it, and
+    /// the 24-hour milestones on the local date of the window's end.
+    #[test]
+    fn windows_run_from_the_treatment(
+        tz in zone(),
+        offset_days in 0i64..730,
+        treated_minute in 0u32..(24 * 60),
+        minute in 0u32..(24 * 60),
+        skin_type in skin(),
+        fitzpatrick in 1i32..=6,
+    ) {
+        let protocol = Protocol::standard();
+        let treated_on = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(offset_days);
+        let treated_time = NaiveTime::from_hms_opt(treated_minute / 60, treated_minute % 60, 0).unwrap();
+        let treated_at = super::local_time::instant_of(treated_on, treated_time, tz);
+        let time = NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).unwrap();
+        let history = ScheduleHistory::fixed(Schedule { timezone: tz, reminder_time: time });
+        let personal = Personal { skin_type, fitzpatrick };
+        let plan = TreatmentPlan {
+            protocol: &protocol, treatment_id: "t", treated_on, personal, schedules: &history,
+            treated_at: Some(treated_at), ends_at: None,
+        };
+        let all = plan.all_reminders();
+        let closes = treated_at + Duration::hours(24);
+        let reminder_on = |date: NaiveDate| oracle(tz, date.and_time(time)).0;
+        for r in &all {
+            prop_assert!(r.due_at >= treated_at, "{} due {} before the treatment {}", r.kind, r.due_at, treated_at);
+            prop_assert_eq!(r.due_at.with_timezone(&tz).date_naive(), r.local_date, "{} on its own date", r.kind);
+            // The reminder time (as given, also on a day a DST gap skips it), or the moment it was
+            // moved to.
+            let shown = r.due_at.with_timezone(&tz).time();
+            prop_assert_eq!(r.local_time, if r.due_at == reminder_on(r.local_date) { time } else { shown });
+            if r.kind == "no_makeup" || r.kind == "no_workout" {
+                prop_assert!(r.due_at < closes);
+                prop_assert_eq!(r.window_ends_at, Some(closes));
+            } else {
+                prop_assert_eq!(r.window_ends_at, None);
+            }
+        }
+        let makeup: Vec<_> = all.iter().filter(|r| r.kind == "no_makeup").collect();
+        let day_2 = treated_on + Duration::days(1);
+        let day_2_inside = (treated_at..closes).contains(&reminder_on(day_2));
+        prop_assert_eq!(makeup.iter().any(|r| r.day_number == 2), day_2_inside);
+        // Day 1's reminder: at the reminder time, or at the treatment when that comes later.
+        let day_1_due = reminder_on(treated_on).max(treated_at);
+        if day_1_due < closes {
+            prop_assert_eq!(makeup[0].due_at, day_1_due);
+            prop_assert_eq!(makeup[0].day_number, 1);
+        }
+        for kind in ["may_resume_makeup", "may_resume_exercise"] {
+            let found: Vec<_> = all.iter().filter(|r| r.kind == kind).collect();
+            prop_assert_eq!(found.len(), 1);
+            let end_date = closes.with_timezone(&tz).date_naive();
+            prop_assert_eq!(found[0].local_date, end_date);
+            prop_assert_eq!(found[0].due_at, reminder_on(end_date).max(closes));
+        }
+        for (kind, day) in [("may_resume_pools_and_saunas", 8), ("may_resume_actives", 8), ("may_book_next_session", 22)] {
+            let found: Vec<_> = all.iter().filter(|r| r.kind == kind).collect();
+            prop_assert_eq!(found.len(), 1);
+            prop_assert_eq!(found[0].day_number, day);
+            prop_assert!(found[0].milestone);
+        }
+        // Every rule by days keeps its days.
+        prop_assert_eq!(all.iter().filter(|r| r.kind == "sunscreen").count(), 90);
     }
 }

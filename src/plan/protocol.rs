@@ -45,8 +45,20 @@ pub struct Phase {
 #[serde(deny_unknown_fields)]
 pub struct ReminderRule {
     pub kind: String,
+    /// The local days the rule falls on. For a rule with `hours_after_treatment`, only when the
+    /// treatment has no recorded time of day (treatments recorded before times were).
     pub day_from: i64,
     pub day_to: i64,
+    /// A window in time, `[from, to]` hours after the treatment's instant: the rule falls on each
+    /// local day the window reaches, at the patient's reminder time but never before the window
+    /// opens, and not on a day whose reminder time comes after the window closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours_after_treatment: Option<[i64; 2]>,
+    /// A "you may now…" entry: one reminder, at the moment its window opens (`day_from`, or
+    /// `hours_after_treatment[0]` hours after the treatment), never before the patient's reminder
+    /// time of that day.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub milestone: bool,
     /// Who gets it; absent means everyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<Condition>,
@@ -82,8 +94,15 @@ impl Condition {
 }
 
 impl ReminderRule {
+    /// Whether the rule falls on `day` by its day window alone (the rule for a treatment with no
+    /// recorded time of day).
     pub fn applies(&self, day: i64, who: Personal) -> bool {
-        (self.day_from..=self.day_to).contains(&day) && self.when.as_ref().is_none_or(|c| c.holds_for(who))
+        (self.day_from..=self.day_to).contains(&day) && self.is_for(who)
+    }
+
+    /// Whether the rule's personalisation condition holds for the patient.
+    pub fn is_for(&self, who: Personal) -> bool {
+        self.when.as_ref().is_none_or(|c| c.holds_for(who))
     }
 }
 
@@ -209,6 +228,17 @@ impl Protocol {
             if !kinds.insert(rule.kind.as_str()) {
                 return Err(format!("reminder kind {} appears twice", rule.kind));
             }
+            if let Some([from, to]) = rule.hours_after_treatment {
+                if from < 0 || to < from || to > (self.plan_days - 1) * 24 || (from == to && !rule.milestone) {
+                    return Err(format!("reminder {} has an hours window outside the plan or empty", rule.kind));
+                }
+                if rule.milestone && from != to {
+                    return Err(format!("milestone {} must name one moment: hours_after_treatment [h, h]", rule.kind));
+                }
+            }
+            if rule.milestone && rule.day_from != rule.day_to {
+                return Err(format!("milestone {} must fall on one day: day_from = day_to", rule.kind));
+            }
         }
         for rule in &self.assessment.rules {
             let is_score = SCORE_SIGNS.contains(&rule.sign.as_str());
@@ -244,23 +274,50 @@ mod tests {
         for phase in &p.phases {
             assert!(phase.expect.len() >= 2 && phase.care.len() >= 2, "{} needs useful lists", phase.key);
         }
+        let v1 = Protocol::parse(STANDARD_V1).unwrap();
+        let windows: Vec<_> = v1.reminders.iter().map(|r| (r.kind.as_str(), r.day_from, r.day_to)).collect();
+        let v1_windows = [
+            ("sunscreen", 1, 90),
+            ("no_makeup", 1, 1),
+            ("no_workout", 1, 1),
+            ("avoid_heat", 1, 7),
+            ("no_actives", 1, 7),
+            ("gentle_care", 1, 7),
+            ("cool_compress", 1, 2),
+            ("no_picking", 3, 7),
+            ("hydration", 1, 7),
+            ("soothe", 1, 7),
+            ("pigment_watch", 1, 28),
+        ];
+        assert_eq!(windows, v1_windows);
+        assert!(v1.reminders.iter().all(|r| r.hours_after_treatment.is_none() && !r.milestone));
+        // v2: the same rules, the 24-hour ones as windows in time, then the "you may now" moments.
         let windows: Vec<_> = p.reminders.iter().map(|r| (r.kind.as_str(), r.day_from, r.day_to)).collect();
+        assert_eq!(windows[..11], v1_windows);
+        let hours: Vec<_> =
+            p.reminders.iter().filter_map(|r| Some((r.kind.as_str(), r.hours_after_treatment?, r.milestone))).collect();
         assert_eq!(
-            windows,
+            hours,
             [
-                ("sunscreen", 1, 90),
-                ("no_makeup", 1, 1),
-                ("no_workout", 1, 1),
-                ("avoid_heat", 1, 7),
-                ("no_actives", 1, 7),
-                ("gentle_care", 1, 7),
-                ("cool_compress", 1, 2),
-                ("no_picking", 3, 7),
-                ("hydration", 1, 7),
-                ("soothe", 1, 7),
-                ("pigment_watch", 1, 28),
+                ("no_makeup", [0, 24], false),
+                ("no_workout", [0, 24], false),
+                ("may_resume_makeup", [24, 24], true),
+                ("may_resume_exercise", [24, 24], true),
             ]
         );
+        let milestones: Vec<_> =
+            p.reminders.iter().filter(|r| r.milestone).map(|r| (r.kind.as_str(), r.day_from)).collect();
+        assert_eq!(
+            milestones,
+            [
+                ("may_resume_makeup", 2),
+                ("may_resume_exercise", 2),
+                ("may_resume_pools_and_saunas", 8),
+                ("may_resume_actives", 8),
+                ("may_book_next_session", 22),
+            ]
+        );
+        assert!(p.reminders.iter().all(|r| r.milestone == r.kind.starts_with("may_")));
         assert_eq!(p.screening_answers().len(), 10);
     }
 
@@ -275,6 +332,29 @@ mod tests {
         let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V1).unwrap();
         doc["assessment"]["rules"][0]["sign"] = "sneezing".into();
         assert!(Protocol::parse(&doc.to_string()).is_err());
+    }
+
+    /// Windows in hours lie inside the plan and are not empty; a milestone is one day and one moment.
+    #[test]
+    fn broken_windows_and_milestones_are_refused() {
+        let v2: serde_json::Value = serde_json::from_str(STANDARD_V2).unwrap();
+        let index = |kind: &str| v2["reminders"].as_array().unwrap().iter().position(|r| r["kind"] == kind).unwrap();
+        let (makeup, resume) = (index("no_makeup"), index("may_resume_makeup"));
+        let broken = |i: usize, field: &str, value: serde_json::Value| {
+            let mut doc = v2.clone();
+            doc["reminders"][i][field] = value;
+            Protocol::parse(&doc.to_string())
+        };
+        assert!(broken(makeup, "hours_after_treatment", serde_json::json!([0, 24])).is_ok());
+        for bad in [[-1, 24], [24, 0], [5, 5], [0, 89 * 24 + 1]] {
+            assert!(broken(makeup, "hours_after_treatment", serde_json::json!(bad)).is_err(), "{bad:?}");
+        }
+        assert!(broken(makeup, "hours_after_treatment", serde_json::json!([0, 89 * 24])).is_ok());
+        assert!(broken(resume, "hours_after_treatment", serde_json::json!([24, 48])).is_err());
+        assert!(broken(resume, "day_to", 3.into()).is_err());
+        assert!(broken(resume, "milestone", false.into()).is_err(), "an empty window is no rule");
+        // Documents without the new fields (v1) still parse.
+        assert!(Protocol::parse(STANDARD_V1).is_ok());
     }
 
     #[test]

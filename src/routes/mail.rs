@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Admin, Caller};
 use crate::clock::format_instant;
 use crate::domain::DeliveryState;
-use crate::domain::{parse_enum, parse_id};
+use crate::domain::{format_time_of_day, parse_enum, parse_id, parse_time_of_day};
 use crate::error::AppError;
-use crate::models::clinics::AlertSettings;
+use crate::models::clinics::{AlertSettings, TreatmentSettings};
 use crate::models::outbox::StoredMessage;
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
@@ -109,15 +109,34 @@ pub struct UrgentAlerts {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct TreatmentDefaults {
+    /// The local time of day (`HH:MM`, in the patient's zone) of a treatment recorded without
+    /// `treatment_time`; "10:00" until the clinic sets it.
+    #[schema(example = "10:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub default_time: String,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct ClinicSettings {
     pub urgent_alerts: UrgentAlerts,
+    pub treatments: TreatmentDefaults,
 }
 
 #[derive(Deserialize, ToSchema)]
-#[schema(example = json!({"urgent_alerts": {"enabled": true, "recipients": []}}))]
+#[schema(example = json!({"urgent_alerts": {"enabled": true, "recipients": []}, "treatments": {"default_time": "10:00"}}))]
 pub struct UpdateClinicSettings {
     #[schema(value_type = UrgentAlerts, required = true)]
     pub urgent_alerts: Option<UrgentAlertsInput>,
+    /// Optional: when absent, the stored treatment settings stay.
+    #[schema(value_type = Option<TreatmentDefaultsInput>)]
+    pub treatments: Option<TreatmentDefaultsInput>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TreatmentDefaultsInput {
+    /// `HH:MM`, 00:00 to 23:59: the local time of day of a treatment recorded without one.
+    #[schema(value_type = String, required = true, example = "10:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub default_time: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -126,17 +145,31 @@ pub struct UrgentAlertsInput {
     pub recipients: Option<Vec<String>>,
 }
 
-impl From<AlertSettings> for ClinicSettings {
-    fn from(s: AlertSettings) -> ClinicSettings {
-        ClinicSettings { urgent_alerts: UrgentAlerts { enabled: s.enabled, recipients: s.recipients } }
+impl From<mail::Settings> for ClinicSettings {
+    fn from(s: mail::Settings) -> ClinicSettings {
+        ClinicSettings {
+            urgent_alerts: UrgentAlerts { enabled: s.alerts.enabled, recipients: s.alerts.recipients },
+            treatments: TreatmentDefaults { default_time: format_time_of_day(s.treatments.default_time) },
+        }
     }
 }
 
-impl TryFrom<UpdateClinicSettings> for AlertSettings {
+/// The settings a PUT names: the alerts, and the treatment settings when given.
+struct SettingsUpdate {
+    alerts: AlertSettings,
+    treatments: Option<TreatmentSettings>,
+}
+
+impl TryFrom<UpdateClinicSettings> for SettingsUpdate {
     type Error = AppError;
 
-    fn try_from(body: UpdateClinicSettings) -> Result<AlertSettings, AppError> {
+    fn try_from(body: UpdateClinicSettings) -> Result<SettingsUpdate, AppError> {
         let mut checks = Checks::new();
+        let treatments = body.treatments.map(|given| {
+            checks
+                .required("treatments.default_time", given.default_time, parse_time_of_day)
+                .map(|default_time| TreatmentSettings { default_time })
+        });
         let alerts = body.urgent_alerts.unwrap_or(UrgentAlertsInput { enabled: None, recipients: None });
         let enabled = checks.required("urgent_alerts.enabled", alerts.enabled, Ok::<bool, String>);
         let mut recipients = Vec::new();
@@ -153,14 +186,15 @@ impl TryFrom<UpdateClinicSettings> for AlertSettings {
             }
         }
         checks.finish()?;
-        Ok(AlertSettings { enabled: checked(enabled)?, recipients })
+        let alerts = AlertSettings { enabled: checked(enabled)?, recipients };
+        Ok(SettingsUpdate { alerts, treatments: treatments.map(checked).transpose()? })
     }
 }
 
-/// The clinic's settings: who is alerted by e-mail of an urgent check-in.
+/// The clinic's settings: who is alerted by e-mail of an urgent check-in, and the default time of treatment.
 ///
 /// Administrators only; clinicians and patients get 403. A clinic that never changed them has urgent
-/// alerts on, sent to every active clinician.
+/// alerts on, sent to every active clinician, and treatments recorded without a time at 10:00.
 #[utoipa::path(
     operation_id = "getClinicSettings",
     tag = "mail",
@@ -171,7 +205,7 @@ impl TryFrom<UpdateClinicSettings> for AlertSettings {
 )]
 #[get("/clinic/settings")]
 pub async fn get_settings(state: web::Data<AppState>, caller: Admin) -> Result<web::Json<ClinicSettings>, AppError> {
-    Ok(web::Json(mail::alert_settings(&state, caller).await?.into()))
+    Ok(web::Json(mail::settings(&state, caller).await?.into()))
 }
 
 /// Replaces the clinic's settings: turn urgent alerts on or off and choose who receives them.
@@ -179,7 +213,9 @@ pub async fn get_settings(state: web::Data<AppState>, caller: Admin) -> Result<w
 /// Administrators only; clinicians and patients get 403. `recipients` are ids of the clinic's active,
 /// activated staff; an empty list alerts every active clinician. An id that is not one answers 422
 /// naming its position; so does a missing field. Alerts carry a link to the check-in and no health
-/// details. Sending the same settings again changes nothing.
+/// details. `treatments.default_time` (`HH:MM`) is the time of day of treatments recorded without
+/// one; without `treatments` the stored value stays, and a time that is not `HH:MM` answers 422.
+/// Sending the same settings again changes nothing.
 #[utoipa::path(
     operation_id = "updateClinicSettings",
     tag = "mail",
@@ -196,6 +232,6 @@ pub async fn update_settings(
     body: web::Json<UpdateClinicSettings>,
 ) -> Result<web::Json<ClinicSettings>, AppError> {
     let caller = Admin::try_from(caller)?;
-    let settings = AlertSettings::try_from(body.into_inner())?;
-    Ok(web::Json(mail::set_alert_settings(&state, caller, settings).await?.into()))
+    let update = SettingsUpdate::try_from(body.into_inner())?;
+    Ok(web::Json(mail::set_settings(&state, caller, update.alerts, update.treatments).await?.into()))
 }

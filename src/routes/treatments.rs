@@ -2,7 +2,7 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,7 +11,8 @@ use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::treatment::{parse_areas, parse_needle_depth};
 use crate::domain::{
-    Area, Procedure, Setting, SkinType, format_time_of_day, parse_date, parse_enum, parse_notes, parse_treatment_date,
+    Area, Procedure, Setting, SkinType, format_time_of_day, parse_date, parse_enum, parse_notes, parse_time_of_day,
+    parse_treatment_date,
 };
 use crate::error::AppError;
 use crate::models::treatments::{NewTreatment, TreatmentRecord};
@@ -56,6 +57,14 @@ pub struct Treatment {
     /// The Fitzpatrick type (1-6) this treatment's plan uses, frozen as `skin_type` is.
     #[schema(minimum = 1, maximum = 6)]
     pub fitzpatrick: i32,
+    /// The local time of day of the treatment (`HH:MM`, in the patient's zone when it was
+    /// recorded): the one given, or the clinic's default. Null for treatments recorded before times
+    /// were, whose plans run by local days alone.
+    #[schema(example = "15:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub treatment_time: Option<String>,
+    /// The instant of the treatment (RFC 3339, UTC): `treated_on` at `treatment_time`. Rules that
+    /// hold for some hours after treatment run from it, and no reminder is due before it.
+    pub treated_at: Option<String>,
 }
 
 impl From<TreatmentRecord> for Treatment {
@@ -75,6 +84,8 @@ impl From<TreatmentRecord> for Treatment {
             discharged_at: t.discharged_at.map(format_instant),
             skin_type: t.skin_type,
             fitzpatrick: t.fitzpatrick,
+            treatment_time: t.treatment_time.map(format_time_of_day),
+            treated_at: t.treated_at.map(format_instant),
         }
     }
 }
@@ -86,7 +97,8 @@ impl From<TreatmentRecord> for Treatment {
     "setting": "in_office",
     "areas": ["face", "neck"],
     "needle_depth_mm": 0.5,
-    "notes": "Numbing cream 30 minutes before; no bleeding after the session."
+    "notes": "Numbing cream 30 minutes before; no bleeding after the session.",
+    "treatment_time": "15:00"
 }))]
 pub struct CreateTreatment {
     #[schema(value_type = Procedure, required = true)]
@@ -103,12 +115,22 @@ pub struct CreateTreatment {
     pub needle_depth_mm: Option<f64>,
     #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: Option<String>,
+    /// `HH:MM`, the local time of day of the treatment in the patient's zone; default: the clinic's
+    /// `treatments.default_time` setting (10:00 unless changed).
+    #[schema(value_type = Option<String>, example = "15:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub treatment_time: Option<String>,
 }
 
-impl TryFrom<CreateTreatment> for NewTreatment {
+/// A treatment to record, and its time of day when given.
+pub struct TreatmentInput {
+    pub new: NewTreatment,
+    pub time: Option<NaiveTime>,
+}
+
+impl TryFrom<CreateTreatment> for TreatmentInput {
     type Error = AppError;
 
-    fn try_from(body: CreateTreatment) -> Result<NewTreatment, AppError> {
+    fn try_from(body: CreateTreatment) -> Result<TreatmentInput, AppError> {
         let mut checks = Checks::new();
         let procedure = checks.required("procedure", body.procedure, parse_enum::<Procedure>);
         let today = Utc::now().date_naive();
@@ -117,15 +139,17 @@ impl TryFrom<CreateTreatment> for NewTreatment {
         let areas = checks.required("areas", body.areas, parse_areas);
         let needle_depth_mm = checks.required("needle_depth_mm", body.needle_depth_mm, parse_needle_depth);
         let notes = checks.optional("notes", body.notes, parse_notes);
+        let time = checks.optional("treatment_time", body.treatment_time, parse_time_of_day);
         checks.finish()?;
-        Ok(NewTreatment {
+        let new = NewTreatment {
             procedure: checked(procedure)?,
             treated_on: checked(treated_on)?,
             setting: checked(setting)?,
             areas: checked(areas)?,
             needle_depth_mm: checked(needle_depth_mm)?,
             notes,
-        })
+        };
+        Ok(TreatmentInput { new, time })
     }
 }
 
@@ -133,7 +157,10 @@ impl TryFrom<CreateTreatment> for NewTreatment {
 ///
 /// Administrators and clinicians, for a patient of their own clinic; patients get 403, and another
 /// clinic's patient answers 404. The plan follows the current protocol version, kept with the
-/// treatment; `Location` names the new treatment. A `treated_on` more than a year after today,
+/// treatment; `Location` names the new treatment. `treatment_time` (`HH:MM`, the patient's local
+/// time; default the clinic's `treatments.default_time`) fixes `treated_at`: no reminder is due
+/// before it, and rules that hold for some hours after treatment run from it; a time that is not
+/// `HH:MM` answers 422. A `treated_on` more than a year after today,
 /// no `areas` or a needle depth outside 0.1-3.0 mm answers 422. A discharged patient is re-admitted
 /// by it (`discharged_at` cleared, in the same transaction): the new plan's reminders flow, those of
 /// the earlier treatments stay ended. Retrying with the same Idempotency-Key is safe: the retry gets
@@ -158,8 +185,8 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
-    let new = NewTreatment::try_from(body.into_inner())?;
-    let created = treatments::create(&state, caller, patient_id, new).await?;
+    let input = TreatmentInput::try_from(body.into_inner())?;
+    let created = treatments::create(&state, caller, patient_id, input.new, input.time).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/v1/treatments/{}", created.id)))
         .json(Treatment::from(created)))
@@ -287,6 +314,8 @@ pub struct Timeline {
     /// select them), in the order they apply; empty for a standard plan and for every plan of
     /// protocol version 1. Their changes are already in `phases` and in the reminders.
     pub variants: Vec<PlanVariant>,
+    /// The "you may now…" moments of this patient's plan, in order (none for plans of protocol v1).
+    pub milestones: Vec<MilestoneView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -295,6 +324,22 @@ pub struct PlanVariant {
     pub key: String,
     #[schema(example = "Microneedling with PRP")]
     pub title: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MilestoneView {
+    /// The reminder kind that announces it, e.g. `may_resume_makeup`.
+    #[schema(example = "may_resume_makeup")]
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// The local date in the patient's zone, and its day of recovery.
+    pub local_date: NaiveDate,
+    pub day_number: i64,
+    /// From when it holds (RFC 3339, UTC): the moment its reminder is due.
+    pub at: String,
+    /// Whether it holds on `on` (its date is `on` or earlier).
+    pub reached: bool,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -365,6 +410,21 @@ pub fn timeline_view(found: &PlanOnDate) -> Timeline {
             .iter()
             .map(|v| PlanVariant { key: v.key.clone(), title: v.title.clone() })
             .collect(),
+        milestones: found
+            .plan
+            .plan()
+            .milestones()
+            .into_iter()
+            .map(|m| MilestoneView {
+                kind: m.kind.to_string(),
+                title: m.title.to_string(),
+                body: m.body.to_string(),
+                local_date: m.local_date,
+                day_number: m.day_number,
+                at: format_instant(m.due_at.naive_utc()),
+                reached: m.local_date <= t.on,
+            })
+            .collect(),
     }
 }
 
@@ -379,11 +439,18 @@ pub struct Reminder {
     pub kind: String,
     pub title: String,
     pub body: String,
-    /// The patient's reminder time, `HH:MM`, local.
+    /// The patient's reminder time, `HH:MM`, local; on the day of treatment never before the
+    /// treatment's own time, and for a rule that holds for some hours after treatment never before
+    /// its window opens.
     pub local_time: String,
     /// `local_date` at `local_time` in the patient's zone, as a UTC instant.
     pub due_at: String,
     pub acknowledged_at: Option<String>,
+    /// A "you may now…" entry (kinds such as `may_resume_makeup`) rather than a rule to follow.
+    pub milestone: bool,
+    /// For a rule that holds for some hours after the treatment (RFC 3339, UTC): when it ends.
+    /// Null for rules that hold for whole days.
+    pub window_ends_at: Option<String>,
 }
 
 pub fn reminder_view(
@@ -402,6 +469,8 @@ pub fn reminder_view(
         local_time: format_time_of_day(r.local_time),
         due_at: format_instant(r.due_at.naive_utc()),
         acknowledged_at: acknowledged_at.map(format_instant),
+        milestone: r.milestone,
+        window_ends_at: r.window_ends_at.map(|at| format_instant(at.naive_utc())),
     }
 }
 

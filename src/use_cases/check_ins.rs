@@ -166,7 +166,7 @@ pub struct Adherence {
     pub by_kind: Vec<(String, Tally)>,
 }
 
-/// How many of the reminders due so far the patient acknowledged.
+/// How many of the reminders due so far the patient acknowledged (milestones aside).
 pub async fn adherence(state: &SharedState, caller: Caller, treatment_id: String) -> Result<Adherence, AppError> {
     let shared = state.clone();
     state
@@ -174,7 +174,9 @@ pub async fn adherence(state: &SharedState, caller: Caller, treatment_id: String
         .run(move |conn| {
             let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
             let through = local_date(ctx.schedules.current().timezone, Utc::now());
-            let due = ctx.plan().reminders(ctx.treatment.treated_on, through);
+            // "You may now…" milestones tell, they ask nothing: not counted.
+            let mut due = ctx.plan().reminders(ctx.treatment.treated_on, through);
+            due.retain(|r| !r.milestone);
             let acks = plans::acknowledgements(conn, &ctx.treatment.id, ctx.treatment.treated_on, through)?;
             let mut by_kind: BTreeMap<&str, (usize, Tally)> = BTreeMap::new();
             for (order, reminder) in due.iter().enumerate() {

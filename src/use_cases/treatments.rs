@@ -1,21 +1,25 @@
 //! Recording a patient's treatments and reading them.
 
+use chrono::NaiveTime;
+
 use crate::auth::{Caller, Staff};
 use crate::error::AppError;
 use crate::models::treatments::{self, NewTreatment, TreatmentRecord};
 use crate::pagination::{Page, PageRequest};
 use crate::state::SharedState;
 
-/// Records a treatment of a patient of the caller's clinic, planned with the current protocol:
-/// later protocol edits do not change its plan.
+/// Records a treatment of a patient of the caller's clinic at local `time` of day (the clinic's
+/// default when `None`), planned with the current protocol: later protocol edits do not change its
+/// plan.
 pub async fn create(
     state: &SharedState,
     caller: Staff,
     patient_id: String,
     new: NewTreatment,
+    time: Option<NaiveTime>,
 ) -> Result<TreatmentRecord, AppError> {
     let protocol = state.protocols.current();
-    state.db.write(move |conn| treatments::create(conn, &caller, &patient_id, new, &protocol)).await
+    state.db.write(move |conn| treatments::create(conn, &caller, &patient_id, new, time, &protocol)).await
 }
 
 pub async fn list_for_patient(

@@ -47,15 +47,17 @@ async fn the_feed_has_one_event_per_reminder_and_one_alarm_per_day_and_parses_el
         let prop = |name: &str| event.properties.iter().find(|p| p.name == name).cloned().unwrap();
         let value = |name: &str| prop(name).value.unwrap_or_default();
         assert_eq!(value("UID"), format!("{}@aftercare", reminder["id"].as_str().unwrap()));
-        assert_eq!(value("SUMMARY"), reminder["title"].as_str().unwrap());
+        // TEXT values escape commas and semicolons (RFC 5545 §3.3.11); this parser leaves them so.
+        assert_eq!(value("SUMMARY").replace("\\,", ",").replace("\\;", ";"), reminder["title"].as_str().unwrap());
         // The local time in the patient's zone, naming the zone.
         let due: DateTime<Utc> = reminder["due_at"].as_str().unwrap().parse().unwrap();
         assert_eq!(value("DTSTART"), due.with_timezone(&zone).format("%Y%m%dT%H%M%S").to_string());
         let params = prop("DTSTART").params.unwrap_or_default();
         assert_eq!(params, vec![("TZID".to_string(), vec!["Australia/Lord_Howe".to_string()])]);
-        // One alarm per day, on the day's first event.
-        let first_of_day = days_seen.insert(reminder["local_date"].as_str().unwrap().to_string());
-        assert_eq!(event.alarms.len(), usize::from(first_of_day), "{}", value("UID"));
+        // One alarm per day and due time, on the first event due then (day 1 rings at the
+        // treatment's time, day 2 also when the 24 hours end).
+        let first_then = days_seen.insert(reminder["due_at"].as_str().unwrap().to_string());
+        assert_eq!(event.alarms.len(), usize::from(first_then), "{}", value("UID"));
     }
 
     let again = app.get(&format!("/v1/treatments/{id}/calendar.ics"), &admin.token).await;
@@ -166,8 +168,12 @@ async fn local_times_hold_across_a_dst_change_and_each_day_rings_once() {
         assert_eq!(due_on(before), format!("{before}T{utc_before}:00Z"), "{zone}");
         assert_eq!(due_on(after), format!("{after}T{utc_after}:00Z"), "{zone}");
         let days: HashSet<&str> = reminders.iter().map(|r| r["local_date"].as_str().unwrap()).collect();
+        let moments: HashSet<&str> = reminders.iter().map(|r| r["due_at"].as_str().unwrap()).collect();
         let alarms = text.matches("BEGIN:VALARM").count();
-        assert_eq!(alarms, days.len(), "{zone}: exactly one alarm per day");
+        assert_eq!(alarms, moments.len(), "{zone}: exactly one alarm per day and due time");
+        // Day 1 at the treatment's default time (10:00, after the 09:00 reminder time), day 2 at
+        // 09:00 and when the 24 hours end (10:00): two more rings than days.
+        assert_eq!(moments.len(), days.len() + 1, "{zone}");
 
         if !python_icalendar() {
             continue;
@@ -179,19 +185,22 @@ async fn local_times_hold_across_a_dst_change_and_each_day_rings_once() {
         for (line, reminder) in events.iter().zip(&reminders) {
             let fields: Vec<&str> = line.split(' ').collect();
             let date = reminder["local_date"].as_str().unwrap();
-            // The local time Python reads: 09:00 on the reminder's own date, whatever the offset.
-            assert!(fields[1].starts_with(&format!("{date}T09:00:00")), "{zone}: {line}");
+            // The local time Python reads: the reminder's local time (09:00, or 10:00 for the
+            // treatment's own day and the end of its 24 hours) on its own date, whatever the offset.
+            let time = reminder["local_time"].as_str().unwrap();
+            assert!(["09:00", "10:00"].contains(&time));
+            assert!(fields[1].starts_with(&format!("{date}T{time}:00")), "{zone}: {line}");
             let due = reminder["due_at"].as_str().unwrap();
             assert_eq!((fields[2], fields[3]), (due, due), "{zone}: zoneinfo and the VTIMEZONE agree: {line}");
-            *alarms_by_day.entry(date).or_insert(0) += fields[4].parse::<i32>().unwrap();
+            *alarms_by_day.entry(due).or_insert(0) += fields[4].parse::<i32>().unwrap();
         }
         assert!(alarms_by_day.values().all(|n| *n == 1), "{zone}: {alarms_by_day:?}");
-        assert_eq!(alarms_by_day.len(), days.len());
-        // Each alarm names every reminder of its day.
+        assert_eq!(alarms_by_day.len(), moments.len());
+        // Each alarm names every reminder due with it.
         for line in read.lines().filter(|l| l.starts_with("ALARM ")) {
             let uid = line.split(' ').nth(1).unwrap().trim_end_matches("@aftercare");
-            let day = reminders.iter().find(|r| r["id"] == uid).unwrap()["local_date"].clone();
-            for r in reminders.iter().filter(|r| r["local_date"] == day) {
+            let due = reminders.iter().find(|r| r["id"] == uid).unwrap()["due_at"].clone();
+            for r in reminders.iter().filter(|r| r["due_at"] == due) {
                 assert!(line.contains(r["title"].as_str().unwrap()), "{zone}: {line} lacks {}", r["title"]);
             }
         }

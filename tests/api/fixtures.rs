@@ -28,11 +28,17 @@ pub struct TreatmentBody {
     treated_on: String,
     needle_depth_mm: f64,
     notes: Option<String>,
+    treatment_time: Option<String>,
 }
 
 impl Default for TreatmentBody {
     fn default() -> TreatmentBody {
-        TreatmentBody { treated_on: today_in("UTC").to_string(), needle_depth_mm: 1.0, notes: None }
+        TreatmentBody {
+            treated_on: today_in("UTC").to_string(),
+            needle_depth_mm: 1.0,
+            notes: None,
+            treatment_time: None,
+        }
     }
 }
 
@@ -53,11 +59,20 @@ impl TreatmentBody {
         self
     }
 
+    /// The local time of day of the treatment (`HH:MM`); without it, the clinic's default.
+    pub fn treatment_time(mut self, time: &str) -> TreatmentBody {
+        self.treatment_time = Some(time.to_string());
+        self
+    }
+
     pub fn build(self) -> Value {
         let mut body = json!({ "procedure": "microneedling", "treated_on": self.treated_on, "setting": "in_office",
                                "areas": ["face"], "needle_depth_mm": self.needle_depth_mm });
         if let Some(notes) = self.notes {
             body["notes"] = json!(notes);
+        }
+        if let Some(time) = self.treatment_time {
+            body["treatment_time"] = json!(time);
         }
         body
     }

@@ -34,4 +34,5 @@ mod revalidation;
 mod staff;
 mod storage;
 mod tokens;
+mod treatment_time;
 mod variants;

@@ -81,7 +81,9 @@ async fn bundles_hold_exactly_the_reminders_due_at_their_instant() {
     assert_eq!(total, by_id.len(), "the counts add up to the per-reminder list");
     assert!(items[0]["count"].as_i64().unwrap() > 1, "day 1 bundles several reminders: {}", items[0]);
     assert_eq!(items[0]["pending"].as_i64().unwrap(), items[0]["count"].as_i64().unwrap() - 1, "one acknowledged");
-    assert_eq!(times, ["07:45", "09:00"].map(String::from).into(), "both reminder times appear");
+    // Both reminder times, and on day 1 the treatment's time (the clinic's default, 10:00): no
+    // reminder is due before the treatment.
+    assert_eq!(times, ["07:45", "09:00", "10:00"].map(String::from).into(), "every due time appears");
 
     // The default range is the reminders list's: today and the six days after.
     let default_reminders = app.get(&format!("/v1/treatments/{t}/reminders"), &admin.token).await;

@@ -130,8 +130,8 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             "/v1/clinic/settings",
             "/v1/clinic/settings".into(),
             &admin,
-            json!({ "urgent_alerts": { "enabled": true, "recipients": [] } }),
-            &["urgent_alerts.recipients.[]"],
+            json!({ "urgent_alerts": { "enabled": true, "recipients": [] }, "treatments": { "default_time": "10:00" } }),
+            &["urgent_alerts.recipients.[]", "treatments.default_time"],
         ),
         case(
             Method::POST,
@@ -162,8 +162,8 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             "/v1/patients/{id}/treatments",
             format!("/v1/patients/{}/treatments", w.patient.id),
             &admin,
-            TreatmentBody::default().notes("fine").build(),
-            &["procedure", "treated_on", "setting", "areas.[]", "notes"],
+            TreatmentBody::default().notes("fine").treatment_time("15:00").build(),
+            &["procedure", "treated_on", "setting", "areas.[]", "notes", "treatment_time"],
         ),
         case(
             Method::POST,
@@ -229,6 +229,10 @@ fn with_value(body: &Value, field: &str, value: &str) -> (Value, String) {
             body["urgent_alerts"]["recipients"] = json!([value]);
             (body, "urgent_alerts.recipients[0]".into())
         }
+        "treatments.default_time" => {
+            body["treatments"]["default_time"] = json!(value);
+            (body, field.into())
+        }
         "adherence.<key>" => {
             body["adherence"] = json!({ value: true });
             let shown: String = value.chars().take(40).collect();
@@ -247,6 +251,7 @@ fn spoiled(body: &Value, field: &str, odd: char) -> String {
         "areas.[]" => "face".to_string(),
         "adherence.<key>" => "sunscreen".to_string(),
         "urgent_alerts.recipients.[]" => uuid::Uuid::new_v4().to_string(),
+        "treatments.default_time" => "10:00".to_string(),
         _ => body[field].as_str().unwrap_or("text").to_string(),
     };
     let middle = base.char_indices().nth(base.chars().count() / 2).map(|(i, _)| i).unwrap_or(0);

@@ -136,9 +136,12 @@ async fn reminders_are_due_at_the_patients_local_time_with_stable_ids() {
     app.patch(&path, &patient.token, json!({ "reminder_time": "02:30" })).await;
     // The skin and Fitzpatrick types are the clinician's to set.
     app.patch(&path, &admin.token, json!({ "skin_type": "dry", "fitzpatrick": 5 })).await;
-    // Day 1 is 14 March 2027, when New York skips 02:00-03:00.
-    let t = treatment(&app, &admin, &patient.id, NaiveDate::from_ymd_opt(2027, 3, 14).unwrap()).await;
-    let id = t["id"].as_str().unwrap();
+    // Day 1 is 14 March 2027, when New York skips 02:00-03:00; treated at midnight, so no reminder
+    // of day 1 waits for the treatment.
+    let body = TreatmentBody::default().treated_on("2027-03-14").treatment_time("00:00").build();
+    let t = app.post(&format!("/v1/patients/{}/treatments", patient.id), &admin.token, body).await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    let id = t.body["id"].as_str().unwrap();
     let answer = app.get(&format!("/v1/treatments/{id}/reminders?from=2027-03-13&to=2027-03-15"), &patient.token).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let items = answer.body["items"].as_array().unwrap();
