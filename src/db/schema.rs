@@ -96,6 +96,10 @@ diesel::table! {
         protocol_version -> Integer,
         created_at -> Timestamp,
         discharged_at -> Nullable<Timestamp>,
+        screening_id -> Nullable<Text>,
+        screening_override_by -> Nullable<Text>,
+        screening_override_at -> Nullable<Timestamp>,
+        screening_override_reason -> Nullable<Text>,
     }
 }
 
@@ -276,6 +280,7 @@ diesel::table! {
         urgent_alerts_enabled -> Bool,
         urgent_alert_recipients -> Text,
         updated_at -> Timestamp,
+        screening_valid_days -> Nullable<Integer>,
     }
 }
 

@@ -9,11 +9,12 @@ use crate::clock::format_instant;
 use crate::domain::DeliveryState;
 use crate::domain::{parse_enum, parse_id};
 use crate::error::AppError;
-use crate::models::clinics::AlertSettings;
+use crate::models::clinics::{AlertSettings, ScreeningSettings};
 use crate::models::outbox::StoredMessage;
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
 use crate::use_cases::mail;
+use crate::use_cases::mail::Settings;
 use crate::validate::{Checks, checked};
 
 #[derive(Serialize, ToSchema)]
@@ -111,13 +112,44 @@ pub struct UrgentAlerts {
 #[derive(Serialize, ToSchema)]
 pub struct ClinicSettings {
     pub urgent_alerts: UrgentAlerts,
+    pub screening: ScreeningGate,
+}
+
+/// The screening gate: a treatment needs an eligible screening made at most this long before it.
+#[derive(Serialize, ToSchema)]
+pub struct ScreeningGate {
+    /// Days a screening clears the patient for treatment (1-365; default 30).
+    #[schema(minimum = 1, maximum = 365, example = 30)]
+    pub valid_days: i32,
 }
 
 #[derive(Deserialize, ToSchema)]
-#[schema(example = json!({"urgent_alerts": {"enabled": true, "recipients": []}}))]
+#[schema(example = json!({"urgent_alerts": {"enabled": true, "recipients": []}, "screening": {"valid_days": 30}}))]
 pub struct UpdateClinicSettings {
     #[schema(value_type = UrgentAlerts, required = true)]
     pub urgent_alerts: Option<UrgentAlertsInput>,
+    /// Optional: without it the stored screening settings stay as they are.
+    #[schema(value_type = Option<ScreeningGate>)]
+    pub screening: Option<ScreeningGateInput>,
+}
+
+#[derive(Deserialize)]
+pub struct ScreeningGateInput {
+    pub valid_days: Option<i64>,
+}
+
+impl TryFrom<ScreeningGateInput> for ScreeningSettings {
+    type Error = AppError;
+
+    fn try_from(body: ScreeningGateInput) -> Result<ScreeningSettings, AppError> {
+        let mut checks = Checks::new();
+        let days = checks.required("screening.valid_days", body.valid_days, |days| match i32::try_from(days) {
+            Ok(days @ 1..=365) => Ok(days),
+            _ => Err("must be a whole number of days from 1 to 365".to_string()),
+        });
+        checks.finish()?;
+        Ok(ScreeningSettings { valid_days: checked(days)? })
+    }
 }
 
 #[derive(Deserialize)]
@@ -126,18 +158,39 @@ pub struct UrgentAlertsInput {
     pub recipients: Option<Vec<String>>,
 }
 
-impl From<AlertSettings> for ClinicSettings {
-    fn from(s: AlertSettings) -> ClinicSettings {
-        ClinicSettings { urgent_alerts: UrgentAlerts { enabled: s.enabled, recipients: s.recipients } }
+impl From<Settings> for ClinicSettings {
+    fn from(s: Settings) -> ClinicSettings {
+        ClinicSettings {
+            urgent_alerts: UrgentAlerts { enabled: s.alerts.enabled, recipients: s.alerts.recipients },
+            screening: ScreeningGate { valid_days: s.screening.valid_days },
+        }
     }
 }
 
-impl TryFrom<UpdateClinicSettings> for AlertSettings {
+impl TryFrom<UpdateClinicSettings> for (AlertSettings, Option<ScreeningSettings>) {
     type Error = AppError;
 
-    fn try_from(body: UpdateClinicSettings) -> Result<AlertSettings, AppError> {
+    fn try_from(body: UpdateClinicSettings) -> Result<(AlertSettings, Option<ScreeningSettings>), AppError> {
+        let alerts = AlertSettings::try_from(body.urgent_alerts);
+        let screening = body.screening.map(ScreeningSettings::try_from).transpose();
+        match (alerts, screening) {
+            (Ok(alerts), Ok(screening)) => Ok((alerts, screening)),
+            // Every invalid field at once, from both parts.
+            (Err(AppError::Validation(mut first)), Err(AppError::Validation(second))) => {
+                first.extend(second);
+                Err(AppError::Validation(first))
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+}
+
+impl TryFrom<Option<UrgentAlertsInput>> for AlertSettings {
+    type Error = AppError;
+
+    fn try_from(body: Option<UrgentAlertsInput>) -> Result<AlertSettings, AppError> {
         let mut checks = Checks::new();
-        let Some(alerts) = body.urgent_alerts else {
+        let Some(alerts) = body else {
             checks.fail("urgent_alerts", "is required");
             checks.finish()?;
             return Err(AppError::internal("unreachable: checks failed"));
@@ -157,10 +210,10 @@ impl TryFrom<UpdateClinicSettings> for AlertSettings {
     }
 }
 
-/// The clinic's settings: who is alerted by e-mail of an urgent check-in.
+/// The clinic's settings: who is alerted by e-mail of an urgent check-in, and how long a screening clears a patient for treatment.
 ///
 /// Administrators only; clinicians and patients get 403. A clinic that never changed them has urgent
-/// alerts on, sent to every active clinician.
+/// alerts on, sent to every active clinician, and screenings valid for 30 days.
 #[utoipa::path(
     operation_id = "getClinicSettings",
     tag = "mail",
@@ -171,7 +224,7 @@ impl TryFrom<UpdateClinicSettings> for AlertSettings {
 )]
 #[get("/clinic/settings")]
 pub async fn get_settings(state: web::Data<AppState>, caller: Admin) -> Result<web::Json<ClinicSettings>, AppError> {
-    Ok(web::Json(mail::alert_settings(&state, caller).await?.into()))
+    Ok(web::Json(mail::settings(&state, caller).await?.into()))
 }
 
 /// Replaces the clinic's settings: turn urgent alerts on or off and choose who receives them.
@@ -179,7 +232,8 @@ pub async fn get_settings(state: web::Data<AppState>, caller: Admin) -> Result<w
 /// Administrators only; clinicians and patients get 403. `recipients` are ids of the clinic's active,
 /// activated staff; an empty list alerts every active clinician. An id that is not one answers 422
 /// naming its position; so does a missing field. Alerts carry a link to the check-in and no health
-/// details. Sending the same settings again changes nothing.
+/// details. `screening.valid_days` (1-365) sets how long a screening clears a patient for treatment;
+/// without `screening` the stored value stays. Sending the same settings again changes nothing.
 #[utoipa::path(
     operation_id = "updateClinicSettings",
     tag = "mail",
@@ -196,6 +250,6 @@ pub async fn update_settings(
     body: web::Json<UpdateClinicSettings>,
 ) -> Result<web::Json<ClinicSettings>, AppError> {
     let caller = Admin::try_from(caller)?;
-    let settings = AlertSettings::try_from(body.into_inner())?;
-    Ok(web::Json(mail::set_alert_settings(&state, caller, settings).await?.into()))
+    let (alerts, screening) = <(AlertSettings, Option<ScreeningSettings>)>::try_from(body.into_inner())?;
+    Ok(web::Json(mail::set_settings(&state, caller, alerts, screening).await?.into()))
 }

@@ -1,11 +1,12 @@
 //! Treatments and their recovery plans: timeline, reminders, calendar feed.
 
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{Subject, note_subject};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::treatment::{parse_areas, parse_needle_depth};
@@ -48,6 +49,21 @@ pub struct Treatment {
     /// its reminders due after this instant are no longer planned. Null otherwise; a later
     /// re-admission does not clear it.
     pub discharged_at: Option<String>,
+    /// The screening that cleared this treatment through the screening gate. Null when a clinician
+    /// overrode the gate (`screening_override`), and for treatments recorded before the gate.
+    pub screening_id: Option<String>,
+    /// Present when a clinician recorded the treatment without a clearing screening: who, when, why.
+    pub screening_override: Option<ScreeningOverride>,
+}
+
+/// A clinician's decision to treat without an eligible, fresh screening, as recorded.
+#[derive(Serialize, ToSchema)]
+pub struct ScreeningOverride {
+    /// The staff member who overrode the gate.
+    pub by_id: String,
+    /// When (RFC 3339, UTC): the moment the treatment was recorded.
+    pub at: String,
+    pub reason: String,
 }
 
 impl From<TreatmentRecord> for Treatment {
@@ -65,6 +81,13 @@ impl From<TreatmentRecord> for Treatment {
             protocol: ProtocolRef { id: t.protocol_id, version: t.protocol_version },
             created_at: format_instant(t.created_at),
             discharged_at: t.discharged_at.map(format_instant),
+            screening_id: t.screening_id,
+            screening_override: match (t.screening_override_by, t.screening_override_at, t.screening_override_reason) {
+                (Some(by_id), Some(at), Some(reason)) => {
+                    Some(ScreeningOverride { by_id, at: format_instant(at), reason })
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -93,12 +116,29 @@ pub struct CreateTreatment {
     pub needle_depth_mm: Option<f64>,
     #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
     pub notes: Option<String>,
+    /// A clinician's decision to treat without an eligible screening made within the clinic's
+    /// period (`screening.valid_days`). Stored on the treatment and findable in the audit trail.
+    #[schema(value_type = Option<ScreeningOverrideInput>)]
+    pub screening_override: Option<ScreeningOverrideInput>,
 }
 
-impl TryFrom<CreateTreatment> for NewTreatment {
+#[derive(Deserialize, ToSchema)]
+pub struct ScreeningOverrideInput {
+    /// Why the patient is treated anyway (not blank; at most 2000 characters).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
+    pub reason: Option<String>,
+}
+
+/// A treatment body, parsed: the treatment and, when given, the override's reason.
+pub struct ParsedTreatment {
+    pub new: NewTreatment,
+    pub screening_override: Option<String>,
+}
+
+impl TryFrom<CreateTreatment> for ParsedTreatment {
     type Error = AppError;
 
-    fn try_from(body: CreateTreatment) -> Result<NewTreatment, AppError> {
+    fn try_from(body: CreateTreatment) -> Result<ParsedTreatment, AppError> {
         let mut checks = Checks::new();
         let procedure = checks.required("procedure", body.procedure, parse_enum::<Procedure>);
         let today = Utc::now().date_naive();
@@ -107,14 +147,27 @@ impl TryFrom<CreateTreatment> for NewTreatment {
         let areas = checks.required("areas", body.areas, parse_areas);
         let needle_depth_mm = checks.required("needle_depth_mm", body.needle_depth_mm, parse_needle_depth);
         let notes = checks.optional("notes", body.notes, parse_notes);
+        let screening_override = match body.screening_override {
+            None => None,
+            Some(given) => checks.required("screening_override.reason", given.reason, |reason| {
+                if reason.trim().is_empty() {
+                    Err("must say why the patient is treated without a clearing screening".to_string())
+                } else {
+                    parse_notes(reason)
+                }
+            }),
+        };
         checks.finish()?;
-        Ok(NewTreatment {
-            procedure: checked(procedure)?,
-            treated_on: checked(treated_on)?,
-            setting: checked(setting)?,
-            areas: checked(areas)?,
-            needle_depth_mm: checked(needle_depth_mm)?,
-            notes,
+        Ok(ParsedTreatment {
+            new: NewTreatment {
+                procedure: checked(procedure)?,
+                treated_on: checked(treated_on)?,
+                setting: checked(setting)?,
+                areas: checked(areas)?,
+                needle_depth_mm: checked(needle_depth_mm)?,
+                notes,
+            },
+            screening_override,
         })
     }
 }
@@ -127,7 +180,12 @@ impl TryFrom<CreateTreatment> for NewTreatment {
 /// no `areas` or a needle depth outside 0.1-3.0 mm answers 422. A discharged patient is re-admitted
 /// by it (`discharged_at` cleared, in the same transaction): the new plan's reminders flow, those of
 /// the earlier treatments stay ended. Retrying with the same Idempotency-Key is safe: the retry gets
-/// the first answer instead of a second treatment.
+/// the first answer instead of a second treatment. The screening gate: the patient's latest screening
+/// must be made under the current protocol, within the clinic's `screening.valid_days` (default 30),
+/// and eligible; otherwise 409 whose problem type names what is missing (`screening-required`,
+/// `screening-outdated`, `screening-stale`, `screening-ineligible`), unless the body carries a
+/// `screening_override` with a reason (stored on the treatment and audited as `screening-override`;
+/// an override without a reason answers 422).
 #[utoipa::path(
     operation_id = "createTreatment",
     tag = "treatments",
@@ -141,6 +199,7 @@ impl TryFrom<CreateTreatment> for NewTreatment {
 )]
 #[post("/patients/{id}/treatments", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
@@ -148,8 +207,20 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
-    let new = NewTreatment::try_from(body.into_inner())?;
-    let created = treatments::create(&state, caller, patient_id, new).await?;
+    let parsed = ParsedTreatment::try_from(body.into_inner())?;
+    let created = treatments::create(&state, caller, patient_id, parsed.new, parsed.screening_override).await?;
+    if created.screening_override_reason.is_some() {
+        // An override is its own kind of event in the trail, so an admin finds every one by
+        // `resource_type=screening-override` (the treatment is its resource).
+        note_subject(
+            &req,
+            Subject {
+                patient_id: Some(created.patient_id.clone()),
+                resource_type: Some("screening-override"),
+                resource_id: Some(created.id.clone()),
+            },
+        );
+    }
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/v1/treatments/{}", created.id)))
         .json(Treatment::from(created)))

@@ -1,10 +1,10 @@
 //! What administrators see of e-mail: the clinic's outbox with each message's delivery state, and
-//! the clinic's urgent-alert settings.
+//! the clinic's settings (urgent alerts, and the screening gate's period).
 
 use crate::auth::Admin;
 use crate::domain::DeliveryState;
 use crate::error::AppError;
-use crate::models::clinics::{self, AlertSettings};
+use crate::models::clinics::{self, AlertSettings, ScreeningSettings};
 use crate::models::outbox::{self, StoredMessage};
 use crate::pagination::{Page, PageRequest};
 use crate::state::SharedState;
@@ -19,21 +19,39 @@ pub async fn outbox(
     state.db.run(move |conn| outbox::list(conn, &caller, delivery, &page)).await
 }
 
-pub async fn alert_settings(state: &SharedState, caller: Admin) -> Result<AlertSettings, AppError> {
-    state.db.read(move |conn| clinics::alert_settings(conn, &caller.clinic_id)).await
+/// A clinic's settings, each part as stored or its default.
+pub struct Settings {
+    pub alerts: AlertSettings,
+    pub screening: ScreeningSettings,
 }
 
-/// Replaces the clinic's alert settings; recipients must be its active staff.
-pub async fn set_alert_settings(
+fn read_settings(conn: &mut crate::db::DbConnection, clinic_id: &str) -> Result<Settings, AppError> {
+    Ok(Settings {
+        alerts: clinics::alert_settings(conn, clinic_id)?,
+        screening: clinics::screening_settings(conn, clinic_id)?,
+    })
+}
+
+pub async fn settings(state: &SharedState, caller: Admin) -> Result<Settings, AppError> {
+    state.db.read(move |conn| read_settings(conn, &caller.clinic_id)).await
+}
+
+/// Replaces the clinic's alert settings (recipients must be its active staff) and, when given, its
+/// screening settings; a part not given keeps its stored value.
+pub async fn set_settings(
     state: &SharedState,
     caller: Admin,
-    settings: AlertSettings,
-) -> Result<AlertSettings, AppError> {
+    alerts: AlertSettings,
+    screening: Option<ScreeningSettings>,
+) -> Result<Settings, AppError> {
     state
         .db
         .write(move |conn| {
-            clinics::save_alert_settings(conn, &caller.clinic_id, &settings)?;
-            Ok(settings)
+            clinics::save_alert_settings(conn, &caller.clinic_id, &alerts)?;
+            if let Some(screening) = screening {
+                clinics::save_screening_settings(conn, &caller.clinic_id, &screening)?;
+            }
+            read_settings(conn, &caller.clinic_id)
         })
         .await
 }

@@ -30,7 +30,7 @@ struct BodyCase {
 }
 
 /// Free text may hold line breaks and tabs; passwords are secrets compared as given.
-const MULTI_LINE: &[&str] = &["notes", "note", "reason"];
+const MULTI_LINE: &[&str] = &["notes", "note", "reason", "screening_override.reason"];
 const SECRETS: &[&str] = &["password", "current_password", "new_password"];
 
 struct World {
@@ -159,8 +159,8 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             "/v1/patients/{id}/treatments",
             format!("/v1/patients/{}/treatments", w.patient.id),
             &admin,
-            TreatmentBody::default().notes("fine").build(),
-            &["procedure", "treated_on", "setting", "areas.[]", "notes"],
+            TreatmentBody::default().notes("fine").screening_override("fine").build(),
+            &["procedure", "treated_on", "setting", "areas.[]", "notes", "screening_override.reason"],
         ),
         case(
             Method::POST,
@@ -226,6 +226,10 @@ fn with_value(body: &Value, field: &str, value: &str) -> (Value, String) {
             body["urgent_alerts"]["recipients"] = json!([value]);
             (body, "urgent_alerts.recipients[0]".into())
         }
+        "screening_override.reason" => {
+            body["screening_override"]["reason"] = json!(value);
+            (body, field.to_string())
+        }
         "adherence.<key>" => {
             body["adherence"] = json!({ value: true });
             let shown: String = value.chars().take(40).collect();
@@ -243,6 +247,7 @@ fn spoiled(body: &Value, field: &str, odd: char) -> String {
     let base = match field {
         "areas.[]" => "face".to_string(),
         "adherence.<key>" => "sunscreen".to_string(),
+        "screening_override.reason" => body["screening_override"]["reason"].as_str().unwrap_or("text").to_string(),
         "urgent_alerts.recipients.[]" => uuid::Uuid::new_v4().to_string(),
         _ => body[field].as_str().unwrap_or("text").to_string(),
     };
