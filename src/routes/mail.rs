@@ -135,6 +135,8 @@ pub struct UpdateClinicSettings {
 
 #[derive(Deserialize)]
 pub struct ScreeningGateInput {
+    // JSON Schema's integers include `30.0`: taken as whole numbers, as everywhere else.
+    #[serde(default, deserialize_with = "crate::validate::integer")]
     pub valid_days: Option<i64>,
 }
 

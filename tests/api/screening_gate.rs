@@ -151,7 +151,8 @@ async fn a_treatment_needs_a_fresh_eligible_screening_under_the_current_protocol
     assert!(stale.body["detail"].as_str().unwrap().contains("30 days"), "{}", stale.text);
 
     // A clinic with a longer period accepts it; a body without `screening` keeps the period.
-    let settings = json!({ "urgent_alerts": { "enabled": true, "recipients": [] }, "screening": { "valid_days": 60 } });
+    let settings =
+        json!({ "urgent_alerts": { "enabled": true, "recipients": [] }, "screening": { "valid_days": 60.0 } });
     let saved = app.call(Method::PUT, "/v1/clinic/settings", Some(&admin.token), Some(settings)).await;
     assert_eq!(saved.body["screening"], json!({ "valid_days": 60 }), "{}", saved.text);
     let alerts_only = json!({ "urgent_alerts": { "enabled": false, "recipients": [] } });
