@@ -72,7 +72,7 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
                 admin_password_hash: &hashes[0],
             },
         )?;
-        users::insert(
+        let clinician = users::insert(
             conn,
             NewUser {
                 clinic_id: &clinic_id,
@@ -83,7 +83,7 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
             },
         )?;
         let staff = Staff::try_from(Caller {
-            user_id: String::new(),
+            user_id: clinician.id.clone(),
             role: Role::Clinician,
             clinic_id: clinic_id.clone(),
             plan_inputs_version: None,
@@ -109,7 +109,12 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
             notes: Some("Demo treatment: acne scarring on both cheeks.".into()),
         };
         let protocol = Protocol::standard();
-        let treatment = treatments::create(conn, &staff, &patient.id, treatment, None, &protocol)?;
+        // Screened first, as the gate requires: no contraindication, a history of cold sores (a
+        // caution the clinician sees, with its advice).
+        let answers = protocol.screening_answers().into_iter().map(|q| (q.to_string(), q == "cold_sores")).collect();
+        let screening = crate::models::screenings::create(conn, &staff, &patient.id, &protocol, &answers)?;
+        let clearance = crate::models::treatments::Clearance::Screened { screening_id: screening.id };
+        let treatment = treatments::create(conn, &staff, &patient.id, treatment, None, &protocol, clearance)?;
         seed_check_ins(conn, &patient.id, &clinic_id, treatment, protocol)?;
         Ok::<_, AppError>(clinic_id)
     })

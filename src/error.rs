@@ -52,6 +52,10 @@ pub enum AppError {
     MethodNotAllowed { allow: String },
     #[error("{0}")]
     Conflict(String),
+    /// A 409 whose problem type names what is missing for the request to proceed (a screening, a
+    /// fresh one, an eligible one...), so a client can tell the cases apart without reading prose.
+    #[error("{detail}")]
+    Precondition { code: &'static str, detail: String },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -84,6 +88,7 @@ impl AppError {
             AppError::NotFound => "not-found",
             AppError::MethodNotAllowed { .. } => "method-not-allowed",
             AppError::Conflict(_) => "conflict",
+            AppError::Precondition { code, .. } => code,
             AppError::PayloadTooLarge { .. } => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::TooManyRequests { .. } => "rate-limited",
@@ -138,7 +143,7 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Precondition { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -25,7 +25,12 @@ from aftercare_client import AuthenticatedClient, Client
 from aftercare_client.api.auth import activate_account, log_in, log_out, refresh_tokens
 from aftercare_client.api.check_ins import create_check_in, get_review_queue, review_check_in
 from aftercare_client.api.me import get_today
-from aftercare_client.api.patients import create_patient, create_screening, list_time_zones
+from aftercare_client.api.patients import (
+    create_patient,
+    create_screening,
+    list_screening_questions,
+    list_time_zones,
+)
 from aftercare_client.api.photos import create_photo
 from aftercare_client.api.reminders import acknowledge_reminder
 from aftercare_client.api.staff import invite_clinician
@@ -55,6 +60,7 @@ from aftercare_client.models import (
     ReviewQueue,
     Screening,
     ScreeningAnswers,
+    ScreeningQuestions,
     Setting,
     SkinType,
     StaffRole,
@@ -130,20 +136,6 @@ SYMPTOMS = SymptomsBody(
     hives=False,
     darkening=False,
 )
-ANSWERS = ScreeningAnswers(
-    active_acne=False,
-    eczema=False,
-    psoriasis=False,
-    other_inflammatory=False,
-    bleeding_disorder=False,
-    blood_thinners=False,
-    keloids=False,
-    immunocompromised=False,
-    pregnant_or_breastfeeding=False,
-    numbing_allergy=True,
-)
-
-
 def main() -> None:
     base_url = os.environ.get("AFTERCARE_URL", "http://127.0.0.1:8080")
     suffix = secrets.token_hex(4)
@@ -223,10 +215,21 @@ def main() -> None:
     me = signed_in(patient_pair)
     patient_id = as_uuid(patient.id)
 
-    # Screening, then a treatment four days ago (so the plan is past its first phase).
+    # Screening (its form built from the questions the current protocol asks), then a treatment four
+    # days ago (so the plan is past its first phase). The treatment needs that eligible screening.
+    questions = step(
+        "clinician: listScreeningQuestions",
+        list_screening_questions.sync_detailed(client=clinician),
+        200,
+        ScreeningQuestions,
+        lambda q: f"protocol v{q.protocol.version}, {len(q.questions)} questions",
+    )
+    answers = ScreeningAnswers.from_dict(
+        {q.key: q.key in ("numbing_allergy", "cold_sores") for q in questions.questions}
+    )
     step(
         "clinician: createScreening",
-        create_screening.sync_detailed(patient_id, client=clinician, body=CreateScreening(answers=ANSWERS)),
+        create_screening.sync_detailed(patient_id, client=clinician, body=CreateScreening(answers=answers)),
         201,
         Screening,
         lambda s: f"eligible={s.eligible} cautions={','.join(c.code for c in s.cautions)}",
@@ -247,7 +250,7 @@ def main() -> None:
         ),
         201,
         Treatment,
-        lambda t: f"id={t.id} treated_on={t.treated_on}",
+        lambda t: f"id={t.id} treated_on={t.treated_on} screening={t.screening_id}",
     )
     treatment_id = as_uuid(treatment.id)
 

@@ -127,26 +127,20 @@ async function main(): Promise<void> {
   const me = signedIn(patientPair);
   const patientPath = { params: { path: { id: patient.id } } };
 
-  // Screening, then a treatment four days ago (so the plan is past its first phase).
+  // Screening (its form built from the questions the current protocol asks), then a treatment four
+  // days ago (so the plan is past its first phase). The treatment needs that eligible screening.
+  const questions = step(
+    "clinician: listScreeningQuestions",
+    await clinician.GET("/v1/screening-questions"),
+    200,
+    (q) => `protocol v${q.protocol.version}, ${q.questions.length} questions`,
+  );
+  const answers = Object.fromEntries(
+    questions.questions.map((q) => [q.key, q.key === "numbing_allergy" || q.key === "cold_sores"]),
+  ) as components["schemas"]["ScreeningAnswers"];
   step(
     "clinician: createScreening",
-    await clinician.POST("/v1/patients/{id}/screenings", {
-      ...patientPath,
-      body: {
-        answers: {
-          active_acne: false,
-          eczema: false,
-          psoriasis: false,
-          other_inflammatory: false,
-          bleeding_disorder: false,
-          blood_thinners: false,
-          keloids: false,
-          immunocompromised: false,
-          pregnant_or_breastfeeding: false,
-          numbing_allergy: true,
-        },
-      },
-    }),
+    await clinician.POST("/v1/patients/{id}/screenings", { ...patientPath, body: { answers } }),
     201,
     (s) => `eligible=${s.eligible} cautions=${s.cautions.map((c) => c.code).join(",")}`,
   );
@@ -163,7 +157,7 @@ async function main(): Promise<void> {
       },
     }),
     201,
-    (t) => `id=${t.id} treated_on=${t.treated_on}`,
+    (t) => `id=${t.id} treated_on=${t.treated_on} screening=${t.screening_id}`,
   );
   const treatmentPath = { params: { path: { id: treatment.id } } };
 

@@ -100,6 +100,10 @@ diesel::table! {
         fitzpatrick -> Integer,
         treatment_time -> Nullable<Time>,
         treated_at -> Nullable<Timestamp>,
+        screening_id -> Nullable<Text>,
+        screening_override_by -> Nullable<Text>,
+        screening_override_at -> Nullable<Timestamp>,
+        screening_override_reason -> Nullable<Text>,
     }
 }
 
@@ -282,6 +286,7 @@ diesel::table! {
         urgent_alert_recipients -> Text,
         updated_at -> Timestamp,
         default_treatment_time -> Time,
+        screening_valid_days -> Nullable<Integer>,
     }
 }
 

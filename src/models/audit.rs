@@ -180,6 +180,8 @@ pub struct AuditFilter {
     pub patient_id: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
+    /// Only events about this kind of resource (`screening-override`, `patient`...).
+    pub resource_type: Option<String>,
     /// Only events older than this position (the cursor).
     pub before_seq: Option<i64>,
 }
@@ -199,6 +201,9 @@ pub fn list(
         .into_boxed();
     if let Some(patient) = &filter.patient_id {
         query = query.filter(audit_events::patient_id.eq(patient.clone()));
+    }
+    if let Some(kind) = &filter.resource_type {
+        query = query.filter(audit_events::resource_type.eq(kind.clone()));
     }
     if let Some(since) = filter.since {
         query = query.filter(audit_events::at.ge(since));

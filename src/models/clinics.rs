@@ -155,6 +155,64 @@ pub fn save_treatment_settings(
     Ok(())
 }
 
+/// Makes sure the clinic has its settings row (with every default) before one part is updated.
+fn ensure_settings_row(conn: &mut DbConnection, clinic_id: &str) -> Result<(), AppError> {
+    let exists: i64 =
+        clinic_settings::table.filter(clinic_settings::clinic_id.eq(clinic_id)).count().get_result(conn)?;
+    if exists == 0 {
+        let defaults = AlertSettings::default();
+        diesel::insert_into(clinic_settings::table)
+            .values((
+                clinic_settings::clinic_id.eq(clinic_id),
+                clinic_settings::urgent_alerts_enabled.eq(defaults.enabled),
+                clinic_settings::urgent_alert_recipients
+                    .eq(serde_json::to_string(&defaults.recipients).map_err(AppError::internal)?),
+                clinic_settings::updated_at.eq(crate::clock::now()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// How long a screening clears a patient for treatment, unless the clinic sets otherwise.
+pub const DEFAULT_SCREENING_VALID_DAYS: i32 = 30;
+
+/// The clinic's screening settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScreeningSettings {
+    /// Days after a screening during which it clears the patient for a treatment (1-365).
+    pub valid_days: i32,
+}
+
+impl Default for ScreeningSettings {
+    fn default() -> ScreeningSettings {
+        ScreeningSettings { valid_days: DEFAULT_SCREENING_VALID_DAYS }
+    }
+}
+
+/// The clinic's screening settings; a clinic that never set them has the defaults.
+pub fn screening_settings(conn: &mut DbConnection, clinic_id: &str) -> Result<ScreeningSettings, AppError> {
+    let stored: Option<Option<i32>> =
+        clinic_settings::table.find(clinic_id).select(clinic_settings::screening_valid_days).first(conn).optional()?;
+    Ok(ScreeningSettings { valid_days: stored.flatten().unwrap_or(DEFAULT_SCREENING_VALID_DAYS) })
+}
+
+/// Replaces the clinic's screening settings, leaving its other settings as they are.
+pub fn save_screening_settings(
+    conn: &mut DbConnection,
+    clinic_id: &str,
+    settings: &ScreeningSettings,
+) -> Result<(), AppError> {
+    ensure_settings_row(conn, clinic_id)?;
+    diesel::update(clinic_settings::table.find(clinic_id))
+        .set((
+            clinic_settings::screening_valid_days.eq(Some(settings.valid_days)),
+            clinic_settings::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The staff an urgent check-in alerts, as the clinic's settings say: none when alerts are off;
 /// the chosen ones still active; or by default (and when none of the chosen is active any more)
 /// every active clinician, else every active admin.

@@ -96,6 +96,39 @@ pub fn list_for_patient(
         .collect()
 }
 
+/// The patient's most recent screening, under the caller's scope (404 when the patient is not the
+/// caller's to see); `None` when they were never screened.
+pub fn latest(conn: &mut DbConnection, caller: &Caller, patient_id: &str) -> Result<Option<StoredScreening>, AppError> {
+    let patient = patients::get(conn, caller, patient_id)?;
+    let row: Option<(String, String, bool, String, i32, String, NaiveDateTime)> = screenings::table
+        .filter(caller.scope().rows(screenings::clinic_id, screenings::patient_id))
+        .filter(screenings::patient_id.eq(patient.id))
+        .select((
+            screenings::id,
+            screenings::answers,
+            screenings::eligible,
+            screenings::protocol_id,
+            screenings::protocol_version,
+            screenings::screened_by,
+            screenings::created_at,
+        ))
+        .order((screenings::created_at.desc(), screenings::id.desc()))
+        .first(conn)
+        .optional()?;
+    row.map(|(id, answers, eligible, protocol_id, protocol_version, screened_by, created_at)| {
+        Ok(StoredScreening {
+            id,
+            answers: serde_json::from_str(&answers).map_err(AppError::internal)?,
+            eligible,
+            protocol_id,
+            protocol_version,
+            screened_by,
+            created_at,
+        })
+    })
+    .transpose()
+}
+
 /// Erasure: deletes every screening of the patient.
 pub fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<usize, AppError> {
     Ok(diesel::delete(screenings::table.filter(screenings::patient_id.eq(patient_id))).execute(conn)?)

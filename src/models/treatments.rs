@@ -47,6 +47,21 @@ pub struct TreatmentRecord {
     /// The instant of the treatment: `treated_on` at `treatment_time` in the patient's zone when it
     /// was recorded (UTC).
     pub treated_at: Option<NaiveDateTime>,
+    /// The screening that cleared this treatment (the screening gate); `None` when a clinician
+    /// overrode the gate, or for treatments recorded before it.
+    pub screening_id: Option<String>,
+    /// Who overrode the screening gate, when and why (all three or none).
+    pub screening_override_by: Option<String>,
+    pub screening_override_at: Option<NaiveDateTime>,
+    pub screening_override_reason: Option<String>,
+}
+
+/// What let a treatment through the screening gate.
+pub enum Clearance {
+    /// An eligible, fresh screening under the treatment's protocol.
+    Screened { screening_id: String },
+    /// A clinician's decision to treat without one, with their reason.
+    Overridden { by: String, reason: String },
 }
 
 /// A treatment's areas as stored: their names joined by commas.
@@ -108,6 +123,7 @@ pub fn create(
     new: NewTreatment,
     time: Option<NaiveTime>,
     protocol: &Protocol,
+    clearance: Clearance,
 ) -> Result<TreatmentRecord, AppError> {
     let patient = patients::get(conn, caller, patient_id)?;
     let time = match time {
@@ -124,15 +140,24 @@ pub fn create(
     // wholly after (and ends this treatment's care too).
     patients::readmit(conn, &patient.id)?;
     let id = super::new_id();
+    let now = crate::clock::now();
+    let (screening_id, override_by, override_at, override_reason) = match clearance {
+        Clearance::Screened { screening_id } => (Some(screening_id), None, None, None),
+        Clearance::Overridden { by, reason } => (None, Some(by), Some(now), Some(reason)),
+    };
     diesel::insert_into(treatments::table)
         .values((
             new,
+            treatments::screening_id.eq(screening_id),
+            treatments::screening_override_by.eq(override_by),
+            treatments::screening_override_at.eq(override_at),
+            treatments::screening_override_reason.eq(override_reason),
             treatments::id.eq(&id),
             treatments::patient_id.eq(&patient.id),
             treatments::clinic_id.eq(&patient.clinic_id),
             treatments::protocol_id.eq(&protocol.id),
             treatments::protocol_version.eq(protocol.version),
-            treatments::created_at.eq(crate::clock::now()),
+            treatments::created_at.eq(now),
             // The clinician's assessment as it stands now is frozen on the treatment.
             treatments::skin_type.eq(patient.skin_type),
             treatments::fitzpatrick.eq(patient.fitzpatrick),

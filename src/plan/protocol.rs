@@ -118,6 +118,9 @@ pub struct ScreeningRules {
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     pub answer: String,
+    /// The question as staff ask it (protocol v2 on; v1 documents have none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub question: String,
     pub code: String,
     pub message: String,
 }
@@ -172,6 +175,26 @@ impl std::str::FromStr for Level {
 }
 
 crate::text_column::text_column!(Level);
+
+/// Every screening question the API accepts an answer to (`createScreening`'s `answers`); a
+/// protocol may ask any of them, each once.
+pub const SCREENING_QUESTIONS: [&str; 15] = [
+    "active_acne",
+    "eczema",
+    "psoriasis",
+    "other_inflammatory",
+    "bleeding_disorder",
+    "blood_thinners",
+    "keloids",
+    "immunocompromised",
+    "pregnant_or_breastfeeding",
+    "numbing_allergy",
+    "isotretinoin",
+    "skin_infection",
+    "sunburn",
+    "metal_allergy",
+    "cold_sores",
+];
 
 /// The signs a check-in reports: scores 0-10 and yes/no signs.
 pub const SCORE_SIGNS: [&str; 5] = ["redness", "swelling", "pain", "itching", "peeling"];
@@ -238,6 +261,16 @@ impl Protocol {
             }
             if rule.milestone && rule.day_from != rule.day_to {
                 return Err(format!("milestone {} must fall on one day: day_from = day_to", rule.kind));
+            }
+        }
+        let mut asked = std::collections::HashSet::new();
+        let mut codes = std::collections::HashSet::new();
+        for finding in self.screening.contraindications.iter().chain(&self.screening.cautions) {
+            if !SCREENING_QUESTIONS.contains(&finding.answer.as_str()) {
+                return Err(format!("screening question {} is not one the API accepts", finding.answer));
+            }
+            if !asked.insert(finding.answer.as_str()) || !codes.insert(finding.code.as_str()) {
+                return Err(format!("screening question {} or code {} appears twice", finding.answer, finding.code));
             }
         }
         for rule in &self.assessment.rules {
@@ -318,7 +351,12 @@ mod tests {
             ]
         );
         assert!(p.reminders.iter().all(|r| r.milestone == r.kind.starts_with("may_")));
-        assert_eq!(p.screening_answers().len(), 10);
+        assert_eq!(p.screening_answers().len(), 15);
+        for finding in p.screening.contraindications.iter().chain(&p.screening.cautions) {
+            assert!(finding.question.ends_with('?'), "{} needs its question", finding.answer);
+        }
+        let v1 = Protocol::parse(STANDARD_V1).unwrap();
+        assert_eq!(v1.screening_answers().len(), 10);
     }
 
     #[test]
@@ -332,6 +370,12 @@ mod tests {
         let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V1).unwrap();
         doc["assessment"]["rules"][0]["sign"] = "sneezing".into();
         assert!(Protocol::parse(&doc.to_string()).is_err());
+        let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V2).unwrap();
+        doc["screening"]["cautions"][0]["answer"] = "tattoos".into();
+        assert!(Protocol::parse(&doc.to_string()).unwrap_err().contains("tattoos"));
+        let mut doc: serde_json::Value = serde_json::from_str(STANDARD_V2).unwrap();
+        doc["screening"]["cautions"][0]["answer"] = "eczema".into();
+        assert!(Protocol::parse(&doc.to_string()).unwrap_err().contains("twice"));
     }
 
     /// Windows in hours lie inside the plan and are not empty; a milestone is one day and one moment.

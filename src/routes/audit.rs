@@ -73,6 +73,10 @@ pub struct AuditQuery {
     /// Only events about this patient.
     #[param(value_type = Option<uuid::Uuid>)]
     pub patient_id: Option<String>,
+    /// Only events about this kind of resource: `screening-override` lists every treatment recorded
+    /// without a clearing screening; also `patient`, `treatment`, `check-in`, `photo`, `staff`...
+    #[param(value_type = Option<String>, pattern = r"^[a-z-]{1,40}$", example = "screening-override")]
+    pub resource_type: Option<String>,
     /// RFC 3339: events at or after this instant.
     #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
@@ -89,9 +93,10 @@ pub struct AuditQuery {
 /// The clinic's audit trail, newest first, by patient and by time. Nothing can change or remove it.
 ///
 /// Administrators only; clinicians and patients get 403. Lists the `/v1` requests of the caller's
-/// clinic's accounts, whatever their outcome (failed logins included), filtered by `patient_id` and
-/// by the instants `since` (inclusive) and `until` (exclusive); another clinic's patient matches
-/// nothing. A `patient_id` that is not a UUID, an instant that is not RFC 3339, a `limit` outside
+/// clinic's accounts, whatever their outcome (failed logins included), filtered by `patient_id`, by
+/// `resource_type` (`screening-override` finds every treatment recorded without a clearing
+/// screening) and by the instants `since` (inclusive) and `until` (exclusive); another clinic's
+/// patient matches nothing. A `patient_id` that is not a UUID, a malformed `resource_type`, an instant that is not RFC 3339, a `limit` outside
 /// 1-100 or a bad `cursor` answers 422.
 #[utoipa::path(
     operation_id = "listAuditEvents",
@@ -114,13 +119,20 @@ pub async fn list(
     let patient_id = checks.optional("patient_id", q.patient_id, |raw| parse_id(&raw));
     let since = checks.optional("since", q.since, parse_instant);
     let until = checks.optional("until", q.until, parse_instant);
+    let resource_type = checks.optional("resource_type", q.resource_type, |raw| {
+        if (1..=40).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+            Ok(raw)
+        } else {
+            Err("must be a resource type: lowercase letters and hyphens, at most 40".to_string())
+        }
+    });
     let before_seq = checks.optional("cursor", q.cursor, |raw| {
         raw.parse::<i64>().map_err(|_| "is not a cursor this server issued".to_string())
     });
     let page = PageQuery { limit: q.limit, cursor: None }.parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let filter = AuditFilter { patient_id, since, until, before_seq };
+    let filter = AuditFilter { patient_id, since, until, resource_type, before_seq };
     let (events, next) = audit::list(&state, caller, filter, page).await?;
     Ok(web::Json(AuditPage {
         items: events.into_iter().map(AuditEvent::from).collect(),

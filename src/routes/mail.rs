@@ -9,7 +9,7 @@ use crate::clock::format_instant;
 use crate::domain::DeliveryState;
 use crate::domain::{format_time_of_day, parse_enum, parse_id, parse_time_of_day};
 use crate::error::AppError;
-use crate::models::clinics::{AlertSettings, TreatmentSettings};
+use crate::models::clinics::{AlertSettings, ScreeningSettings, TreatmentSettings};
 use crate::models::outbox::StoredMessage;
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
@@ -120,6 +120,22 @@ pub struct TreatmentDefaults {
 pub struct ClinicSettings {
     pub urgent_alerts: UrgentAlerts,
     pub treatments: TreatmentDefaults,
+    pub screening: ScreeningGate,
+}
+
+/// The screening gate: a treatment needs an eligible screening made at most this long before it.
+#[derive(Serialize, ToSchema)]
+pub struct ScreeningGate {
+    /// Days a screening clears the patient for treatment (1-365; default 30).
+    #[schema(minimum = 1, maximum = 365, example = 30)]
+    pub valid_days: i32,
+}
+
+#[derive(Deserialize)]
+pub struct ScreeningGateInput {
+    // JSON Schema's integers include `30.0`: taken as whole numbers, as everywhere else.
+    #[serde(default, deserialize_with = "crate::validate::integer")]
+    pub valid_days: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -130,6 +146,9 @@ pub struct UpdateClinicSettings {
     /// Optional: when absent, the stored treatment settings stay.
     #[schema(value_type = Option<TreatmentDefaultsInput>)]
     pub treatments: Option<TreatmentDefaultsInput>,
+    /// Optional: when absent, the stored screening settings stay.
+    #[schema(value_type = Option<ScreeningGate>)]
+    pub screening: Option<ScreeningGateInput>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -150,14 +169,16 @@ impl From<mail::Settings> for ClinicSettings {
         ClinicSettings {
             urgent_alerts: UrgentAlerts { enabled: s.alerts.enabled, recipients: s.alerts.recipients },
             treatments: TreatmentDefaults { default_time: format_time_of_day(s.treatments.default_time) },
+            screening: ScreeningGate { valid_days: s.screening.valid_days },
         }
     }
 }
 
-/// The settings a PUT names: the alerts, and the treatment settings when given.
+/// The settings a PUT names: the alerts, and the treatment and screening settings when given.
 struct SettingsUpdate {
     alerts: AlertSettings,
     treatments: Option<TreatmentSettings>,
+    screening: Option<ScreeningSettings>,
 }
 
 impl TryFrom<UpdateClinicSettings> for SettingsUpdate {
@@ -165,11 +186,6 @@ impl TryFrom<UpdateClinicSettings> for SettingsUpdate {
 
     fn try_from(body: UpdateClinicSettings) -> Result<SettingsUpdate, AppError> {
         let mut checks = Checks::new();
-        let treatments = body.treatments.map(|given| {
-            checks
-                .required("treatments.default_time", given.default_time, parse_time_of_day)
-                .map(|default_time| TreatmentSettings { default_time })
-        });
         let alerts = body.urgent_alerts.unwrap_or(UrgentAlertsInput { enabled: None, recipients: None });
         let enabled = checks.required("urgent_alerts.enabled", alerts.enabled, Ok::<bool, String>);
         let mut recipients = Vec::new();
@@ -185,9 +201,26 @@ impl TryFrom<UpdateClinicSettings> for SettingsUpdate {
                 }
             }
         }
+        let treatments = body.treatments.map(|given| {
+            checks
+                .required("treatments.default_time", given.default_time, parse_time_of_day)
+                .map(|default_time| TreatmentSettings { default_time })
+        });
+        let screening = body.screening.map(|given| {
+            checks
+                .required("screening.valid_days", given.valid_days, |days| match i32::try_from(days) {
+                    Ok(days @ 1..=365) => Ok(days),
+                    _ => Err("must be a whole number of days from 1 to 365".to_string()),
+                })
+                .map(|valid_days| ScreeningSettings { valid_days })
+        });
         checks.finish()?;
         let alerts = AlertSettings { enabled: checked(enabled)?, recipients };
-        Ok(SettingsUpdate { alerts, treatments: treatments.map(checked).transpose()? })
+        Ok(SettingsUpdate {
+            alerts,
+            treatments: treatments.map(checked).transpose()?,
+            screening: screening.map(checked).transpose()?,
+        })
     }
 }
 
@@ -233,5 +266,6 @@ pub async fn update_settings(
 ) -> Result<web::Json<ClinicSettings>, AppError> {
     let caller = Admin::try_from(caller)?;
     let update = SettingsUpdate::try_from(body.into_inner())?;
-    Ok(web::Json(mail::set_settings(&state, caller, update.alerts, update.treatments).await?.into()))
+    let settings = mail::set_settings(&state, caller, update.alerts, update.treatments, update.screening).await?;
+    Ok(web::Json(settings.into()))
 }

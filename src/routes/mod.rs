@@ -57,6 +57,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(patients::update)
             .service(patients::discharge)
             .service(screenings::create)
+            .service(screenings::questions)
             .service(treatments::create)
             .service(treatments::list)
             .service(treatments::get)

@@ -65,6 +65,21 @@ pub struct Treatment {
     /// The instant of the treatment (RFC 3339, UTC): `treated_on` at `treatment_time`. Rules that
     /// hold for some hours after treatment run from it, and no reminder is due before it.
     pub treated_at: Option<String>,
+    /// The screening that cleared this treatment through the screening gate. Null when a clinician
+    /// overrode the gate (`screening_override`), and for treatments recorded before the gate.
+    pub screening_id: Option<String>,
+    /// Present when a clinician recorded the treatment without a clearing screening: who, when, why.
+    pub screening_override: Option<ScreeningOverride>,
+}
+
+/// A clinician's decision to treat without an eligible, fresh screening, as recorded.
+#[derive(Serialize, ToSchema)]
+pub struct ScreeningOverride {
+    /// The staff member who overrode the gate.
+    pub by_id: String,
+    /// When (RFC 3339, UTC): the moment the treatment was recorded.
+    pub at: String,
+    pub reason: String,
 }
 
 impl From<TreatmentRecord> for Treatment {
@@ -86,6 +101,13 @@ impl From<TreatmentRecord> for Treatment {
             fitzpatrick: t.fitzpatrick,
             treatment_time: t.treatment_time.map(format_time_of_day),
             treated_at: t.treated_at.map(format_instant),
+            screening_id: t.screening_id,
+            screening_override: match (t.screening_override_by, t.screening_override_at, t.screening_override_reason) {
+                (Some(by_id), Some(at), Some(reason)) => {
+                    Some(ScreeningOverride { by_id, at: format_instant(at), reason })
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -119,18 +141,30 @@ pub struct CreateTreatment {
     /// `treatments.default_time` setting (10:00 unless changed).
     #[schema(value_type = Option<String>, example = "15:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub treatment_time: Option<String>,
+    /// A clinician's decision to treat without an eligible screening made within the clinic's
+    /// period (`screening.valid_days`). Stored on the treatment and findable in the audit trail.
+    #[schema(value_type = Option<ScreeningOverrideInput>)]
+    pub screening_override: Option<ScreeningOverrideInput>,
 }
 
-/// A treatment to record, and its time of day when given.
-pub struct TreatmentInput {
+#[derive(Deserialize, ToSchema)]
+pub struct ScreeningOverrideInput {
+    /// Why the patient is treated anyway (not blank; at most 2000 characters).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")]
+    pub reason: Option<String>,
+}
+
+/// A treatment body, parsed: the treatment, its time of day and the override's reason when given.
+pub struct ParsedTreatment {
     pub new: NewTreatment,
     pub time: Option<NaiveTime>,
+    pub screening_override: Option<String>,
 }
 
-impl TryFrom<CreateTreatment> for TreatmentInput {
+impl TryFrom<CreateTreatment> for ParsedTreatment {
     type Error = AppError;
 
-    fn try_from(body: CreateTreatment) -> Result<TreatmentInput, AppError> {
+    fn try_from(body: CreateTreatment) -> Result<ParsedTreatment, AppError> {
         let mut checks = Checks::new();
         let procedure = checks.required("procedure", body.procedure, parse_enum::<Procedure>);
         let today = Utc::now().date_naive();
@@ -140,16 +174,29 @@ impl TryFrom<CreateTreatment> for TreatmentInput {
         let needle_depth_mm = checks.required("needle_depth_mm", body.needle_depth_mm, parse_needle_depth);
         let notes = checks.optional("notes", body.notes, parse_notes);
         let time = checks.optional("treatment_time", body.treatment_time, parse_time_of_day);
-        checks.finish()?;
-        let new = NewTreatment {
-            procedure: checked(procedure)?,
-            treated_on: checked(treated_on)?,
-            setting: checked(setting)?,
-            areas: checked(areas)?,
-            needle_depth_mm: checked(needle_depth_mm)?,
-            notes,
+        let screening_override = match body.screening_override {
+            None => None,
+            Some(given) => checks.required("screening_override.reason", given.reason, |reason| {
+                if reason.trim().is_empty() {
+                    Err("must say why the patient is treated without a clearing screening".to_string())
+                } else {
+                    parse_notes(reason)
+                }
+            }),
         };
-        Ok(TreatmentInput { new, time })
+        checks.finish()?;
+        Ok(ParsedTreatment {
+            new: NewTreatment {
+                procedure: checked(procedure)?,
+                treated_on: checked(treated_on)?,
+                setting: checked(setting)?,
+                areas: checked(areas)?,
+                needle_depth_mm: checked(needle_depth_mm)?,
+                notes,
+            },
+            time,
+            screening_override,
+        })
     }
 }
 
@@ -164,7 +211,12 @@ impl TryFrom<CreateTreatment> for TreatmentInput {
 /// no `areas` or a needle depth outside 0.1-3.0 mm answers 422. A discharged patient is re-admitted
 /// by it (`discharged_at` cleared, in the same transaction): the new plan's reminders flow, those of
 /// the earlier treatments stay ended. Retrying with the same Idempotency-Key is safe: the retry gets
-/// the first answer instead of a second treatment.
+/// the first answer instead of a second treatment. The screening gate: the patient's latest screening
+/// must be made under the current protocol, within the clinic's `screening.valid_days` (default 30),
+/// and eligible; otherwise 409 whose problem type names what is missing (`screening-required`,
+/// `screening-outdated`, `screening-stale`, `screening-ineligible`), unless the body carries a
+/// `screening_override` with a reason (stored on the treatment and audited as `screening-override`;
+/// an override without a reason answers 422).
 #[utoipa::path(
     operation_id = "createTreatment",
     tag = "treatments",
@@ -178,6 +230,7 @@ impl TryFrom<CreateTreatment> for TreatmentInput {
 )]
 #[post("/patients/{id}/treatments", wrap = "actix_web::middleware::from_fn(crate::idempotency::middleware)")]
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
@@ -185,8 +238,21 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = Staff::try_from(caller)?;
     let patient_id = path_id(&id)?;
-    let input = TreatmentInput::try_from(body.into_inner())?;
-    let created = treatments::create(&state, caller, patient_id, input.new, input.time).await?;
+    let parsed = ParsedTreatment::try_from(body.into_inner())?;
+    let created =
+        treatments::create(&state, caller, patient_id, parsed.new, parsed.time, parsed.screening_override).await?;
+    if created.screening_override_reason.is_some() {
+        // An override is its own kind of event in the trail, so an admin finds every one by
+        // `resource_type=screening-override` (the treatment is its resource).
+        note_subject(
+            &req,
+            Subject {
+                patient_id: Some(created.patient_id.clone()),
+                resource_type: Some("screening-override"),
+                resource_id: Some(created.id.clone()),
+            },
+        );
+    }
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/v1/treatments/{}", created.id)))
         .json(Treatment::from(created)))

@@ -4,9 +4,11 @@ use chrono::NaiveDateTime;
 
 use crate::auth::Staff;
 use crate::domain::screening::ScreeningAnswerSheet;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::models::screenings::{self, ScreeningRecord};
+use crate::plan::Protocol;
 use crate::plan::protocol::Finding;
+use crate::plan::screening::answers_for;
 use crate::state::SharedState;
 
 /// A stored screening and what it found.
@@ -33,7 +35,8 @@ impl From<ScreeningRecord<'_>> for Screened {
 }
 
 /// Screens a patient of the caller's clinic by the current protocol, and keeps the answers and
-/// findings on record.
+/// findings on record. Every question the current protocol asks must be answered (422 naming each
+/// one that is not); answers to questions it does not ask are not kept.
 pub async fn screen(
     state: &SharedState,
     caller: Staff,
@@ -41,11 +44,23 @@ pub async fn screen(
     sheet: ScreeningAnswerSheet,
 ) -> Result<Screened, AppError> {
     let protocol = state.protocols.current();
+    let answers = answers_for(&protocol, &sheet.answers).map_err(|missing| {
+        let why = format!("is asked by protocol {} version {} (true or false)", protocol.id, protocol.version);
+        AppError::Validation(
+            missing.iter().map(|q| FieldError { field: format!("answers.{q}"), message: why.clone() }).collect(),
+        )
+    })?;
     state
         .db
         .write(move |conn| {
-            let record = screenings::create(conn, &caller, &patient_id, &protocol, &sheet.answers)?;
+            let record = screenings::create(conn, &caller, &patient_id, &protocol, &answers)?;
             Ok(Screened::from(record))
         })
         .await
+}
+
+/// The questions a screening must answer now: the current protocol's. Staff only (the caller is the
+/// proof); nothing is read from the database.
+pub fn questions(state: &SharedState, _caller: Staff) -> std::sync::Arc<Protocol> {
+    state.protocols.current()
 }

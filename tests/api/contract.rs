@@ -435,6 +435,7 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     r.call(M::POST, "/v1/patients/{id}/invitation", &[pid], Some(c), None).await; // 409
     r.call(M::GET, "/v1/outbox", &[], Some(&admin.token), None).await;
     r.call(M::GET, "/v1/clinic/settings", &[], Some(&admin.token), None).await;
+    r.call(M::GET, "/v1/screening-questions", &[], Some(c), None).await;
     let alerts = json!({ "urgent_alerts": { "enabled": true, "recipients": [admin.id] } });
     r.call(M::PUT, "/v1/clinic/settings", &[], Some(&admin.token), Some(alerts)).await;
     r.call(M::POST, "/v1/auth/password-reset", &[], None, Some(json!({ "email": admin.email }))).await; // 202

@@ -29,6 +29,7 @@ pub struct TreatmentBody {
     needle_depth_mm: f64,
     notes: Option<String>,
     treatment_time: Option<String>,
+    screening_override: Option<String>,
 }
 
 impl Default for TreatmentBody {
@@ -38,6 +39,7 @@ impl Default for TreatmentBody {
             needle_depth_mm: 1.0,
             notes: None,
             treatment_time: None,
+            screening_override: None,
         }
     }
 }
@@ -65,6 +67,12 @@ impl TreatmentBody {
         self
     }
 
+    /// A clinician's override of the screening gate, with this reason.
+    pub fn screening_override(mut self, reason: &str) -> TreatmentBody {
+        self.screening_override = Some(reason.to_string());
+        self
+    }
+
     pub fn build(self) -> Value {
         let mut body = json!({ "procedure": "microneedling", "treated_on": self.treated_on, "setting": "in_office",
                                "areas": ["face"], "needle_depth_mm": self.needle_depth_mm });
@@ -74,12 +82,26 @@ impl TreatmentBody {
         if let Some(time) = self.treatment_time {
             body["treatment_time"] = json!(time);
         }
+        if let Some(reason) = self.screening_override {
+            body["screening_override"] = json!({ "reason": reason });
+        }
         body
     }
 }
 
-/// Records a treatment of `patient_id` done on `treated_on`; returns the created treatment.
+/// Screens `patient_id` with every answer no (eligible, no caution), as the screening gate asks
+/// before a treatment; returns the screening.
+pub async fn screen(app: &TestApp, staff: &Session, patient_id: &str) -> Value {
+    let body = json!({ "answers": screening_all_no() });
+    let screened = app.post(&format!("/v1/patients/{patient_id}/screenings"), &staff.token, body).await;
+    assert_eq!(screened.status, 201, "{}", screened.text);
+    screened.body
+}
+
+/// Screens `patient_id` (the gate) and records a treatment done on `treated_on`; returns the
+/// created treatment.
 pub async fn treatment(app: &TestApp, staff: &Session, patient_id: &str, treated_on: NaiveDate) -> Value {
+    screen(app, staff, patient_id).await;
     let body = TreatmentBody::default().treated_on(treated_on).needle_depth_mm(1.5).build();
     let created = app.post(&format!("/v1/patients/{patient_id}/treatments"), &staff.token, body).await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -145,6 +167,7 @@ pub fn screening_all_no() -> Value {
     json!({
         "active_acne": false, "eczema": false, "psoriasis": false, "other_inflammatory": false,
         "bleeding_disorder": false, "blood_thinners": false, "keloids": false,
-        "immunocompromised": false, "pregnant_or_breastfeeding": false, "numbing_allergy": false
+        "immunocompromised": false, "pregnant_or_breastfeeding": false, "numbing_allergy": false,
+        "isotretinoin": false, "skin_infection": false, "sunburn": false, "metal_allergy": false, "cold_sores": false
     })
 }

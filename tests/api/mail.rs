@@ -407,7 +407,7 @@ async fn a_clinic_chooses_who_is_alerted_or_turns_alerts_off() {
     let defaults = app.get("/v1/clinic/settings", &admin.token).await;
     assert_eq!(
         defaults.body,
-        json!({ "urgent_alerts": { "enabled": true, "recipients": [] }, "treatments": { "default_time": "10:00" } })
+        json!({ "urgent_alerts": { "enabled": true, "recipients": [] }, "treatments": { "default_time": "10:00" }, "screening": { "valid_days": 30 } })
     );
     app.get("/v1/clinic/settings", &first.token).await.assert_problem(403);
 

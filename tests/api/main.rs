@@ -31,6 +31,7 @@ mod plans;
 mod replays;
 mod request_edges;
 mod revalidation;
+mod screening_gate;
 mod staff;
 mod storage;
 mod tokens;

@@ -33,7 +33,7 @@ struct BodyCase {
 const CHECK_INS: &str = "/v1/treatments/{id}/check-ins";
 
 /// Free text may hold line breaks and tabs; passwords are secrets compared as given.
-const MULTI_LINE: &[&str] = &["notes", "note", "reason"];
+const MULTI_LINE: &[&str] = &["notes", "note", "reason", "screening_override.reason"];
 const SECRETS: &[&str] = &["password", "current_password", "new_password"];
 
 struct World {
@@ -162,8 +162,8 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             "/v1/patients/{id}/treatments",
             format!("/v1/patients/{}/treatments", w.patient.id),
             &admin,
-            TreatmentBody::default().notes("fine").treatment_time("15:00").build(),
-            &["procedure", "treated_on", "setting", "areas.[]", "notes", "treatment_time"],
+            TreatmentBody::default().notes("fine").treatment_time("15:00").screening_override("fine").build(),
+            &["procedure", "treated_on", "setting", "areas.[]", "notes", "treatment_time", "screening_override.reason"],
         ),
         case(
             Method::POST,
@@ -233,6 +233,10 @@ fn with_value(body: &Value, field: &str, value: &str) -> (Value, String) {
             body["treatments"]["default_time"] = json!(value);
             (body, field.into())
         }
+        "screening_override.reason" => {
+            body["screening_override"]["reason"] = json!(value);
+            (body, field.to_string())
+        }
         "adherence.<key>" => {
             body["adherence"] = json!({ value: true });
             let shown: String = value.chars().take(40).collect();
@@ -250,6 +254,7 @@ fn spoiled(body: &Value, field: &str, odd: char) -> String {
     let base = match field {
         "areas.[]" => "face".to_string(),
         "adherence.<key>" => "sunscreen".to_string(),
+        "screening_override.reason" => body["screening_override"]["reason"].as_str().unwrap_or("text").to_string(),
         "urgent_alerts.recipients.[]" => uuid::Uuid::new_v4().to_string(),
         "treatments.default_time" => "10:00".to_string(),
         _ => body[field].as_str().unwrap_or("text").to_string(),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::fixtures::{PhotoBody, TreatmentBody, check_in, check_in_body, today_in, treatment};
+use crate::fixtures::{PhotoBody, TreatmentBody, check_in, check_in_body, screen, today_in, treatment};
 use crate::support::{Answer, PASSWORD, Session, TestApp, spawn};
 
 async fn deactivate(app: &TestApp, admin: &Session, id: &str) -> Answer {
@@ -300,6 +300,7 @@ async fn a_discharge_before_a_new_treatment_never_hides_that_treatments_reminder
     let url = format!("/v1/patients/{}/discharge", patient.id);
     // Discharged with no treatment at all, then treated.
     assert_eq!(app.post(&url, &admin.token, json!({})).await.status, 200);
+    screen(&app, &admin, &patient.id).await;
     let body = TreatmentBody::default().treated_on(today_in("UTC") - Duration::days(1)).build();
     let t = app.post(&format!("/v1/patients/{}/treatments", patient.id), &admin.token, body).await;
     assert_eq!(t.status, 201, "{}", t.text);

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
-use crate::fixtures::{TreatmentBody, screening_all_no, today_in, treatment};
+use crate::fixtures::{TreatmentBody, screen, screening_all_no, today_in, treatment};
 use crate::support::spawn;
 
 #[actix_web::test]
@@ -13,6 +13,7 @@ async fn a_clinician_records_a_treatment_planned_with_the_current_protocol() {
     let admin = app.clinic("North").await;
     let clinician = app.clinician(&admin).await;
     let patient = app.patient(&admin, "Europe/London").await;
+    screen(&app, &clinician, &patient.id).await;
     let answer = app
         .post(
             &format!("/v1/patients/{}/treatments", patient.id),
@@ -139,6 +140,7 @@ async fn reminders_are_due_at_the_patients_local_time_with_stable_ids() {
     // Day 1 is 14 March 2027, when New York skips 02:00-03:00; treated at midnight, so no reminder
     // of day 1 waits for the treatment.
     let body = TreatmentBody::default().treated_on("2027-03-14").treatment_time("00:00").build();
+    crate::fixtures::screen(&app, &admin, &patient.id).await;
     let t = app.post(&format!("/v1/patients/{}/treatments", patient.id), &admin.token, body).await;
     assert_eq!(t.status, 201, "{}", t.text);
     let id = t.body["id"].as_str().unwrap();
@@ -353,7 +355,7 @@ async fn screening_finds_contraindications_and_cautions() {
     assert!(barred.body["contraindications"][0]["message"].as_str().unwrap().len() > 10);
 
     let partial = app.post(&path, &admin.token, json!({ "answers": { "eczema": true, "keloids": false } })).await;
-    assert_eq!(partial.assert_problem(422).len(), 8);
+    assert_eq!(partial.assert_problem(422).len(), 13);
     assert_eq!(app.post(&path, &admin.token, json!({})).await.assert_problem(422), ["answers"]);
     app.post(&path, &admin.token, json!({ "answers": { "eczema": "yes" } })).await.assert_problem(400);
     app.post(&path, &patient.token, json!({ "answers": screening_all_no() })).await.assert_problem(403);

@@ -15,6 +15,7 @@ async fn record(app: &TestApp, staff: &Session, patient: &Session, on: &str, tim
     if let Some(time) = time {
         body = body.treatment_time(time);
     }
+    crate::fixtures::screen(app, staff, &patient.id).await;
     let created = app.post(&format!("/v1/patients/{}/treatments", patient.id), &staff.token, body.build()).await;
     assert_eq!(created.status, 201, "{}", created.text);
     created.body
@@ -78,7 +79,8 @@ async fn a_treatment_records_its_time_or_the_clinic_s_default() {
     let kept = put_settings(&app, &admin, json!({ "urgent_alerts": { "enabled": false, "recipients": [] } })).await;
     assert_eq!(
         kept.body,
-        json!({ "urgent_alerts": { "enabled": false, "recipients": [] }, "treatments": { "default_time": "08:30" } })
+        json!({ "urgent_alerts": { "enabled": false, "recipients": [] }, "treatments": { "default_time": "08:30" },
+                "screening": { "valid_days": 30 } })
     );
     let again =
         put_settings(&app, &admin, json!({ "urgent_alerts": alerts, "treatments": { "default_time": "08:30" } })).await;

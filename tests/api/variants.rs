@@ -18,6 +18,7 @@ async fn treatment(
 ) -> Value {
     let body = json!({ "procedure": procedure, "treated_on": today_in("UTC").to_string(), "setting": setting,
                        "areas": areas, "needle_depth_mm": 0.5 });
+    crate::fixtures::screen(app, staff, patient_id).await;
     let created = app.post(&format!("/v1/patients/{patient_id}/treatments"), &staff.token, body).await;
     assert_eq!(created.status, 201, "{}", created.text);
     created.body
