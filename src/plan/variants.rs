@@ -376,10 +376,13 @@ mod tests {
             differences(treated(MicroneedlingPrp, InOffice, &[Face])),
             [day(1, &["prp_no_wash"], &[]), day(3, &["cool_compress"], &[])]
         );
-        // Radiofrequency: heat care on days 1-3; heat avoided through day 14.
+        // Radiofrequency: heat care on days 1-3; heat avoided through day 14, so saunas and pools
+        // come back on day 15, not day 8.
         let mut rf =
             vec![day(1, &["rf_heat_care"], &[]), day(2, &["rf_heat_care"], &[]), day(3, &["rf_heat_care"], &[])];
-        rf.extend((8..=14).map(|d| day(d, &["avoid_heat"], &[])));
+        rf.push(day(8, &["avoid_heat"], &["may_resume_pools_and_saunas"]));
+        rf.extend((9..=14).map(|d| day(d, &["avoid_heat"], &[])));
+        rf.push(day(15, &["may_resume_pools_and_saunas"], &[]));
         assert_eq!(differences(treated(RfMicroneedling, InOffice, &[Face])), rf);
         // Home roller: hygiene on day 1, an infection watch on days 1-3, no cool compress.
         assert_eq!(
