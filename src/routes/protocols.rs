@@ -76,7 +76,7 @@ pub struct ProtocolVersionDocument {
     /// The protocol itself: plan length, phases, reminder rules, screening findings, escalation
     /// rules and procedure variants, as the plan engine reads it. A clinic's new version starts
     /// from one of these.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub document: serde_json::Value,
 }
 
@@ -98,7 +98,7 @@ pub struct ProtocolCatalogue {
 pub struct NewProtocolVersion {
     /// A whole protocol document, in the shape `getProtocolVersion` serves (start from the
     /// standard one and edit it). Its `id` and `version`, if given, are replaced by the clinic's.
-    #[schema(value_type = Object, required = true)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>, required = true)]
     pub document: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -185,7 +185,8 @@ pub async fn get(
     tag = "protocols",
     request_body = NewProtocolVersion,
     responses(
-        (status = 201, description = "Drafted", body = ProtocolVersionDocument),
+        (status = 201, description = "Drafted", body = ProtocolVersionDocument,
+            headers(("Location" = String, description = "The path of the created resource"))),
         (status = 403, response = crate::routes::problems::Forbidden),
     )
 )]

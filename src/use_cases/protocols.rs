@@ -61,6 +61,12 @@ pub async fn create_draft(
     caller: Admin,
     mut document: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Detailed, AppError> {
+    if let Some(at) = control_character_at(&serde_json::Value::Object(document.clone()), "document") {
+        return Err(AppError::invalid(
+            "document",
+            format!("{at} holds a control character (texts are one line, printable)"),
+        ));
+    }
     document.insert("id".into(), protocols::clinic_protocol_id(&caller.clinic_id).into());
     document.insert("version".into(), 1.into());
     let text = serde_json::Value::Object(document).to_string();
@@ -94,4 +100,24 @@ pub async fn publish(state: &SharedState, caller: Admin, id: String, version: i3
             Ok(listed(row, &current))
         })
         .await
+}
+
+/// Where in `value` a string or a key holds a control character (NUL, line breaks, escapes...),
+/// as a path: the texts of a protocol are shown to patients as they are, one line each, and NUL
+/// cannot be stored in PostgreSQL text.
+fn control_character_at(value: &serde_json::Value, at: &str) -> Option<String> {
+    let odd = |s: &str| s.chars().any(char::is_control);
+    match value {
+        serde_json::Value::String(s) => odd(s).then(|| at.to_string()),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| control_character_at(item, &format!("{at}[{i}]")))
+        }
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if odd(key) {
+                return Some(format!("{at}: a key"));
+            }
+            control_character_at(item, &format!("{at}.{key}"))
+        }),
+        _ => None,
+    }
 }

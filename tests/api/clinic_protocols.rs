@@ -141,7 +141,13 @@ async fn a_document_that_fails_the_checks_is_422_naming_what_is_wrong() {
     let admin = app.clinic("Northside").await;
     let base = standard_document(&app, &admin).await;
     type Edit = fn(&mut Value);
-    let cases: [(&str, Edit, &str); 7] = [
+    let cases: [(&str, Edit, &str); 9] = [
+        (
+            "NUL in a text",
+            |d| d["phases"][0]["care"][1] = json!("rest\u{0}"),
+            "document.phases[0].care[1] holds a control",
+        ),
+        ("a line break in a key", |d| d["reminders"][0]["ti\ntle"] = json!("x"), "document.reminders[0]: a key"),
         ("a gap between phases", |d| d["phases"][1]["day_from"] = json!(4), "phase days_3_7 must start on day 3"),
         ("phases ending early", |d| d["plan_days"] = json!(120), "phases must end on day 120"),
         (
