@@ -439,4 +439,31 @@ mod tests {
         assert!(dark.holds_for(dry_dark) && !dark.holds_for(normal_fair));
         assert!(Condition::default().holds_for(normal_fair));
     }
+
+    /// The checks a clinic's document must pass, each failing on its own.
+    #[test]
+    fn check_names_what_is_wrong_in_an_edited_document() {
+        type Edit = fn(&mut Protocol);
+        let cases: [(Edit, &str); 10] = [
+            (|p| p.plan_days = 0, "plan_days must be between 1 and 366"),
+            (|p| p.title = " ".into(), "needs a title"),
+            (|p| p.phases[1].day_from = 4, "phase days_3_7 must start on day 3"),
+            (|p| p.phases[1].key = "days_1_2".into(), "phase key `days_1_2` is empty or appears twice"),
+            (|p| p.phases[0].care.push(String::new()), "phase days_1_2 has an empty title or an empty line"),
+            (|p| p.reminders[0].day_to = 91, "reminder sunscreen has a window outside the plan"),
+            (|p| p.reminders[0].body.clear(), "reminder `sunscreen` needs a kind, a title and a body"),
+            (|p| p.screening.cautions[0].message.clear(), "needs a code and a message"),
+            (|p| p.assessment.rules[0].sign = "glow".into(), "`glow` is not a sign a check-in reports"),
+            (|p| p.assessment.rules[0].to_day = Some(91), "has a window outside the plan"),
+        ];
+        for (edit, expected) in cases {
+            let mut p = Protocol::standard();
+            edit(&mut p);
+            let error = p.check().unwrap_err();
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+        for document in STANDARD_VERSIONS {
+            Protocol::parse(document).unwrap();
+        }
+    }
 }
