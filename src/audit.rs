@@ -171,6 +171,7 @@ fn resource_type_of(segment: &str) -> Option<&'static str> {
         "reminders" => Some("reminder"),
         "clinicians" => Some("staff"),
         "erasure-requests" => Some("erasure-request"),
+        "protocols" => Some("protocol"),
         _ => None,
     }
 }

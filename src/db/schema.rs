@@ -69,6 +69,9 @@ diesel::table! {
         title -> Text,
         document -> Text,
         created_at -> Timestamp,
+        clinic_id -> Nullable<Text>,
+        status -> Text,
+        published_at -> Nullable<Timestamp>,
     }
 }
 

@@ -10,6 +10,8 @@ use crate::domain::SkinType;
 /// treatment keeps the version it was planned with); new treatments use the last.
 pub const STANDARD_V1: &str = include_str!("../../protocols/standard-v1.json");
 pub const STANDARD_V2: &str = include_str!("../../protocols/standard-v2.json");
+/// The longest plan a protocol may describe (a year: recovery plans are weeks to months long).
+pub const MAX_PLAN_DAYS: i64 = 366;
 pub const STANDARD_VERSIONS: &[&str] = &[STANDARD_V1, STANDARD_V2];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -233,8 +235,21 @@ impl Protocol {
     /// Phases must be contiguous from day 1 to `plan_days`; windows must lie inside the plan;
     /// kinds and codes must be unique; rules must name known signs.
     pub(crate) fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_PLAN_DAYS).contains(&self.plan_days) {
+            return Err(format!("plan_days must be between 1 and {MAX_PLAN_DAYS}"));
+        }
+        if self.title.trim().is_empty() {
+            return Err("the protocol needs a title".into());
+        }
         let mut next_day = 1;
+        let mut keys = std::collections::HashSet::new();
         for phase in &self.phases {
+            if phase.key.trim().is_empty() || !keys.insert(phase.key.as_str()) {
+                return Err(format!("phase key `{}` is empty or appears twice", phase.key));
+            }
+            if phase.title.trim().is_empty() || phase.expect.iter().chain(&phase.care).any(|t| t.trim().is_empty()) {
+                return Err(format!("phase {} has an empty title or an empty line of text", phase.key));
+            }
             if phase.day_from != next_day || phase.day_to < phase.day_from {
                 return Err(format!("phase {} must start on day {next_day}", phase.key));
             }
@@ -247,6 +262,9 @@ impl Protocol {
         for rule in &self.reminders {
             if rule.day_from < 1 || rule.day_to > self.plan_days || rule.day_from > rule.day_to {
                 return Err(format!("reminder {} has a window outside the plan", rule.kind));
+            }
+            if rule.kind.trim().is_empty() || rule.title.trim().is_empty() || rule.body.trim().is_empty() {
+                return Err(format!("reminder `{}` needs a kind, a title and a body", rule.kind));
             }
             if !kinds.insert(rule.kind.as_str()) {
                 return Err(format!("reminder kind {} appears twice", rule.kind));
@@ -269,6 +287,9 @@ impl Protocol {
             if !SCREENING_QUESTIONS.contains(&finding.answer.as_str()) {
                 return Err(format!("screening question {} is not one the API accepts", finding.answer));
             }
+            if finding.code.trim().is_empty() || finding.message.trim().is_empty() {
+                return Err(format!("screening question {} needs a code and a message", finding.answer));
+            }
             if !asked.insert(finding.answer.as_str()) || !codes.insert(finding.code.as_str()) {
                 return Err(format!("screening question {} or code {} appears twice", finding.answer, finding.code));
             }
@@ -276,8 +297,15 @@ impl Protocol {
         for rule in &self.assessment.rules {
             let is_score = SCORE_SIGNS.contains(&rule.sign.as_str());
             let is_flag = FLAG_SIGNS.contains(&rule.sign.as_str());
-            if !(is_score || is_flag) || is_score != rule.at_least.is_some() {
+            if !(is_score || is_flag) {
+                return Err(format!("assessment rule {}: `{}` is not a sign a check-in reports", rule.code, rule.sign));
+            }
+            if is_score != rule.at_least.is_some() || rule.message.trim().is_empty() {
                 return Err(format!("assessment rule {} is malformed", rule.code));
+            }
+            let (from, to) = (rule.from_day.unwrap_or(1), rule.to_day.unwrap_or(self.plan_days));
+            if from < 1 || to > self.plan_days || from > to {
+                return Err(format!("assessment rule {} has a window outside the plan", rule.code));
             }
         }
         self.check_variants()?;
@@ -410,5 +438,32 @@ mod tests {
         assert!(dry.holds_for(dry_dark) && !dry.holds_for(normal_fair));
         assert!(dark.holds_for(dry_dark) && !dark.holds_for(normal_fair));
         assert!(Condition::default().holds_for(normal_fair));
+    }
+
+    /// The checks a clinic's document must pass, each failing on its own.
+    #[test]
+    fn check_names_what_is_wrong_in_an_edited_document() {
+        type Edit = fn(&mut Protocol);
+        let cases: [(Edit, &str); 10] = [
+            (|p| p.plan_days = 0, "plan_days must be between 1 and 366"),
+            (|p| p.title = " ".into(), "needs a title"),
+            (|p| p.phases[1].day_from = 4, "phase days_3_7 must start on day 3"),
+            (|p| p.phases[1].key = "days_1_2".into(), "phase key `days_1_2` is empty or appears twice"),
+            (|p| p.phases[0].care.push(String::new()), "phase days_1_2 has an empty title or an empty line"),
+            (|p| p.reminders[0].day_to = 91, "reminder sunscreen has a window outside the plan"),
+            (|p| p.reminders[0].body.clear(), "reminder `sunscreen` needs a kind, a title and a body"),
+            (|p| p.screening.cautions[0].message.clear(), "needs a code and a message"),
+            (|p| p.assessment.rules[0].sign = "glow".into(), "`glow` is not a sign a check-in reports"),
+            (|p| p.assessment.rules[0].to_day = Some(91), "has a window outside the plan"),
+        ];
+        for (edit, expected) in cases {
+            let mut p = Protocol::standard();
+            edit(&mut p);
+            let error = p.check().unwrap_err();
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+        for document in STANDARD_VERSIONS {
+            Protocol::parse(document).unwrap();
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod patients;
 pub mod photos;
 pub mod problems;
+pub mod protocols;
 pub mod reminders;
 pub mod screenings;
 pub mod time_zones;
@@ -58,6 +59,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(patients::discharge)
             .service(screenings::create)
             .service(screenings::questions)
+            .service(protocols::list)
+            .service(protocols::get)
+            .service(protocols::create)
+            .service(protocols::publish)
             .service(treatments::create)
             .service(treatments::list)
             .service(treatments::get)

@@ -53,6 +53,7 @@ mod conventions;
         (name = "check-ins", description = "Daily check-ins, their assessment and the review queue"),
         (name = "photos", description = "Photo metadata of check-ins"),
         (name = "erasure", description = "A patient's requests to be erased, and the clinic's decisions"),
+        (name = "protocols", description = "Recovery protocols: the standard versions and a clinic's own, drafted and published by its administrators"),
         (name = "mail", description = "The e-mail outbox and who is alerted of urgent check-ins"),
         (name = "audit", description = "Who touched which patient's data"),
         (name = "operations", description = "Health, metrics and this document"),

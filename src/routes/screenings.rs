@@ -265,6 +265,6 @@ impl From<&Protocol> for ScreeningQuestions {
 #[get("/screening-questions")]
 pub async fn questions(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<ScreeningQuestions>, AppError> {
     let caller = Staff::try_from(caller)?;
-    let protocol = screenings::questions(&state, caller);
+    let protocol = screenings::questions(&state, caller).await?;
     Ok(web::Json(ScreeningQuestions::from(protocol.as_ref())))
 }

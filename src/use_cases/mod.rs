@@ -15,5 +15,6 @@ pub mod passwords;
 pub mod patients;
 pub mod photos;
 pub mod plans;
+pub mod protocols;
 pub mod screenings;
 pub mod treatments;

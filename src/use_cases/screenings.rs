@@ -34,7 +34,8 @@ impl From<ScreeningRecord<'_>> for Screened {
     }
 }
 
-/// Screens a patient of the caller's clinic by the current protocol, and keeps the answers and
+/// Screens a patient of the caller's clinic by the clinic's current protocol (the one its new
+/// treatments use), and keeps the answers and
 /// findings on record. Every question the current protocol asks must be answered (422 naming each
 /// one that is not); answers to questions it does not ask are not kept.
 pub async fn screen(
@@ -43,24 +44,30 @@ pub async fn screen(
     patient_id: String,
     sheet: ScreeningAnswerSheet,
 ) -> Result<Screened, AppError> {
-    let protocol = state.protocols.current();
-    let answers = answers_for(&protocol, &sheet.answers).map_err(|missing| {
-        let why = format!("is asked by protocol {} version {} (true or false)", protocol.id, protocol.version);
-        AppError::Validation(
-            missing.iter().map(|q| FieldError { field: format!("answers.{q}"), message: why.clone() }).collect(),
-        )
-    })?;
+    let state = state.clone();
     state
+        .clone()
         .db
         .write(move |conn| {
+            let protocol = state.protocols.current_for(conn, &caller.clinic_id)?;
+            let answers = answers_for(&protocol, &sheet.answers).map_err(|missing| {
+                let why = format!("is asked by protocol {} version {} (true or false)", protocol.id, protocol.version);
+                AppError::Validation(
+                    missing
+                        .iter()
+                        .map(|q| FieldError { field: format!("answers.{q}"), message: why.clone() })
+                        .collect(),
+                )
+            })?;
             let record = screenings::create(conn, &caller, &patient_id, &protocol, &answers)?;
             Ok(Screened::from(record))
         })
         .await
 }
 
-/// The questions a screening must answer now: the current protocol's. Staff only (the caller is the
-/// proof); nothing is read from the database.
-pub fn questions(state: &SharedState, _caller: Staff) -> std::sync::Arc<Protocol> {
-    state.protocols.current()
+/// The questions a screening must answer now: the clinic's current protocol's (its newest
+/// published one, else the newest standard one). Staff only (the caller is the proof).
+pub async fn questions(state: &SharedState, caller: Staff) -> Result<std::sync::Arc<Protocol>, AppError> {
+    let state = state.clone();
+    state.clone().db.read(move |conn| state.protocols.current_for(conn, &caller.clinic_id)).await
 }

@@ -12,7 +12,8 @@ use crate::plan::Protocol;
 use crate::state::SharedState;
 
 /// Records a treatment of a patient of the caller's clinic at local `time` of day (the clinic's
-/// default when `None`), planned with the current protocol: later protocol edits do not change its
+/// default when `None`), planned with the clinic's current protocol (its newest published one, else
+/// the newest standard one): later protocol edits do not change its
 /// plan. The screening gate: without `screening_override` (a clinician's reason to treat anyway),
 /// the patient's latest screening must have been made under that protocol, within the clinic's
 /// `valid_days`, and found them eligible; otherwise 409 naming what is missing. Checked and
@@ -25,10 +26,12 @@ pub async fn create(
     time: Option<NaiveTime>,
     screening_override: Option<String>,
 ) -> Result<TreatmentRecord, AppError> {
-    let protocol = state.protocols.current();
+    let state = state.clone();
     state
+        .clone()
         .db
         .write(move |conn| {
+            let protocol = state.protocols.current_for(conn, &caller.clinic_id)?;
             let clearance = match screening_override {
                 Some(reason) => Clearance::Overridden { by: caller.user_id.clone(), reason },
                 None => Clearance::Screened { screening_id: screening_gate(conn, &caller, &patient_id, &protocol)? },

@@ -436,6 +436,17 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     r.call(M::GET, "/v1/outbox", &[], Some(&admin.token), None).await;
     r.call(M::GET, "/v1/clinic/settings", &[], Some(&admin.token), None).await;
     r.call(M::GET, "/v1/screening-questions", &[], Some(c), None).await;
+    // Protocols: the catalogue, a version, a clinic's draft (and a 422), published (then 409).
+    r.call(M::GET, "/v1/protocols", &[], Some(p), None).await;
+    let standard = r.call(M::GET, "/v1/protocols/{id}/versions/{version}", &["standard", "2"], Some(c), None).await;
+    let own = json!({ "document": standard.body["document"] });
+    let drafted = r.call(M::POST, "/v1/protocols", &[], Some(&admin.token), Some(own)).await;
+    r.call(M::POST, "/v1/protocols", &[], Some(&admin.token), Some(json!({ "document": {} }))).await; // 422
+    let (own_id, own_version) = (drafted.str("id"), drafted.body["version"].to_string());
+    let publish = "/v1/protocols/{id}/versions/{version}/publish";
+    r.call(M::POST, publish, &[&own_id, &own_version], Some(&admin.token), None).await;
+    r.call(M::POST, publish, &[&own_id, &own_version], Some(&admin.token), None).await; // 409
+    r.call(M::GET, "/v1/protocols", &[], Some(c), None).await;
     let alerts = json!({ "urgent_alerts": { "enabled": true, "recipients": [admin.id] } });
     r.call(M::PUT, "/v1/clinic/settings", &[], Some(&admin.token), Some(alerts)).await;
     r.call(M::POST, "/v1/auth/password-reset", &[], None, Some(json!({ "email": admin.email }))).await; // 202

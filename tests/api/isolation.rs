@@ -18,6 +18,8 @@ struct Victim {
     /// The path of the treatment's calendar feed (its secret included).
     feed: String,
     ids: Vec<(&'static str, String)>,
+    /// The version in `/v1/protocols/{id}/versions/{version}`: a draft of the victim's clinic.
+    protocol_version: String,
 }
 
 impl Victim {
@@ -27,6 +29,12 @@ impl Victim {
 }
 
 async fn victim(app: &TestApp, admin: &Session) -> Victim {
+    // The clinic's own protocol: version 1 published (the treatment below is planned with it),
+    // version 2 a draft (which an intruder's publish would change).
+    let (protocol, _) = crate::clinic_protocols::published(app, admin).await;
+    let document = crate::clinic_protocols::clinic_document(app, admin).await;
+    let draft = app.post("/v1/protocols", &admin.token, json!({ "document": document })).await;
+    assert_eq!(draft.status, 201, "{}", draft.text);
     let clinician = app.clinician(admin).await;
     let patient = app.patient(&clinician, "Europe/Madrid").await;
     let t = treatment(app, &clinician, &patient.id, today_in("Europe/Madrid") - Duration::days(2)).await;
@@ -45,8 +53,10 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     assert_eq!(erasure.status, 201, "{}", erasure.text);
     let feed = app.post(&format!("/v1/treatments/{t}/calendar-subscription"), &patient.token, Value::Null).await;
     let feed = feed.str("feed_url").trim_start_matches(app.base.as_str()).to_string();
+    assert_eq!(t_protocol(app, &clinician, &t).await, json!({ "id": protocol, "version": 1 }));
     Victim {
         feed,
+        protocol_version: draft.body["version"].to_string(),
         ids: vec![
             ("patients", patient.id.clone()),
             ("treatments", t),
@@ -55,10 +65,15 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
             ("reminders", r),
             ("erasure-requests", erasure.str("id")),
             ("clinicians", clinician.id.clone()),
+            ("protocols", protocol),
         ],
         clinician,
         patient,
     }
+}
+
+async fn t_protocol(app: &TestApp, staff: &Session, treatment_id: &str) -> Value {
+    app.get(&format!("/v1/treatments/{treatment_id}"), &staff.token).await.body["protocol"].clone()
 }
 
 /// A valid body for each writing route, so that validation cannot hide a missing scope.
@@ -78,6 +93,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/patients/{id}/invitation" | "/v1/clinicians/{id}/invitation") => Value::Null,
         ("POST", "/v1/patients/{id}/discharge") => json!({ "note": "discharged by an intruder" }),
         ("POST", "/v1/treatments/{id}/replan") => Value::Null,
+        ("POST", "/v1/protocols/{id}/versions/{version}/publish") => Value::Null,
         _ => return None,
     })
 }
@@ -106,6 +122,11 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
             erasure_requests::table.filter(erasure_requests::status.eq("open")).count().get_result(c).unwrap(),
         ),
         ("calendar_subscriptions", calendar_subscriptions::table.count().get_result(c).unwrap()),
+        ("protocols", protocols::table.count().get_result(c).unwrap()),
+        (
+            "published protocols",
+            protocols::table.filter(protocols::status.eq("published")).count().get_result(c).unwrap(),
+        ),
     ]
 }
 
@@ -113,9 +134,13 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
 async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
     let mut seen = Vec::new();
     for (segment, id) in &v.ids {
-        if !matches!(*segment, "reminders" | "erasure-requests" | "clinicians") {
+        if !matches!(*segment, "reminders" | "erasure-requests" | "clinicians" | "protocols") {
             seen.push(app.get(&format!("/v1/{segment}/{id}"), &v.clinician.token).await.text);
         }
+    }
+    let protocol = v.id_for("protocols").unwrap();
+    for version in ["1", v.protocol_version.as_str()] {
+        seen.push(app.get(&format!("/v1/protocols/{protocol}/versions/{version}"), &v.clinician.token).await.text);
     }
     let t = v.id_for("treatments").unwrap();
     for sub in ["reminders", "notifications", "check-ins", "photos", "timeline"] {
@@ -160,7 +185,7 @@ async fn no_intruder_reaches_another_patients_data_on_any_route() {
         let id =
             v.id_for(segment).unwrap_or_else(|| panic!("no fixture for {method} {path}: add one, and scope the route"));
         let body = body_for(method, path).unwrap_or_else(|| panic!("no request body for {method} {path}: add one"));
-        let url = path.replace("{id}", id);
+        let url = path.replace("{id}", id).replace("{version}", &v.protocol_version);
         for (who, intruder) in &intruders {
             let body = (!body.is_null()).then(|| body.clone());
             let answer =

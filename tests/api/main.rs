@@ -13,6 +13,7 @@ mod calendar_subscriptions;
 mod check_in_safety;
 mod check_ins;
 mod cli;
+mod clinic_protocols;
 mod contract;
 mod data_rights;
 mod errors;

@@ -41,6 +41,8 @@ struct World {
     patient: Session,
     treatment_id: String,
     check_in_id: String,
+    /// The standard protocol document, as a clinic's draft starts from it.
+    protocol: Value,
 }
 
 async fn world(app: &TestApp) -> World {
@@ -50,7 +52,8 @@ async fn world(app: &TestApp) -> World {
     let treatment_id = t["id"].as_str().unwrap().to_string();
     let check_in = check_in(app, &patient, &treatment_id, check_in_body(1, false)).await;
     assert_eq!(check_in.status, 201, "{}", check_in.text);
-    World { admin, patient, treatment_id, check_in_id: check_in.str("id") }
+    let protocol = crate::clinic_protocols::standard_document(app, &admin).await;
+    World { admin, patient, treatment_id, check_in_id: check_in.str("id"), protocol }
 }
 
 fn unique_email(prefix: &str) -> String {
@@ -199,6 +202,14 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
         ),
         case(
             Method::POST,
+            "/v1/protocols",
+            "/v1/protocols".into(),
+            &admin,
+            json!({ "document": w.protocol.clone() }),
+            &["document.<key>"],
+        ),
+        case(
+            Method::POST,
             "/v1/me/erasure-requests",
             "/v1/me/erasure-requests".into(),
             &patient,
@@ -237,6 +248,11 @@ fn with_value(body: &Value, field: &str, value: &str) -> (Value, String) {
             body["screening_override"]["reason"] = json!(value);
             (body, field.to_string())
         }
+        "document.<key>" => {
+            // A protocol document: any text of it (here its title) or key (`clinic_protocols`).
+            body["document"]["title"] = json!(value);
+            (body, "document".into())
+        }
         "adherence.<key>" => {
             body["adherence"] = json!({ value: true });
             let shown: String = value.chars().take(40).collect();
@@ -254,6 +270,7 @@ fn spoiled(body: &Value, field: &str, odd: char) -> String {
     let base = match field {
         "areas.[]" => "face".to_string(),
         "adherence.<key>" => "sunscreen".to_string(),
+        "document.<key>" => "Northside aftercare".to_string(),
         "screening_override.reason" => body["screening_override"]["reason"].as_str().unwrap_or("text").to_string(),
         "urgent_alerts.recipients.[]" => uuid::Uuid::new_v4().to_string(),
         "treatments.default_time" => "10:00".to_string(),

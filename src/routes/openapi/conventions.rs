@@ -10,6 +10,8 @@ use serde_json::{Map, Value, json};
 /// string (an unknown address or clinic is a 401, or the same 202, never a 422 that would tell).
 const NOT_BY_NAME: &[(&str, &str)] = &[
     ("ProtocolRef", "id"),
+    ("ProtocolVersion", "id"),
+    ("ProtocolVersionDocument", "id"),
     ("AuditEvent", "resource_id"),
     ("LoginRequest", "email"),
     ("LoginRequest", "clinic_id"),
