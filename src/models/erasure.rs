@@ -131,6 +131,10 @@ pub fn decide(
 /// `plan_inputs_version`). Run inside a write transaction.
 fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<(), AppError> {
     let account = users::find_any(conn, patient_id)?.ok_or(AppError::NotFound)?;
+    // The account's row first: a transaction adding to the account (a password reset answered by
+    // the mail worker) either committed before this one and its rows are deleted below, or waits and
+    // finds the account gone. Its access tokens end here too.
+    users::end_access_tokens(conn, patient_id)?;
     let treatment_ids = treatments::ids_of_patient(conn, patient_id)?;
     photos::erase_patient(conn, patient_id)?;
     check_ins::erase_patient(conn, patient_id)?;

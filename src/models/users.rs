@@ -157,6 +157,17 @@ pub fn active_staff(conn: &mut DbConnection, clinic_id: &str) -> Result<Vec<User
         .load(conn)?)
 }
 
+/// Takes the account's row for the rest of this transaction if it is still active, and says
+/// whether it is. A transaction that adds to an account (a reset's token and e-mail) takes it first,
+/// as erasure and deactivation do by writing the row: whichever comes second waits for the first to
+/// commit and then sees what it did, so nothing is added to an account being erased.
+pub fn hold_if_active(conn: &mut DbConnection, id: &str) -> Result<bool, AppError> {
+    let held = diesel::update(users::table.find(id).filter(users::active.eq(true)))
+        .set(users::credentials_version.eq(users::credentials_version))
+        .execute(conn)?;
+    Ok(held == 1)
+}
+
 /// Refuses, from the next request on, every access token issued to the account so far (a password
 /// change or reset): they carry the credentials version this moves past.
 pub fn end_access_tokens(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {

@@ -109,6 +109,9 @@ pub(crate) fn answer_reset_request(
     else {
         return Ok(());
     };
+    if !users::hold_if_active(conn, &user.id)? {
+        return Ok(()); // erased or deactivated while this request waited
+    }
     let (window, per_account) = (state.settings.login_limits().window, state.settings.password_resets_per_account);
     let account_bucket = login_throttle::reset_bucket(&user.id);
     if login_throttle::reserve(conn, &account_bucket, crate::clock::now(), window, per_account)?.is_some() {
