@@ -154,32 +154,16 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (url, store) = fresh_database();
     let mut settings = settings_for(&url);
     adjust(&mut settings);
-    let services = Services::start(settings).expect("services start");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = serve(services.clone(), listener).expect("server starts");
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    TestApp {
-        base,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
-        db: services.state.db.clone(),
-        services,
-        server: handle,
-        _store: store,
-    }
+    TestApp::serving(settings, store)
 }
 
 impl TestApp {
-    /// A second server on this test's database, as another replica would be: its own pools, its
-    /// own workers (the e-mail delivery worker among them), the same data.
-    pub async fn replica(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-        let mut settings = self.services.state.settings.clone();
-        adjust(&mut settings);
-        let services = Services::start(settings).expect("replica starts");
+    /// A server with these settings on a real socket, holding `store` for as long as it lives.
+    fn serving(settings: Settings, store: Store) -> TestApp {
+        let services = Services::start(settings).expect("services start");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = serve(services.clone(), listener).expect("replica serves");
+        let server = serve(services.clone(), listener).expect("server starts");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         TestApp {
@@ -188,8 +172,16 @@ impl TestApp {
             db: services.state.db.clone(),
             services,
             server: handle,
-            _store: Store::Shared,
+            _store: store,
         }
+    }
+
+    /// A second server on this test's database, as another replica would be: its own pools, its
+    /// own workers (the e-mail delivery worker among them), the same data.
+    pub async fn replica(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.services.state.settings.clone();
+        adjust(&mut settings);
+        TestApp::serving(settings, Store::Shared)
     }
 }
 
