@@ -60,6 +60,40 @@ pub struct StoredScreening {
     pub created_at: NaiveDateTime,
 }
 
+/// A screening as selected: `COLUMNS`, read into `StoredScreening` by `stored`.
+type ScreeningRow = (String, String, bool, String, i32, String, NaiveDateTime);
+
+const COLUMNS: (
+    screenings::id,
+    screenings::answers,
+    screenings::eligible,
+    screenings::protocol_id,
+    screenings::protocol_version,
+    screenings::screened_by,
+    screenings::created_at,
+) = (
+    screenings::id,
+    screenings::answers,
+    screenings::eligible,
+    screenings::protocol_id,
+    screenings::protocol_version,
+    screenings::screened_by,
+    screenings::created_at,
+);
+
+fn stored(row: ScreeningRow) -> Result<StoredScreening, AppError> {
+    let (id, answers, eligible, protocol_id, protocol_version, screened_by, created_at) = row;
+    Ok(StoredScreening {
+        id,
+        answers: serde_json::from_str(&answers).map_err(AppError::internal)?,
+        eligible,
+        protocol_id,
+        protocol_version,
+        screened_by,
+        created_at,
+    })
+}
+
 /// The patient's screenings, oldest first, under the caller's scope.
 pub fn list_for_patient(
     conn: &mut DbConnection,
@@ -67,66 +101,27 @@ pub fn list_for_patient(
     patient_id: &str,
 ) -> Result<Vec<StoredScreening>, AppError> {
     let patient = patients::get(conn, caller, patient_id)?;
-    let rows: Vec<(String, String, bool, String, i32, String, NaiveDateTime)> = screenings::table
+    let rows: Vec<ScreeningRow> = screenings::table
         .filter(caller.scope().rows(screenings::clinic_id, screenings::patient_id))
         .filter(screenings::patient_id.eq(patient.id))
-        .select((
-            screenings::id,
-            screenings::answers,
-            screenings::eligible,
-            screenings::protocol_id,
-            screenings::protocol_version,
-            screenings::screened_by,
-            screenings::created_at,
-        ))
+        .select(COLUMNS)
         .order((screenings::created_at.asc(), screenings::id.asc()))
         .load(conn)?;
-    rows.into_iter()
-        .map(|(id, answers, eligible, protocol_id, protocol_version, screened_by, created_at)| {
-            Ok(StoredScreening {
-                id,
-                answers: serde_json::from_str(&answers).map_err(AppError::internal)?,
-                eligible,
-                protocol_id,
-                protocol_version,
-                screened_by,
-                created_at,
-            })
-        })
-        .collect()
+    rows.into_iter().map(stored).collect()
 }
 
 /// The patient's most recent screening, under the caller's scope (404 when the patient is not the
 /// caller's to see); `None` when they were never screened.
 pub fn latest(conn: &mut DbConnection, caller: &Caller, patient_id: &str) -> Result<Option<StoredScreening>, AppError> {
     let patient = patients::get(conn, caller, patient_id)?;
-    let row: Option<(String, String, bool, String, i32, String, NaiveDateTime)> = screenings::table
+    let row: Option<ScreeningRow> = screenings::table
         .filter(caller.scope().rows(screenings::clinic_id, screenings::patient_id))
         .filter(screenings::patient_id.eq(patient.id))
-        .select((
-            screenings::id,
-            screenings::answers,
-            screenings::eligible,
-            screenings::protocol_id,
-            screenings::protocol_version,
-            screenings::screened_by,
-            screenings::created_at,
-        ))
+        .select(COLUMNS)
         .order((screenings::created_at.desc(), screenings::id.desc()))
         .first(conn)
         .optional()?;
-    row.map(|(id, answers, eligible, protocol_id, protocol_version, screened_by, created_at)| {
-        Ok(StoredScreening {
-            id,
-            answers: serde_json::from_str(&answers).map_err(AppError::internal)?,
-            eligible,
-            protocol_id,
-            protocol_version,
-            screened_by,
-            created_at,
-        })
-    })
-    .transpose()
+    row.map(stored).transpose()
 }
 
 /// Erasure: deletes every screening of the patient.
