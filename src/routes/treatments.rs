@@ -561,6 +561,17 @@ pub struct ReminderRangeQuery {
     pub to: Option<String>,
 }
 
+impl ReminderRangeQuery {
+    /// `from` and `to`, each a date when given (422 naming each that is not).
+    fn dates(self) -> Result<(Option<NaiveDate>, Option<NaiveDate>), AppError> {
+        let mut checks = Checks::new();
+        let from = checks.optional("from", self.from, parse_date);
+        let to = checks.optional("to", self.to, parse_date);
+        checks.finish()?;
+        Ok((from, to))
+    }
+}
+
 /// The daily reminders between two local dates (default: the next seven days).
 ///
 /// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
@@ -582,11 +593,7 @@ pub async fn list_reminders(
     id: web::Path<String>,
     query: web::Query<ReminderRangeQuery>,
 ) -> Result<web::Json<ReminderList>, AppError> {
-    let query = query.into_inner();
-    let mut checks = Checks::new();
-    let from = checks.optional("from", query.from, parse_date);
-    let to = checks.optional("to", query.to, parse_date);
-    checks.finish()?;
+    let (from, to) = query.into_inner().dates()?;
     let treatment_id = path_id(&id)?;
     let found = plans::reminders(&state, caller, treatment_id, from, to).await?;
     Ok(web::Json(ReminderList { items: reminder_views(&found) }))
@@ -650,11 +657,7 @@ pub async fn list_notifications(
     id: web::Path<String>,
     query: web::Query<ReminderRangeQuery>,
 ) -> Result<web::Json<NotificationList>, AppError> {
-    let query = query.into_inner();
-    let mut checks = Checks::new();
-    let from = checks.optional("from", query.from, parse_date);
-    let to = checks.optional("to", query.to, parse_date);
-    checks.finish()?;
+    let (from, to) = query.into_inner().dates()?;
     let treatment_id = path_id(&id)?;
     let found = plans::reminders(&state, caller, treatment_id, from, to).await?;
     let items = found
