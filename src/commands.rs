@@ -139,7 +139,10 @@ fn seed_check_ins(
     use crate::domain::{BodySite, PhotoType, PhotoView};
     use crate::models::check_ins::{self, NewCheckIn};
     use crate::models::photos::{self, NewPhoto};
-    use crate::plan::assessment::Symptoms;
+    use crate::plan::questions::Answer::{self, Score, YesNo};
+    use crate::plan::questions::{Answers, SignKind};
+    const YES: Answer = YesNo(true);
+    const NO: Answer = YesNo(false);
 
     let patient = Patient::try_from(Caller {
         user_id: patient_id.to_string(),
@@ -155,22 +158,32 @@ fn seed_check_ins(
         variants: Vec::new(),
         treatment,
     };
-    let calm = Symptoms { redness: 2, swelling: 1, pain: 1, ..Default::default() };
-    let days: [(i64, Symptoms, &str); 5] = [
+    type Reported = &'static [(&'static str, Answer)];
+    let days: [(i64, Reported, &str); 5] = [
         (
             0,
-            Symptoms { redness: 8, swelling: 6, pain: 4, bleeding: true, ..Default::default() },
+            &[("redness", Score(8)), ("swelling", Score(6)), ("pain", Score(4)), ("bleeding", YES)],
             "Red and a few spots of blood right after.",
         ),
-        (1, Symptoms { redness: 6, swelling: 4, pain: 3, ..calm }, "Feels like a sunburn."),
-        (2, Symptoms { redness: 7, peeling: 3, ..calm }, "Still quite red today."),
-        (3, Symptoms { darkening: true, peeling: 5, ..calm }, "A darker patch on my left cheek?"),
-        (4, Symptoms { bleeding: true, fever: true, ..calm }, "Small bleeding spot and I feel feverish."),
+        (1, &[("redness", Score(6)), ("swelling", Score(4)), ("pain", Score(3))], "Feels like a sunburn."),
+        (2, &[("redness", Score(7)), ("peeling", Score(3))], "Still quite red today."),
+        (3, &[("darkening", YES), ("peeling", Score(5))], "A darker patch on my left cheek?"),
+        (4, &[("bleeding", YES), ("fever", YES)], "Small bleeding spot and I feel feverish."),
     ];
-    for (offset, symptoms, notes) in days {
+    for (offset, reported, notes) in days {
+        // Every question answered: no for what the day does not report.
+        let mut answers: Answers = ctx
+            .protocol
+            .assessment
+            .signs
+            .iter()
+            .map(|sign| (sign.key.clone(), if sign.kind == SignKind::Score { Score(1) } else { NO }))
+            .collect();
+        answers.extend(reported.iter().map(|(sign, answer)| (sign.to_string(), *answer)));
         let local_date = ctx.treatment.treated_on + chrono::Duration::days(offset);
         let adherence = [("sunscreen".to_string(), true)].into_iter().collect();
-        let new = NewCheckIn { local_date, symptoms, adherence, notes: Some(notes.to_string()), ignored: Vec::new() };
+        let notes = Some(notes.to_string());
+        let new = NewCheckIn { local_date, answers, unanswered: Vec::new(), adherence, notes, ignored: Vec::new() };
         let check_in = check_ins::create(conn, &patient, &ctx, new)?;
         let photo = NewPhoto {
             content_type: PhotoType::Jpeg,

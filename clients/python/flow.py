@@ -23,7 +23,12 @@ from typing import Any, TypeVar
 
 from aftercare_client import AuthenticatedClient, Client
 from aftercare_client.api.auth import activate_account, log_in, log_out, refresh_tokens
-from aftercare_client.api.check_ins import create_check_in, get_review_queue, review_check_in
+from aftercare_client.api.check_ins import (
+    create_check_in,
+    get_review_queue,
+    list_check_in_questions,
+    review_check_in,
+)
 from aftercare_client.api.me import get_today
 from aftercare_client.api.patients import (
     create_patient,
@@ -40,6 +45,7 @@ from aftercare_client.models import (
     Area,
     BodySite,
     CheckIn,
+    CheckInQuestions,
     CreateCheckIn,
     CreatedPatient,
     CreatedStaffMember,
@@ -62,6 +68,7 @@ from aftercare_client.models import (
     ScreeningAnswers,
     ScreeningQuestions,
     Setting,
+    SignKind,
     SkinType,
     StaffRole,
     SymptomsBody,
@@ -124,18 +131,23 @@ def create_clinic(suffix: str, password: str) -> str:
     return email
 
 
-SYMPTOMS = SymptomsBody(
-    redness=8,
-    swelling=3,
-    pain=2,
-    itching=1,
-    peeling=4,
-    bleeding=False,
-    pus=False,
-    fever=False,
-    hives=False,
-    darkening=False,
-)
+# How the patient feels today, by sign; the form itself comes from the served questions.
+SCORES = {"redness": 8, "swelling": 3, "pain": 2, "itching": 1, "peeling": 4}
+
+
+def answers_to(questions: CheckInQuestions) -> SymptomsBody:
+    """Builds the check-in's answers from the questions the server asks that day, as an app builds
+    its form from data: a score for each score question, "no" for each yes/no question, whatever
+    signs the treatment's protocol asks."""
+    answers: dict[str, int | bool] = {}
+    for question in questions.questions:
+        if question.kind == SignKind.SCORE:
+            answers[question.sign] = SCORES.get(question.sign, 0)
+        else:
+            answers[question.sign] = False
+    return SymptomsBody.from_dict(answers)
+
+
 def main() -> None:
     base_url = os.environ.get("AFTERCARE_URL", "http://127.0.0.1:8080")
     suffix = secrets.token_hex(4)
@@ -300,9 +312,17 @@ def main() -> None:
         lambda r: f"kind={r.kind} acknowledged_at={r.acknowledged_at}",
     )
 
-    # A check-in sent twice with one Idempotency-Key: the retry gets the first answer again.
+    # The check-in's form, from the questions of today; then the check-in, sent twice with one
+    # Idempotency-Key: the retry gets the first answer again.
+    form = step(
+        "patient: listCheckInQuestions",
+        list_check_in_questions.sync_detailed(treatment_id, client=me),
+        200,
+        CheckInQuestions,
+        lambda q: f"day={q.day_number} {len(q.questions)} questions ({sum(not x.required for x in q.questions)} optional)",
+    )
+    body = CreateCheckIn(symptoms=answers_to(form), notes="Still very red")
     key = str(uuid.uuid4())
-    body = CreateCheckIn(symptoms=SYMPTOMS, notes="Still very red")
     check_in = step(
         "patient: createCheckIn",
         create_check_in.sync_detailed(treatment_id, client=me, body=body, idempotency_key=key),
@@ -321,6 +341,10 @@ def main() -> None:
     )
     if again.id != check_in.id or replayed != "true":
         raise FlowError("the retry with the same Idempotency-Key was not answered with the first check-in")
+    asked = {question.sign for question in form.questions}
+    answered = set(check_in.symptoms.to_dict())
+    if answered != asked or check_in.unanswered:
+        raise FlowError(f"the check-in kept {sorted(answered)} of the questions {sorted(asked)}")
     check_in_id = as_uuid(check_in.id)
 
     # A photo's metadata (the image stays in the app's storage).

@@ -166,6 +166,8 @@ diesel::table! {
         reviewed_by -> Nullable<Text>,
         review_note -> Nullable<Text>,
         ignored -> Text,
+        answers -> Nullable<Text>,
+        unanswered -> Text,
     }
 }
 

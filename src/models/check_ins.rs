@@ -13,8 +13,9 @@ use crate::models::plans::{self, PlanContext};
 use crate::models::treatments;
 use crate::pagination::{Cursor, Order, Page, PageRequest};
 use crate::plan::Level;
-use crate::plan::assessment::{Assessment, Reason, Symptoms, assess};
+use crate::plan::assessment::{Assessment, Reason, assess};
 use crate::plan::local_time::day_number;
+use crate::plan::questions::{Answer, Answers};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckInRecord {
@@ -25,7 +26,9 @@ pub struct CheckInRecord {
     pub local_date: NaiveDate,
     pub day_number: i64,
     pub phase: Option<String>,
-    pub symptoms: Symptoms,
+    pub answers: Answers,
+    /// Optional questions of that day left unanswered.
+    pub unanswered: Vec<String>,
     pub adherence: BTreeMap<String, bool>,
     pub notes: Option<String>,
     pub assessment: Assessment,
@@ -70,6 +73,8 @@ struct CheckInRow {
     reviewed_by: Option<String>,
     review_note: Option<String>,
     ignored: String,
+    answers: Option<String>,
+    unanswered: String,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -92,18 +97,11 @@ impl TryFrom<CheckInRow> for CheckInRecord {
     fn try_from(row: CheckInRow) -> Result<CheckInRecord, AppError> {
         let reasons: Vec<StoredReason> = serde_json::from_str(&row.reasons).map_err(AppError::internal)?;
         Ok(CheckInRecord {
-            symptoms: Symptoms {
-                redness: row.redness,
-                swelling: row.swelling,
-                pain: row.pain,
-                itching: row.itching,
-                peeling: row.peeling,
-                bleeding: row.bleeding,
-                pus: row.pus,
-                fever: row.fever,
-                hives: row.hives,
-                darkening: row.darkening,
+            answers: match &row.answers {
+                Some(stored) => serde_json::from_str(stored).map_err(AppError::internal)?,
+                None => core_answers(&row),
             },
+            unanswered: serde_json::from_str(&row.unanswered).map_err(AppError::internal)?,
             adherence: serde_json::from_str(&row.adherence).map_err(AppError::internal)?,
             assessment: Assessment {
                 level: row.level,
@@ -128,6 +126,26 @@ impl TryFrom<CheckInRow> for CheckInRecord {
     }
 }
 
+/// The answers of a check-in stored before answers were (its core signs' columns).
+fn core_answers(row: &CheckInRow) -> Answers {
+    let scores = [
+        ("redness", row.redness),
+        ("swelling", row.swelling),
+        ("pain", row.pain),
+        ("itching", row.itching),
+        ("peeling", row.peeling),
+    ];
+    let flags = [
+        ("bleeding", row.bleeding),
+        ("pus", row.pus),
+        ("fever", row.fever),
+        ("hives", row.hives),
+        ("darkening", row.darkening),
+    ];
+    let scores = scores.into_iter().map(|(sign, score)| (sign.to_string(), Answer::Score(score)));
+    scores.chain(flags.into_iter().map(|(sign, yes)| (sign.to_string(), Answer::YesNo(yes)))).collect()
+}
+
 /// The check-ins `caller` may see.
 fn visible_to(caller: &Caller) -> check_ins::BoxedQuery<'static, MultiBackend> {
     check_ins::table.into_boxed().filter(caller.scope().rows(check_ins::clinic_id, check_ins::patient_id))
@@ -135,7 +153,9 @@ fn visible_to(caller: &Caller) -> check_ins::BoxedQuery<'static, MultiBackend> {
 
 pub struct NewCheckIn {
     pub local_date: NaiveDate,
-    pub symptoms: Symptoms,
+    /// Checked against the questions of the plan's protocol (`questions::check_answers`).
+    pub answers: Answers,
+    pub unanswered: Vec<String>,
     pub adherence: BTreeMap<String, bool>,
     pub notes: Option<String>,
     /// Invalid secondary fields left out of the check-in, kept with it.
@@ -152,11 +172,15 @@ pub fn create(
 ) -> Result<CheckInRecord, AppError> {
     let day = day_number(ctx.treatment.treated_on, new.local_date);
     let phase = ctx.protocol.phase_on(day).map(|p| p.key.clone());
-    let assessment = assess(&ctx.protocol, day, &new.symptoms);
+    let assessment = assess(&ctx.protocol, day, &new.answers);
     let reasons: Vec<StoredReason> =
         assessment.reasons.iter().map(|r| StoredReason { code: r.code.clone(), message: r.message.clone() }).collect();
     let id = super::new_id();
-    let s = new.symptoms;
+    let score = |sign: &str| match new.answers.get(sign) {
+        Some(Answer::Score(score)) => *score,
+        _ => 0,
+    };
+    let yes = |sign: &str| new.answers.get(sign).is_some_and(|a| *a == Answer::YesNo(true));
     diesel::insert_into(check_ins::table)
         .values((
             (
@@ -168,17 +192,20 @@ pub fn create(
                 check_ins::day_number.eq(day as i32),
                 check_ins::phase.eq(&phase),
             ),
+            // The core signs' columns too, for readers of the table that predate `answers`.
             (
-                check_ins::redness.eq(s.redness),
-                check_ins::swelling.eq(s.swelling),
-                check_ins::pain.eq(s.pain),
-                check_ins::itching.eq(s.itching),
-                check_ins::peeling.eq(s.peeling),
-                check_ins::bleeding.eq(s.bleeding),
-                check_ins::pus.eq(s.pus),
-                check_ins::fever.eq(s.fever),
-                check_ins::hives.eq(s.hives),
-                check_ins::darkening.eq(s.darkening),
+                check_ins::redness.eq(score("redness")),
+                check_ins::swelling.eq(score("swelling")),
+                check_ins::pain.eq(score("pain")),
+                check_ins::itching.eq(score("itching")),
+                check_ins::peeling.eq(score("peeling")),
+                check_ins::bleeding.eq(yes("bleeding")),
+                check_ins::pus.eq(yes("pus")),
+                check_ins::fever.eq(yes("fever")),
+                check_ins::hives.eq(yes("hives")),
+                check_ins::darkening.eq(yes("darkening")),
+                check_ins::answers.eq(serde_json::to_string(&new.answers).map_err(AppError::internal)?),
+                check_ins::unanswered.eq(serde_json::to_string(&new.unanswered).map_err(AppError::internal)?),
             ),
             (
                 check_ins::adherence.eq(serde_json::to_string(&new.adherence).map_err(AppError::internal)?),

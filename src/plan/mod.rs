@@ -9,6 +9,7 @@ pub mod local_time;
 #[cfg(test)]
 mod properties;
 pub mod protocol;
+pub mod questions;
 pub mod reminders;
 pub mod screening;
 pub mod timeline;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::questions::{CORE_SIGNS, Sign, SignKind, core_signs};
 use crate::domain::SkinType;
 
 /// The standard protocols shipped with the product, oldest first: every version stays stored (a
@@ -130,6 +131,10 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AssessmentRules {
+    /// The questions a check-in asks. Absent in documents written before questions were protocol
+    /// data (standard v1): those ask the core signs (`questions::core_signs`), filled in by `parse`.
+    #[serde(default)]
+    pub signs: Vec<Sign>,
     pub rules: Vec<AssessmentRule>,
 }
 
@@ -198,10 +203,6 @@ pub const SCREENING_QUESTIONS: [&str; 15] = [
     "cold_sores",
 ];
 
-/// The signs a check-in reports: scores 0-10 and yes/no signs.
-pub const SCORE_SIGNS: [&str; 5] = ["redness", "swelling", "pain", "itching", "peeling"];
-pub const FLAG_SIGNS: [&str; 5] = ["bleeding", "pus", "fever", "hives", "darkening"];
-
 /// One escalation rule: the sign (a score at least `at_least`, or a yes/no sign that is present),
 /// within a window of days, raises the check-in to `level` with this reason.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -222,7 +223,10 @@ pub struct AssessmentRule {
 impl Protocol {
     /// Parses and checks a protocol document.
     pub fn parse(json: &str) -> Result<Protocol, String> {
-        let protocol: Protocol = serde_json::from_str(json).map_err(|e| format!("protocol document: {e}"))?;
+        let mut protocol: Protocol = serde_json::from_str(json).map_err(|e| format!("protocol document: {e}"))?;
+        if protocol.assessment.signs.is_empty() {
+            protocol.assessment.signs = core_signs();
+        }
         protocol.check()?;
         Ok(protocol)
     }
@@ -294,14 +298,16 @@ impl Protocol {
                 return Err(format!("screening question {} or code {} appears twice", finding.answer, finding.code));
             }
         }
+        self.check_signs()?;
         for rule in &self.assessment.rules {
-            let is_score = SCORE_SIGNS.contains(&rule.sign.as_str());
-            let is_flag = FLAG_SIGNS.contains(&rule.sign.as_str());
-            if !(is_score || is_flag) {
+            let Some(sign) = self.sign(&rule.sign) else {
                 return Err(format!("assessment rule {}: `{}` is not a sign a check-in reports", rule.code, rule.sign));
-            }
-            if is_score != rule.at_least.is_some() || rule.message.trim().is_empty() {
+            };
+            if (sign.kind == SignKind::Score) != rule.at_least.is_some() || rule.message.trim().is_empty() {
                 return Err(format!("assessment rule {} is malformed", rule.code));
+            }
+            if rule.at_least.is_some_and(|at_least| !(1..=10).contains(&at_least)) {
+                return Err(format!("assessment rule {}: at_least must be from 1 to 10", rule.code));
             }
             let (from, to) = (rule.from_day.unwrap_or(1), rule.to_day.unwrap_or(self.plan_days));
             if from < 1 || to > self.plan_days || from > to {
@@ -310,6 +316,51 @@ impl Protocol {
         }
         self.check_variants()?;
         Ok(())
+    }
+
+    /// The check-in questions: keys of a safe shape and unique, worded, asked inside the plan;
+    /// the core signs all present, of their kind and required.
+    fn check_signs(&self) -> Result<(), String> {
+        let mut keys = std::collections::HashSet::new();
+        for sign in &self.assessment.signs {
+            let well_formed = sign.key.len() <= 40
+                && sign.key.starts_with(|c: char| c.is_ascii_lowercase())
+                && sign.key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !well_formed || !keys.insert(sign.key.as_str()) {
+                return Err(format!(
+                    "sign `{}` must be unique, at most 40 characters of a-z, 0-9 and _, starting with a letter",
+                    sign.key
+                ));
+            }
+            if sign.question.trim().is_empty() {
+                return Err(format!("sign {} needs a question", sign.key));
+            }
+            let (from, to) = (sign.from_day.unwrap_or(1), sign.to_day.unwrap_or(self.plan_days));
+            if from < 1 || to > self.plan_days || from > to {
+                return Err(format!("sign {} is asked on days outside the plan", sign.key));
+            }
+        }
+        for (key, kind) in CORE_SIGNS {
+            match self.sign(key) {
+                Some(sign)
+                    if sign.kind == kind && sign.required && sign.from_day.is_none() && sign.to_day.is_none() => {}
+                _ => {
+                    return Err(format!(
+                        "sign {key} is a core sign: every protocol asks it every day, required, as {kind:?}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn sign(&self, key: &str) -> Option<&Sign> {
+        self.assessment.signs.iter().find(|s| s.key == key)
+    }
+
+    /// The questions a check-in on `day` asks, in the order of the document.
+    pub fn questions_on(&self, day: i64) -> impl Iterator<Item = &Sign> {
+        self.assessment.signs.iter().filter(move |s| s.asked_on(day))
     }
 
     pub fn phase_on(&self, day: i64) -> Option<&Phase> {
@@ -385,6 +436,25 @@ mod tests {
         }
         let v1 = Protocol::parse(STANDARD_V1).unwrap();
         assert_eq!(v1.screening_answers().len(), 10);
+        // v1 asks the ten core signs, every day; v2 adds the signs of CLINICAL.md's v2 section.
+        let core: Vec<_> = CORE_SIGNS.iter().map(|(key, _)| key.to_string()).collect();
+        assert_eq!(v1.assessment.signs.iter().map(|s| s.key.clone()).collect::<Vec<_>>(), core);
+        let added: Vec<_> = p.assessment.signs.iter().skip(10).map(|s| (s.key.as_str(), s.required)).collect();
+        assert_eq!(
+            added,
+            [
+                ("spreading_warmth", false),
+                ("redness_worsening", false),
+                ("rash", false),
+                ("lip_or_eye_swelling", false),
+                ("breathing_trouble", false),
+                ("cold_sore_tingling", false),
+                ("cold_sore_blisters", false),
+                ("bleeding_not_stopping", false),
+                ("lumps", false),
+            ]
+        );
+        assert!(p.assessment.signs.iter().all(|s| s.question.ends_with('?') || s.question.ends_with(')')));
     }
 
     #[test]
@@ -444,7 +514,7 @@ mod tests {
     #[test]
     fn check_names_what_is_wrong_in_an_edited_document() {
         type Edit = fn(&mut Protocol);
-        let cases: [(Edit, &str); 10] = [
+        let cases: [(Edit, &str); 17] = [
             (|p| p.plan_days = 0, "plan_days must be between 1 and 366"),
             (|p| p.title = " ".into(), "needs a title"),
             (|p| p.phases[1].day_from = 4, "phase days_3_7 must start on day 3"),
@@ -455,6 +525,13 @@ mod tests {
             (|p| p.screening.cautions[0].message.clear(), "needs a code and a message"),
             (|p| p.assessment.rules[0].sign = "glow".into(), "`glow` is not a sign a check-in reports"),
             (|p| p.assessment.rules[0].to_day = Some(91), "has a window outside the plan"),
+            (|p| p.assessment.rules[0].at_least = None, "assessment rule redness_severe_after_day_2 is malformed"),
+            (|p| p.assessment.rules[0].at_least = Some(11), "at_least must be from 1 to 10"),
+            (|p| p.assessment.signs.retain(|s| s.key != "pus"), "sign pus is a core sign"),
+            (|p| p.assessment.signs[0].kind = SignKind::YesNo, "sign redness is a core sign"),
+            (|p| p.assessment.signs[5].to_day = Some(3), "sign bleeding is a core sign"),
+            (|p| p.assessment.signs[12].key = "Rash!".into(), "sign `Rash!` must be unique"),
+            (|p| p.assessment.signs[12].to_day = Some(91), "sign rash is asked on days outside the plan"),
         ];
         for (edit, expected) in cases {
             let mut p = Protocol::standard();

@@ -11,48 +11,60 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Patient, Staff};
 use crate::clock::format_instant;
-use crate::domain::check_in::{CheckInReport, Review, parse_score};
+use crate::domain::check_in::{CheckInReport, Review};
 use crate::domain::{parse_date, parse_notes};
 use crate::error::{AppError, FieldError};
 use crate::models::check_ins::{CheckInRecord, QueueCounts, QueueEntry};
 use crate::pagination::{Page, PageQuery};
 use crate::plan::Level;
-use crate::plan::assessment::Symptoms;
-use crate::plan::protocol::{FLAG_SIGNS, SCORE_SIGNS};
+use crate::plan::local_time::day_number;
+use crate::plan::questions::{Answers, Sign, SignKind};
 use crate::routes::path_id;
 use crate::routes::treatments::ProtocolRef;
 use crate::state::AppState;
-use crate::use_cases::check_ins;
+use crate::use_cases::{check_ins, plans};
 use crate::validate::Checks;
 
-/// Scores from 0 (none) to 10 (worst), and yes/no signs.
-#[derive(Deserialize, Serialize, ToSchema, Default)]
-pub struct SymptomsBody {
-    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
-    #[serde(default, deserialize_with = "crate::validate::integer")]
-    pub redness: Option<i64>,
-    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
-    #[serde(default, deserialize_with = "crate::validate::integer")]
-    pub swelling: Option<i64>,
-    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
-    #[serde(default, deserialize_with = "crate::validate::integer")]
-    pub pain: Option<i64>,
-    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
-    #[serde(default, deserialize_with = "crate::validate::integer")]
-    pub itching: Option<i64>,
-    #[schema(value_type = i64, required = true, minimum = 0, maximum = 10)]
-    #[serde(default, deserialize_with = "crate::validate::integer")]
-    pub peeling: Option<i64>,
-    #[schema(value_type = bool, required = true)]
-    pub bleeding: Option<bool>,
-    #[schema(value_type = bool, required = true)]
-    pub pus: Option<bool>,
-    #[schema(value_type = bool, required = true)]
-    pub fever: Option<bool>,
-    #[schema(value_type = bool, required = true)]
-    pub hives: Option<bool>,
-    #[schema(value_type = bool, required = true)]
-    pub darkening: Option<bool>,
+/// The answers to a check-in's questions, by sign, in the document only: the ten core signs
+/// every protocol asks, and any sign the treatment's protocol adds (`additionalProperties`, an
+/// integer score or a boolean; `GET /v1/treatments/{id}/check-in-questions` serves them).
+macro_rules! symptoms_schema {
+    ($(#[doc = $doc:literal])* $name:ident) => {
+        $(#[doc = $doc])*
+        #[derive(ToSchema)]
+        #[allow(dead_code)]
+        pub struct $name {
+            #[schema(minimum = 0, maximum = 10)]
+            pub redness: i64,
+            #[schema(minimum = 0, maximum = 10)]
+            pub swelling: i64,
+            #[schema(minimum = 0, maximum = 10)]
+            pub pain: i64,
+            #[schema(minimum = 0, maximum = 10)]
+            pub itching: i64,
+            #[schema(minimum = 0, maximum = 10)]
+            pub peeling: i64,
+            pub bleeding: bool,
+            pub pus: bool,
+            pub fever: bool,
+            pub hives: bool,
+            pub darkening: bool,
+        }
+    };
+}
+
+symptoms_schema! {
+    /// The answers to the questions of the check-in's day (`GET /v1/treatments/{id}/check-in-questions`):
+    /// a score from 0 (none) to 10 (worst) or true/false, by sign. The ten core signs are required;
+    /// the protocol's other questions are optional (unanswered: counted as no, and named in the
+    /// check-in's `unanswered`). A key that is no question of the protocol is ignored.
+    SymptomsBody
+}
+
+symptoms_schema! {
+    /// The answers as the patient gave them, by sign: the ten core signs always, other signs of the
+    /// check-in's protocol when answered.
+    Symptoms
 }
 
 /// A check-in as the app should send it. Only the symptoms can make the server refuse one; any
@@ -81,7 +93,7 @@ pub struct CreateCheckIn {
     #[schema(value_type = Option<NaiveDate>)]
     pub local_date: Option<String>,
     #[schema(value_type = SymptomsBody, required = true)]
-    pub symptoms: Option<SymptomsBody>,
+    pub symptoms: Option<Value>,
     /// For reminder kinds of that day: true when followed. True answers acknowledge the reminder.
     /// An answer that is not a boolean, or names no reminder of that day, is ignored.
     #[schema(value_type = Option<BTreeMap<String, bool>>)]
@@ -92,8 +104,9 @@ pub struct CreateCheckIn {
 }
 
 /// Reads a check-in body field by field. The symptoms are what the clinic must see, so only they
-/// can refuse the check-in: a wrong JSON type inside them is a 400, a missing or out-of-range value
-/// a 422. Every other field is secondary: each is read on its own from its raw JSON value, and one
+/// can refuse the check-in (422): missing, not an object, or (checked against the treatment's
+/// questions once its protocol is loaded) an answer of the wrong type or out of range, or a
+/// required one missing. Every other field is secondary: each is read on its own from its raw JSON value, and one
 /// that is invalid (wrong type, bad value, unknown field) is left out and named in `ignored`, never
 /// a reason to lose the report. When the symptoms are refused, the 422 names the invalid secondary
 /// fields too, so the app can correct everything at once.
@@ -113,31 +126,11 @@ pub fn parse_check_in(mut body: serde_json::Map<String, Value>) -> Result<CheckI
             None
         }
     };
-    let mut checks = Checks::new();
-    let mut unknown_signs = Vec::new();
     let symptoms = match body.remove("symptoms") {
-        None | Some(Value::Null) => {
-            checks.fail("symptoms", "is required");
-            None
-        }
-        Some(raw) => {
-            if let Value::Object(signs) = &raw {
-                let known = |k: &str| SCORE_SIGNS.contains(&k) || FLAG_SIGNS.contains(&k);
-                unknown_signs.extend(signs.keys().filter(|k| !known(k)).map(|k| {
-                    ignore(&format!("symptoms.{}", check_ins::shown_key(k)), "is not a sign a check-in reports")
-                }));
-            }
-            let body: SymptomsBody = serde_json::from_value(raw)
-                .map_err(|e| AppError::BadRequest(format!("malformed JSON: symptoms: {e}")))?;
-            parse_symptoms(Some(body), &mut checks)
-        }
+        Some(Value::Object(answers)) => Ok(answers),
+        None | Some(Value::Null) => Err(ignore("symptoms", "is required")),
+        Some(_) => Err(ignore("symptoms", "must be an object of answers by sign")),
     };
-    let symptom_errors = match checks.finish() {
-        Ok(()) => Vec::new(),
-        Err(AppError::Validation(errors)) => errors,
-        Err(other) => return Err(other),
-    };
-    ignored.extend(unknown_signs);
     let mut adherence = BTreeMap::new();
     match body.remove("adherence") {
         None | Some(Value::Null) => {}
@@ -171,50 +164,15 @@ pub fn parse_check_in(mut body: serde_json::Map<String, Value>) -> Result<CheckI
     for field in body.keys() {
         ignored.push(ignore(&check_ins::shown_key(field), "is not a field of a check-in"));
     }
-    let Some(symptoms) = symptoms.filter(|_| symptom_errors.is_empty()) else {
-        let (date, rest): (Vec<_>, Vec<_>) = ignored.into_iter().partition(|i| i.field == "local_date");
-        return Err(AppError::Validation(date.into_iter().chain(symptom_errors).chain(rest).collect()));
+    let symptoms = match symptoms {
+        Ok(answers) => answers,
+        Err(refused) => return Err(check_ins::refused(vec![refused], ignored)),
     };
     Ok(CheckInReport { local_date, symptoms, adherence, notes, ignored })
 }
 
 fn ignore(field: &str, message: impl Into<String>) -> FieldError {
     FieldError { field: field.to_string(), message: message.into() }
-}
-
-fn parse_symptoms(body: Option<SymptomsBody>, checks: &mut Checks) -> Option<Symptoms> {
-    let Some(b) = body else {
-        checks.fail("symptoms", "is required");
-        return None;
-    };
-    let mut score = |name: &str, v: Option<i64>| checks.required(&format!("symptoms.{name}"), v, parse_score);
-    let (redness, swelling, pain, itching, peeling) = (
-        score("redness", b.redness),
-        score("swelling", b.swelling),
-        score("pain", b.pain),
-        score("itching", b.itching),
-        score("peeling", b.peeling),
-    );
-    let mut flag = |name: &str, v: Option<bool>| checks.required(&format!("symptoms.{name}"), v, Ok::<bool, String>);
-    let (bleeding, pus, fever, hives, darkening) = (
-        flag("bleeding", b.bleeding),
-        flag("pus", b.pus),
-        flag("fever", b.fever),
-        flag("hives", b.hives),
-        flag("darkening", b.darkening),
-    );
-    Some(Symptoms {
-        redness: redness?,
-        swelling: swelling?,
-        pain: pain?,
-        itching: itching?,
-        peeling: peeling?,
-        bleeding: bleeding?,
-        pus: pus?,
-        fever: fever?,
-        hives: hives?,
-        darkening: darkening?,
-    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -241,7 +199,11 @@ pub struct CheckIn {
     pub day_number: i64,
     #[schema(example = "days_3_7")]
     pub phase: Option<String>,
-    pub symptoms: Symptoms,
+    #[schema(value_type = Symptoms)]
+    pub symptoms: Answers,
+    /// The optional questions of that day the patient did not answer (counted as no or 0 when
+    /// judged), so the clinic knows what it was not told.
+    pub unanswered: Vec<String>,
     pub adherence: BTreeMap<String, bool>,
     pub notes: Option<String>,
     pub assessment: AssessmentView,
@@ -266,7 +228,8 @@ impl From<CheckInRecord> for CheckIn {
             local_date: c.local_date,
             day_number: c.day_number,
             phase: c.phase,
-            symptoms: c.symptoms,
+            symptoms: c.answers,
+            unanswered: c.unanswered,
             adherence: c.adherence,
             notes: c.notes,
             assessment: AssessmentView {
@@ -380,6 +343,97 @@ pub async fn get(
     let id = path_id(&id)?;
     let found = check_ins::get(&state, caller, id).await?;
     Ok(web::Json(found.into()))
+}
+
+/// One question of a check-in.
+#[derive(Serialize, ToSchema)]
+pub struct CheckInQuestion {
+    /// The key to answer under in the check-in's `symptoms` (the same in every language).
+    #[schema(example = "cold_sore_blisters")]
+    pub sign: String,
+    pub kind: SignKind,
+    /// The question as the patient reads it.
+    pub question: String,
+    /// Required answers must be given (else 422); optional ones left out count as no (or 0).
+    pub required: bool,
+    /// For scores: the least and the greatest answer (0 and 10); absent for yes/no questions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<i32>,
+}
+
+/// The form of a check-in: what a check-in of one treatment on one day asks.
+#[derive(Serialize, ToSchema)]
+pub struct CheckInQuestions {
+    pub treatment_id: String,
+    pub local_date: NaiveDate,
+    pub day_number: i64,
+    /// The protocol version the questions (and the check-in's judgement) come from.
+    pub protocol: ProtocolRef,
+    /// In the order the app should ask them.
+    pub questions: Vec<CheckInQuestion>,
+}
+
+impl From<&Sign> for CheckInQuestion {
+    fn from(sign: &Sign) -> CheckInQuestion {
+        let score = sign.kind == SignKind::Score;
+        CheckInQuestion {
+            sign: sign.key.clone(),
+            kind: sign.kind,
+            question: sign.question.clone(),
+            required: sign.required,
+            minimum: score.then_some(0),
+            maximum: score.then_some(10),
+        }
+    }
+}
+
+/// The questions a check-in of this treatment asks on a day, so the app builds its form from data.
+///
+/// The treatment's patient, and administrators and clinicians of its clinic; anyone else gets 404.
+/// `on` is a local date of the patient's time zone, today there by default; 422 when it is not a
+/// date or is before the treatment. The questions come from the protocol version the treatment is
+/// planned with (a clinic may add signs to its own protocol): each sign's key, kind (a score from 0
+/// to 10 or yes/no), wording, and whether it is required. Send the answers as the check-in's
+/// `symptoms`. Revalidate with `If-None-Match`: 304 while the answer is unchanged.
+#[utoipa::path(
+    operation_id = "listCheckInQuestions",
+    tag = "check-ins",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Treatment id"),
+        crate::routes::treatments::TimelineQuery,
+        crate::routes::openapi::IfNoneMatch,
+    ),
+    responses(
+        (status = 200, description = "The questions of that day", body = CheckInQuestions),
+    )
+)]
+#[get("/treatments/{id}/check-in-questions", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
+pub async fn questions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<crate::routes::treatments::TimelineQuery>,
+) -> Result<web::Json<CheckInQuestions>, AppError> {
+    let mut checks = Checks::new();
+    let on = checks.optional("on", query.into_inner().on, parse_date);
+    checks.finish()?;
+    let treatment_id = path_id(&id)?;
+    let found = plans::timeline(&state, caller, treatment_id, on).await?;
+    let treatment = &found.plan.treatment;
+    if found.on < treatment.treated_on {
+        return Err(AppError::Validation(vec![ignore("on", "must not be before the treatment date")]));
+    }
+    let day_number = day_number(treatment.treated_on, found.on);
+    let protocol = &found.plan.protocol;
+    Ok(web::Json(CheckInQuestions {
+        treatment_id: treatment.id.clone(),
+        local_date: found.on,
+        day_number,
+        protocol: ProtocolRef { id: protocol.id.clone(), version: protocol.version },
+        questions: protocol.questions_on(day_number).map(CheckInQuestion::from).collect(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

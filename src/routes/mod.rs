@@ -77,6 +77,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(calendar_feeds::feed)
             .service(reminders::acknowledge)
             .service(reminders::get_today)
+            .service(check_ins::questions)
             .service(check_ins::create)
             .service(check_ins::list)
             .service(check_ins::get)

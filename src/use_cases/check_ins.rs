@@ -16,7 +16,8 @@ use crate::models::patients::PatientRecord;
 use crate::models::plans::{self, PlanContext};
 use crate::pagination::{Page, PageRequest};
 use crate::plan::Level;
-use crate::plan::local_time::local_date;
+use crate::plan::local_time::{day_number, local_date};
+use crate::plan::questions::check_answers;
 use crate::state::SharedState;
 
 /// Stores and judges the patient's check-in for one of their treatments. The date should fall
@@ -35,7 +36,7 @@ pub async fn report(
         .write(move |conn| {
             let ctx = plans::load(conn, &caller, &shared.protocols, &treatment_id)?;
             refuse_if_discharged(&ctx.patient)?;
-            let new = fit_to_plan(&ctx, report);
+            let new = fit_to_plan(&ctx, report)?;
             let record = check_ins::create(conn, &caller, &ctx, new)?;
             if record.assessment.level == Level::Urgent {
                 alert_clinic(conn, &record)?;
@@ -76,9 +77,10 @@ pub fn refuse_if_discharged(patient: &PatientRecord) -> Result<(), AppError> {
 
 /// Fits the report to the plan. A date outside the treatment's days (before `treated_on`, after
 /// tomorrow) is ignored and the check-in is of today in the patient's zone; adherence answers that
-/// name no reminder of that day are ignored and the others kept. Nothing here refuses the check-in:
-/// its symptoms must reach the clinic whatever else came with them.
-fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> NewCheckIn {
+/// name no reminder of that day are ignored and the others kept; answers to signs the protocol
+/// does not ask are ignored. Only the answers themselves can refuse the check-in (`check_answers`):
+/// the symptoms must reach the clinic whatever else came with them.
+fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> Result<NewCheckIn, AppError> {
     let CheckInReport { local_date: given, symptoms, mut adherence, notes, mut ignored } = report;
     let today = local_date(ctx.schedules.current().timezone, Utc::now());
     let date = match given {
@@ -101,7 +103,28 @@ fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> NewCheckIn {
         }
         known
     });
-    NewCheckIn { local_date: date, symptoms, adherence, notes, ignored }
+    let day = day_number(ctx.treatment.treated_on, date);
+    let checked =
+        check_answers(&ctx.protocol.assessment.signs, day, &symptoms).map_err(|e| refused(e, ignored.clone()))?;
+    for key in &checked.unknown {
+        ignored.push(ignore(&format!("symptoms.{}", shown_key(key)), "is not a question of this check-in's protocol"));
+    }
+    Ok(NewCheckIn {
+        local_date: date,
+        answers: checked.answers,
+        unanswered: checked.unanswered,
+        adherence,
+        notes,
+        ignored,
+    })
+}
+
+/// The 422 refusing a check-in for its symptoms: the date first (what the app most likely got
+/// wrong), then the symptoms' errors, then every other field that would have been ignored, so the
+/// app can correct everything at once.
+pub fn refused(symptom_errors: Vec<FieldError>, ignored: Vec<FieldError>) -> AppError {
+    let (date, rest): (Vec<_>, Vec<_>) = ignored.into_iter().partition(|i| i.field == "local_date");
+    AppError::Validation(date.into_iter().chain(symptom_errors).chain(rest).collect())
 }
 
 fn ignore(field: &str, message: &str) -> FieldError {

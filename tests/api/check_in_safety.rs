@@ -4,7 +4,8 @@
 //! queue, and the answer names the field it ignored.
 
 use aftercare::plan::Level;
-use aftercare::plan::protocol::{AssessmentRule, Protocol, SCORE_SIGNS, STANDARD_V2};
+use aftercare::plan::protocol::{AssessmentRule, Protocol, STANDARD_V2};
+use aftercare::plan::questions::SignKind;
 use chrono::Duration;
 use serde_json::{Value, json};
 
@@ -33,8 +34,9 @@ fn urgent_rules() -> Vec<(AssessmentRule, i64)> {
 fn showing(rule: &AssessmentRule) -> Value {
     let mut body = json!({ "redness": 0, "swelling": 0, "pain": 0, "itching": 0, "peeling": 0,
                            "bleeding": false, "pus": false, "fever": false, "hives": false, "darkening": false });
-    body[&rule.sign] =
-        if SCORE_SIGNS.contains(&rule.sign.as_str()) { json!(rule.at_least.unwrap()) } else { json!(true) };
+    let protocol = Protocol::standard();
+    let kind = protocol.sign(&rule.sign).expect("rules name signs").kind;
+    body[&rule.sign] = if kind == SignKind::Score { json!(rule.at_least.unwrap()) } else { json!(true) };
     body
 }
 
@@ -156,7 +158,9 @@ async fn valid_secondary_values_are_kept_beside_the_ignored_ones() {
     assert_eq!(answer.body["notes"], "Yellow crust on the chin.");
     assert_eq!(answer.body["adherence"], json!({ "sunscreen": true }), "the valid answer is kept");
     assert_eq!(answer.body["assessment"]["level"], "urgent");
-    assert_eq!(ignored_fields(&answer), ["symptoms.tingling", "adherence.cool_compress", "mood", "adherence.flossing"]);
+    // Fields the request itself shows invalid first, then those that do not fit the plan or the
+    // protocol's questions (known once the treatment is loaded).
+    assert_eq!(ignored_fields(&answer), ["adherence.cool_compress", "mood", "adherence.flossing", "symptoms.tingling"]);
     for entry in answer.body["ignored"].as_array().unwrap() {
         assert!(!entry["message"].as_str().unwrap().contains("yes"), "messages never echo the value: {entry}");
     }
@@ -191,9 +195,11 @@ async fn invalid_symptoms_still_refuse_the_check_in() {
     assert_eq!(refused.assert_problem(422), ["symptoms.redness", "notes", "mood"], "every invalid field named");
     let missing = check_in(&app, &patient, &t, json!({ "notes": "pus on my chin" })).await;
     assert_eq!(missing.assert_problem(422), ["symptoms"]);
-    // A wrong JSON type inside the symptoms is still malformed input.
-    let typed = check_in(&app, &patient, &t, json!({ "symptoms": { "pus": "yes" } })).await;
-    typed.assert_problem(400);
+    // An answer of the wrong JSON type is named like an answer out of range.
+    let mut typed = symptoms(1, false);
+    typed["pus"] = json!("yes");
+    let typed = check_in(&app, &patient, &t, json!({ "symptoms": typed })).await;
+    assert_eq!(typed.assert_problem(422), ["symptoms.pus"]);
     let not_object = check_in(&app, &patient, &t, json!(["pus"])).await;
     not_object.assert_problem(400);
     let list = app.get(&format!("/v1/treatments/{t}/check-ins"), &admin.token).await;

@@ -364,6 +364,7 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     for template in [
         "/v1/treatments/{id}",
         "/v1/treatments/{id}/timeline",
+        "/v1/treatments/{id}/check-in-questions",
         "/v1/treatments/{id}/calendar.ics",
         "/v1/treatments/{id}/adherence",
         "/v1/treatments/{id}/check-ins",

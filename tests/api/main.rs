@@ -10,6 +10,7 @@ mod audit_anchor;
 mod auth;
 mod calendar;
 mod calendar_subscriptions;
+mod check_in_questions;
 mod check_in_safety;
 mod check_ins;
 mod cli;

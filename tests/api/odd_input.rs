@@ -174,7 +174,7 @@ fn body_cases(w: &World) -> Vec<BodyCase> {
             format!("/v1/treatments/{}/check-ins", w.treatment_id),
             &patient,
             json!({ "local_date": yesterday, "symptoms": symptoms(1, false), "adherence": {}, "notes": "fine" }),
-            &["local_date", "adherence.<key>", "notes"],
+            &["local_date", "adherence.<key>", "symptoms.<key>", "notes"],
         ),
         case(
             Method::POST,
@@ -258,6 +258,12 @@ fn with_value(body: &Value, field: &str, value: &str) -> (Value, String) {
             let shown: String = value.chars().take(40).collect();
             (body, format!("adherence.{shown}"))
         }
+        "symptoms.<key>" => {
+            // An answer under a key that is no question of the protocol: ignored, named.
+            body["symptoms"][value] = json!(true);
+            let shown: String = value.chars().take(40).collect();
+            (body, format!("symptoms.{shown}"))
+        }
         _ => {
             body[field] = json!(value);
             (body, field.to_string())
@@ -270,6 +276,7 @@ fn spoiled(body: &Value, field: &str, odd: char) -> String {
     let base = match field {
         "areas.[]" => "face".to_string(),
         "adherence.<key>" => "sunscreen".to_string(),
+        "symptoms.<key>" => "rash".to_string(),
         "document.<key>" => "Northside aftercare".to_string(),
         "screening_override.reason" => body["screening_override"]["reason"].as_str().unwrap_or("text").to_string(),
         "urgent_alerts.recipients.[]" => uuid::Uuid::new_v4().to_string(),
@@ -415,6 +422,7 @@ async fn query_strings_with_nul_are_refused_never_500() {
     let paths = [
         format!("/v1/treatments/{t}/timeline?on=2026-01-01%00"),
         format!("/v1/treatments/{t}/reminders?from=%00"),
+        format!("/v1/treatments/{t}/check-in-questions?on=%00"),
         format!("/v1/treatments/{t}/reminders?to=2026%0001-01"),
         format!("/v1/treatments/{t}/photos?body_site=chin%00&view=front"),
         format!("/v1/treatments/{t}/photos?view=%00"),

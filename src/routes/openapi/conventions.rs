@@ -22,6 +22,7 @@ const NOT_BY_NAME: &[(&str, &str)] = &[
 pub fn apply(doc: &mut Value) {
     add_headers_and_answers(doc);
     refer_page_items(&mut doc["components"]["schemas"]);
+    open_answer_maps(&mut doc["components"]["schemas"]);
     for (schema_name, schema) in objects_mut(&mut doc["components"]["schemas"]) {
         add_formats(&schema_name, schema);
     }
@@ -200,5 +201,18 @@ fn refer_page_items(schemas: &mut Value) {
         .collect();
     for (page, item) in replacements {
         schemas[&page]["properties"]["items"]["items"] = json!({ "$ref": format!("#/components/schemas/{item}") });
+    }
+}
+
+/// A check-in's answers name the core signs and whatever signs the treatment's protocol adds
+/// (protocol data, so not in this document): any other key holds a score or a yes/no.
+fn open_answer_maps(schemas: &mut Value) {
+    for name in ["Symptoms", "SymptomsBody"] {
+        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+            schema.insert(
+                "additionalProperties".into(),
+                json!({ "oneOf": [{ "type": "integer", "minimum": 0, "maximum": 10 }, { "type": "boolean" }] }),
+            );
+        }
     }
 }

@@ -1,0 +1,2 @@
+ALTER TABLE check_ins DROP COLUMN unanswered;
+ALTER TABLE check_ins DROP COLUMN answers;
