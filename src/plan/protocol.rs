@@ -354,6 +354,37 @@ impl Protocol {
         Ok(())
     }
 
+    /// The clinical floor of a clinic's protocol: every sign `standard` makes urgent is asked and
+    /// made urgent by one rule of this document at least on the same days (within this plan) and at
+    /// no higher a score. A clinic may add urgent signs, widen their days or lower their thresholds;
+    /// it may not drop or narrow one, so no clinic's version lets an urgent report through as less.
+    pub fn keeps_urgent_signs_of(&self, standard: &Protocol) -> Result<(), String> {
+        for floor in standard.assessment.rules.iter().filter(|r| r.level == Level::Urgent) {
+            let from = floor.from_day.unwrap_or(1);
+            let to = floor.to_day.unwrap_or(standard.plan_days).min(self.plan_days);
+            if from > to {
+                continue;
+            }
+            let asked = self
+                .sign(&floor.sign)
+                .is_some_and(|s| s.from_day.unwrap_or(1) <= from && s.to_day.is_none_or(|t| t >= to));
+            let escalated = self.assessment.rules.iter().any(|own| {
+                own.sign == floor.sign
+                    && own.level == Level::Urgent
+                    && own.from_day.unwrap_or(1) <= from
+                    && own.to_day.unwrap_or(self.plan_days) >= to
+                    && own.at_least.unwrap_or(0) <= floor.at_least.unwrap_or(0)
+            });
+            if !(asked && escalated) {
+                return Err(format!(
+                    "sign {} must be asked and made urgent on days {from} to {to} (rule {} of the standard protocol): a clinic's protocol may add urgent signs, not drop or narrow them",
+                    floor.sign, floor.code
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn sign(&self, key: &str) -> Option<&Sign> {
         self.assessment.signs.iter().find(|s| s.key == key)
     }
@@ -508,6 +539,63 @@ mod tests {
         assert!(dry.holds_for(dry_dark) && !dry.holds_for(normal_fair));
         assert!(dark.holds_for(dry_dark) && !dark.holds_for(normal_fair));
         assert!(Condition::default().holds_for(normal_fair));
+    }
+
+    /// A clinic's version may be stricter about urgent signs than the standard, never laxer.
+    #[test]
+    fn a_clinic_protocol_keeps_every_urgent_sign_of_the_standard() {
+        let standard = Protocol::standard();
+        assert!(standard.keeps_urgent_signs_of(&standard).is_ok());
+        assert!(
+            Protocol::parse(STANDARD_V1).unwrap().keeps_urgent_signs_of(&Protocol::parse(STANDARD_V1).unwrap()).is_ok()
+        );
+        type Edit = fn(&mut Protocol);
+        let rule =
+            |p: &mut Protocol, code: &str| -> usize { p.assessment.rules.iter().position(|r| r.code == code).unwrap() };
+        let laxer: [(Edit, &str); 5] = [
+            (|p| p.assessment.rules.retain(|r| r.sign != "pus"), "sign pus"),
+            (
+                |p| {
+                    let i = p.assessment.rules.iter().position(|r| r.code == "bleeding_after_day_1").unwrap();
+                    p.assessment.rules[i].from_day = Some(3)
+                },
+                "sign bleeding must be asked and made urgent on days 2 to 90",
+            ),
+            (
+                |p| {
+                    let i = p.assessment.rules.iter().position(|r| r.code == "possible_cold_sore_blisters").unwrap();
+                    p.assessment.rules[i].level = Level::Watch
+                },
+                "sign cold_sore_blisters",
+            ),
+            (
+                |p| {
+                    let i = p.assessment.signs.iter().position(|s| s.key == "cold_sore_tingling").unwrap();
+                    p.assessment.signs[i].to_day = Some(3)
+                },
+                "sign cold_sore_tingling",
+            ),
+            (|p| p.assessment.signs.retain(|s| s.key != "breathing_trouble"), "sign breathing_trouble"),
+        ];
+        for (edit, expected) in laxer {
+            let mut clinic = Protocol::standard();
+            edit(&mut clinic);
+            let error = clinic.keeps_urgent_signs_of(&standard).unwrap_err();
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+        // Stricter is fine: a rash made urgent, cold sores watched for two weeks, a shorter plan.
+        let mut stricter = Protocol::standard();
+        let i = rule(&mut stricter, "rash");
+        stricter.assessment.rules[i].level = Level::Urgent;
+        let i = rule(&mut stricter, "possible_cold_sore_blisters");
+        stricter.assessment.rules[i].to_day = Some(14);
+        stricter
+            .assessment
+            .signs
+            .iter_mut()
+            .filter(|s| s.key == "cold_sore_blisters")
+            .for_each(|s| s.to_day = Some(14));
+        assert!(stricter.keeps_urgent_signs_of(&standard).is_ok());
     }
 
     /// The checks a clinic's document must pass, each failing on its own.

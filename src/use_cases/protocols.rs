@@ -54,7 +54,8 @@ pub async fn get(state: &SharedState, caller: Caller, id: String, version: i32) 
 }
 
 /// Checks `document` as a protocol of the admin's clinic (the checks every shipped protocol
-/// passes; 422 naming what is wrong) and stores it as a draft, the next version of the clinic's
+/// passes, and the clinical floor: every urgent sign of the standard protocol kept; 422 naming what
+/// is wrong) and stores it as a draft, the next version of the clinic's
 /// line. The document's own `id` and `version`, if any, are replaced by the clinic's.
 pub async fn create_draft(
     state: &SharedState,
@@ -70,10 +71,12 @@ pub async fn create_draft(
     document.insert("id".into(), protocols::clinic_protocol_id(&caller.clinic_id).into());
     document.insert("version".into(), 1.into());
     let text = serde_json::Value::Object(document).to_string();
-    let mut protocol = Protocol::parse(&text).map_err(|message| {
+    let refused = |message: String| {
         let message = message.trim_start_matches("protocol document: ").to_string();
         AppError::Validation(vec![FieldError { field: "document".into(), message }])
-    })?;
+    };
+    let mut protocol = Protocol::parse(&text).map_err(refused)?;
+    protocol.keeps_urgent_signs_of(&state.protocols.current()).map_err(refused)?;
     let state = state.clone();
     state
         .clone()

@@ -207,6 +207,21 @@ async fn a_clinic_adds_a_sign_without_a_release() {
     refused.assert_problem(422);
     assert!(refused.text.contains("fever"), "{}", refused.text);
 
+    // The clinical floor: an urgent sign of the standard protocol cannot be dropped or made less.
+    let mut laxer = document.clone();
+    for rule in laxer["assessment"]["rules"].as_array_mut().unwrap() {
+        if rule["sign"] == "cold_sore_blisters" {
+            rule["level"] = json!("watch");
+        }
+    }
+    let refused = app.post("/v1/protocols", &admin.token, json!({ "document": laxer })).await;
+    assert_eq!(refused.assert_problem(422), ["document"]);
+    assert!(
+        refused.text.contains("cold_sore_blisters must be asked and made urgent on days 1 to 7"),
+        "{}",
+        refused.text
+    );
+
     let drafted = app.post("/v1/protocols", &admin.token, json!({ "document": document })).await;
     assert_eq!(drafted.status, 201, "{}", drafted.text);
     let (id, version) = (drafted.str("id"), drafted.body["version"].as_i64().unwrap());
