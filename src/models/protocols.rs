@@ -27,11 +27,20 @@ pub fn seed(conn: &mut DbConnection, protocol: &Protocol, document: &str) -> Res
     match stored {
         Some(existing) => {
             let existing = Protocol::parse(&existing)?;
-            if existing != *protocol {
+            let untranslated = |p: &Protocol| Protocol { translations: Default::default(), ..p.clone() };
+            if untranslated(&existing) != untranslated(protocol) {
                 return Err(format!(
                     "protocol {} version {} differs from the stored one: give the edited protocol a new version",
                     protocol.id, protocol.version
                 ));
+            }
+            // Translations change no plan: a shipped version stored before its translations (or
+            // with older ones) takes the shipped document's.
+            if existing.translations != protocol.translations {
+                diesel::update(protocols::table.find((&protocol.id, protocol.version)))
+                    .set(protocols::document.eq(document))
+                    .execute(conn)
+                    .map_err(|e| e.to_string())?;
             }
             Ok(())
         }

@@ -12,6 +12,7 @@ pub mod protocol;
 pub mod reminders;
 pub mod screening;
 pub mod timeline;
+pub mod translations;
 pub mod variants;
 
 pub use protocol::{Level, Personal, Protocol};
