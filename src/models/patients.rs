@@ -6,6 +6,7 @@ use diesel::sql_types::Text;
 use diesel::{AsExpression, FromSqlRow};
 use std::str::FromStr;
 
+use crate::language::Language;
 use crate::auth::{Caller, Staff};
 use crate::db::schema::{patient_schedules, patients, users};
 use crate::db::{DbConnection, MultiBackend};
@@ -34,6 +35,8 @@ pub struct PatientRecord {
     /// Set while the patient is discharged (see `discharge`); cleared by a new treatment.
     pub discharged_at: Option<NaiveDateTime>,
     pub discharge_note: Option<String>,
+    /// The language the patient prefers for their texts, if they said (`crate::language`).
+    pub preferred_language: Option<Language>,
 }
 
 /// A time zone as stored: its IANA name.
@@ -86,6 +89,7 @@ pub struct NewPatient {
     pub skin_type: SkinType,
     pub fitzpatrick: i32,
     pub reminder_time: NaiveTime,
+    pub preferred_language: Option<Language>,
 }
 
 /// Creates the patient's account and profile in the caller's clinic; returns the profile and the
@@ -121,6 +125,19 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Patient
         .inner_join(users::table)
         .select(PatientRecord::as_select())
         .first(conn)?)
+}
+
+/// The calling patient's preferred language; `None` for staff (their requests choose alone).
+pub fn preferred_language(conn: &mut DbConnection, caller: &Caller) -> Result<Option<Language>, AppError> {
+    if caller.role != Role::Patient {
+        return Ok(None);
+    }
+    Ok(visible_to(caller)
+        .filter(patients::id.eq(caller.user_id.clone()))
+        .select(patients::preferred_language)
+        .first::<Option<Language>>(conn)
+        .optional()?
+        .flatten())
 }
 
 pub fn list(
@@ -184,6 +201,7 @@ pub struct PatientChanges {
     pub skin_type: Option<SkinType>,
     pub fitzpatrick: Option<i32>,
     pub reminder_time: Option<NaiveTime>,
+    pub preferred_language: Option<Language>,
 }
 
 /// Applies `changes` to a patient the caller may see; a new time zone or reminder time is recorded
@@ -209,6 +227,7 @@ pub fn update(
             patients::skin_type.eq(changes.skin_type.unwrap_or(current.skin_type)),
             patients::fitzpatrick.eq(changes.fitzpatrick.unwrap_or(current.fitzpatrick)),
             patients::reminder_time.eq(reminder_time),
+            patients::preferred_language.eq(changes.preferred_language.or(current.preferred_language)),
         ))
         .execute(conn)?;
     get(conn, caller, id)

@@ -165,7 +165,7 @@ pub async fn feed(
     state: web::Data<AppState>,
     secret: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let plan = calendar_feeds::feed(&state, secret.into_inner()).await?;
+    let (plan, language) = calendar_feeds::feed(&state, secret.into_inner()).await?;
     // No caller: the event names the patient and treatment the secret opened, never the secret.
     note_subject(
         &req,
@@ -179,5 +179,6 @@ pub async fn feed(
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Content-Disposition", "inline; filename=\"aftercare.ics\""))
+        .insert_header((actix_web::http::header::CONTENT_LANGUAGE, crate::language::content_language([language])))
         .body(body))
 }

@@ -2,13 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header::LOCATION;
+use actix_web::CustomizeResponder;
+use actix_web::http::header::{CONTENT_LANGUAGE, LOCATION, VARY};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::language::{self, Language, Requested};
 use crate::auth::{Caller, Patient, Staff};
 use crate::clock::format_instant;
 use crate::domain::check_in::{CheckInReport, Review, parse_score};
@@ -22,7 +24,8 @@ use crate::plan::protocol::{FLAG_SIGNS, SCORE_SIGNS};
 use crate::routes::path_id;
 use crate::routes::treatments::ProtocolRef;
 use crate::state::AppState;
-use crate::use_cases::check_ins;
+use crate::use_cases::{check_ins, protocols};
+use crate::use_cases::protocols::Reasons;
 use crate::validate::Checks;
 
 /// Scores from 0 (none) to 10 (worst), and yes/no signs.
@@ -257,6 +260,30 @@ pub struct CheckIn {
     pub ignored: Vec<FieldError>,
 }
 
+impl CheckIn {
+    /// Its reasons' messages in the language `reasons` chose; adds the languages used to `served`.
+    fn translated(mut self, reasons: &Reasons, served: &mut Vec<Language>) -> CheckIn {
+        let ProtocolRef { id, version } = &self.protocol;
+        for reason in &mut self.assessment.reasons {
+            let (message, language) = reasons.message(id, *version, &reason.code, std::mem::take(&mut reason.message));
+            reason.message = message;
+            served.push(language);
+        }
+        if self.assessment.reasons.is_empty() {
+            served.push(reasons.language);
+        }
+        self
+    }
+}
+
+/// The protocol versions of these check-ins, each once.
+fn versions<'a>(check_ins: impl IntoIterator<Item = &'a CheckInRecord>) -> Vec<(String, i32)> {
+    let mut all: Vec<(String, i32)> = check_ins.into_iter().map(|c| (c.protocol_id.clone(), c.protocol_version)).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
 impl From<CheckInRecord> for CheckIn {
     fn from(c: CheckInRecord) -> CheckIn {
         CheckIn {
@@ -322,14 +349,21 @@ pub async fn create(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<serde_json::Map<String, Value>>,
+    requested: Requested,
 ) -> Result<HttpResponse, AppError> {
+    let asker = caller.clone();
     let caller = Patient::try_from(caller)?;
     let treatment_id = path_id(&id)?;
     let report = parse_check_in(body.into_inner())?;
     let created = check_ins::report(&state, caller, treatment_id, report).await?;
+    let reasons = protocols::reasons(&state, asker, versions([&created]), requested).await?;
+    let mut served = Vec::new();
+    let check_in = CheckIn::from(created).translated(&reasons, &mut served);
     Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/v1/check-ins/{}", created.id)))
-        .json(CheckIn::from(created)))
+        .insert_header((LOCATION, format!("/v1/check-ins/{}", check_in.id)))
+        .insert_header((CONTENT_LANGUAGE, language::content_language(served)))
+        .insert_header((VARY, "Accept-Language"))
+        .json(check_in))
 }
 
 /// A treatment's check-ins, newest first.
@@ -351,11 +385,15 @@ pub async fn list(
     caller: Caller,
     id: web::Path<String>,
     query: web::Query<PageQuery>,
-) -> Result<web::Json<Page<CheckIn>>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<Page<CheckIn>>>, AppError> {
     let treatment_id = path_id(&id)?;
     let page = query.into_inner().into_request()?;
-    let found = check_ins::list_for_treatment(&state, caller, treatment_id, page).await?;
-    Ok(web::Json(found.map(CheckIn::from)))
+    let found = check_ins::list_for_treatment(&state, caller.clone(), treatment_id, page).await?;
+    let reasons = protocols::reasons(&state, caller, versions(&found.items), requested).await?;
+    let mut served = Vec::new();
+    let page = found.map(|c| CheckIn::from(c).translated(&reasons, &mut served));
+    Ok(language::localized(web::Json(page), served))
 }
 
 /// One check-in.
@@ -376,10 +414,14 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<web::Json<CheckIn>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<CheckIn>>, AppError> {
     let id = path_id(&id)?;
-    let found = check_ins::get(&state, caller, id).await?;
-    Ok(web::Json(found.into()))
+    let found = check_ins::get(&state, caller.clone(), id).await?;
+    let reasons = protocols::reasons(&state, caller, versions([&found]), requested).await?;
+    let mut served = Vec::new();
+    let check_in = CheckIn::from(found).translated(&reasons, &mut served);
+    Ok(language::localized(web::Json(check_in), served))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,10 +1,12 @@
 //! Acknowledging a reminder, and the patient's "today" screen.
 
+use actix_web::CustomizeResponder;
 use actix_web::{get, post, web};
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::language::{self, Language, Requested};
 use crate::auth::Patient;
 use crate::error::AppError;
 use crate::routes::path_id;
@@ -88,7 +90,13 @@ pub struct Today {
     )
 )]
 #[get("/me/today", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
-pub async fn get_today(state: web::Data<AppState>, caller: Patient) -> Result<web::Json<Today>, AppError> {
-    let found = plans::today(&state, caller).await?;
-    Ok(web::Json(Today { date: found.date, treatments: found.plans.into_iter().map(TodayTreatment::from).collect() }))
+pub async fn get_today(
+    state: web::Data<AppState>,
+    caller: Patient,
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<Today>>, AppError> {
+    let found = plans::today(&state, caller, requested).await?;
+    let languages: Vec<Language> = found.plans.iter().map(|p| p.reminders.language).collect();
+    let today = Today { date: found.date, treatments: found.plans.into_iter().map(TodayTreatment::from).collect() };
+    Ok(language::localized(web::Json(today), languages))
 }

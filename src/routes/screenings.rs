@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::CustomizeResponder;
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::language::{self, Requested};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::screening::ScreeningAnswerSheet;
@@ -263,8 +265,15 @@ impl From<&Protocol> for ScreeningQuestions {
     )
 )]
 #[get("/screening-questions")]
-pub async fn questions(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<ScreeningQuestions>, AppError> {
+pub async fn questions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<ScreeningQuestions>>, AppError> {
     let caller = Staff::try_from(caller)?;
     let protocol = screenings::questions(&state, caller).await?;
-    Ok(web::Json(ScreeningQuestions::from(protocol.as_ref())))
+    // Staff read these: the request alone chooses the language.
+    let served = protocol.answers_in(requested.or(None));
+    let answer = web::Json(ScreeningQuestions::from(&protocol.localized(served)));
+    Ok(language::localized(answer, [served]))
 }
