@@ -6,12 +6,12 @@ use diesel::sql_types::Text;
 use diesel::{AsExpression, FromSqlRow};
 use std::str::FromStr;
 
-use crate::language::Language;
 use crate::auth::{Caller, Staff};
 use crate::db::schema::{patient_schedules, patients, users};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{EmailAddress, PatientStatus, PersonName, Role, SkinType};
 use crate::error::AppError;
+use crate::language::Language;
 use crate::models::users::{self as accounts, User};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
 use crate::plan::{Schedule, ScheduleHistory};

@@ -156,7 +156,10 @@ pub async fn revoke(
     ),
     responses(
         (status = 200, description = "The calendar", body = String, content_type = "text/calendar",
-            headers(("Content-Disposition" = String, description = "`inline`, naming the file `aftercare.ics`"))),
+            headers(
+                ("Content-Disposition" = String, description = "`inline`, naming the file `aftercare.ics`"),
+                ("Content-Language" = String, description = "The patient's preferred language, or `en`"),
+            )),
     )
 )]
 #[get("/calendar-feeds/{secret}.ics", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]

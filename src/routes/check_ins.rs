@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::language::{self, Language, Requested};
 use crate::auth::{Caller, Patient, Staff};
 use crate::clock::format_instant;
 use crate::domain::check_in::{CheckInReport, Review, parse_score};
 use crate::domain::{parse_date, parse_notes};
 use crate::error::{AppError, FieldError};
+use crate::language::{self, Language, Requested};
 use crate::models::check_ins::{CheckInRecord, QueueCounts, QueueEntry};
 use crate::pagination::{Page, PageQuery};
 use crate::plan::Level;
@@ -24,8 +24,8 @@ use crate::plan::protocol::{FLAG_SIGNS, SCORE_SIGNS};
 use crate::routes::path_id;
 use crate::routes::treatments::ProtocolRef;
 use crate::state::AppState;
-use crate::use_cases::{check_ins, protocols};
 use crate::use_cases::protocols::Reasons;
+use crate::use_cases::{check_ins, protocols};
 use crate::validate::Checks;
 
 /// Scores from 0 (none) to 10 (worst), and yes/no signs.
@@ -278,7 +278,8 @@ impl CheckIn {
 
 /// The protocol versions of these check-ins, each once.
 fn versions<'a>(check_ins: impl IntoIterator<Item = &'a CheckInRecord>) -> Vec<(String, i32)> {
-    let mut all: Vec<(String, i32)> = check_ins.into_iter().map(|c| (c.protocol_id.clone(), c.protocol_version)).collect();
+    let mut all: Vec<(String, i32)> =
+        check_ins.into_iter().map(|c| (c.protocol_id.clone(), c.protocol_version)).collect();
     all.sort();
     all.dedup();
     all
@@ -334,6 +335,7 @@ impl From<CheckInRecord> for CheckIn {
     params(
         ("id" = uuid::Uuid, Path, description = "Treatment id"),
         crate::routes::openapi::IdempotencyKey,
+        crate::routes::openapi::AcceptLanguage,
     ),
     request_body = CreateCheckIn,
     responses(
@@ -374,7 +376,7 @@ pub async fn create(
 #[utoipa::path(
     operation_id = "listCheckIns",
     tag = "check-ins",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), PageQuery),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), PageQuery, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "A page of check-ins", body = Page<CheckIn>),
     )
@@ -404,7 +406,7 @@ pub async fn list(
 #[utoipa::path(
     operation_id = "getCheckIn",
     tag = "check-ins",
-    params(("id" = uuid::Uuid, Path, description = "Check-in id"), crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Check-in id"), crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "The check-in", body = CheckIn),
     )

@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::language::Language;
 use crate::audit::{Subject, note_subject};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
@@ -14,6 +13,7 @@ use crate::domain::{
     parse_notes, parse_time_of_day, parse_timezone,
 };
 use crate::error::AppError;
+use crate::language::Language;
 use crate::models::patients::{NewPatient, PatientChanges, PatientRecord};
 use crate::pagination::{Page, PageQuery};
 use crate::routes::path_id;

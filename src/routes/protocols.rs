@@ -6,11 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::language::{self, Requested};
 use crate::audit::{Subject, note_subject};
 use crate::auth::{Admin, Caller};
 use crate::clock::format_instant;
 use crate::error::AppError;
+use crate::language::{self, Requested};
 use crate::models::protocols::{PUBLISHED, ProtocolRow};
 use crate::state::AppState;
 use crate::use_cases::protocols::{self, Detailed, Listed};
@@ -153,6 +153,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<web::Jso
     params(
         ("id" = String, Path, description = "Protocol id: `standard` or `clinic-<clinic id>`", example = "standard"),
         ("version" = i32, Path, description = "Version number", minimum = 1, example = 2),
+        crate::routes::openapi::AcceptLanguage,
     ),
     responses(
         (status = 200, description = "The version and its document", body = ProtocolVersionDocument),

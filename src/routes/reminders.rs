@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::language::{self, Language, Requested};
 use crate::auth::Patient;
 use crate::error::AppError;
+use crate::language::{self, Language, Requested};
 use crate::routes::path_id;
 use crate::routes::treatments::{Reminder, reminder_view, reminder_views};
 use crate::state::AppState;
@@ -81,7 +81,7 @@ pub struct Today {
 /// day's reminders and whether today's check-in is done. Revalidate with `If-None-Match`: 304 while
 /// the answer is unchanged.
 #[utoipa::path(
-    params(crate::routes::openapi::IfNoneMatch),
+    params(crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     operation_id = "getToday",
     tag = "me",
     responses(

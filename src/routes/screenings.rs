@@ -7,11 +7,11 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::language::{self, Requested};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::screening::ScreeningAnswerSheet;
 use crate::error::AppError;
+use crate::language::{self, Requested};
 use crate::plan::Protocol;
 use crate::plan::protocol::Finding;
 use crate::routes::path_id;
@@ -257,6 +257,7 @@ impl From<&Protocol> for ScreeningQuestions {
 /// `createScreening` judges by and new treatments are planned with), each with its answer key, its
 /// wording, and what a yes means (a contraindication or a caution, with the finding's code).
 #[utoipa::path(
+    params(crate::routes::openapi::AcceptLanguage),
     operation_id = "listScreeningQuestions",
     tag = "patients",
     responses(

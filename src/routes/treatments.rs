@@ -7,7 +7,6 @@ use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::language::{self, Requested};
 use crate::audit::{Subject, note_subject};
 use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
@@ -17,6 +16,7 @@ use crate::domain::{
     parse_treatment_date,
 };
 use crate::error::AppError;
+use crate::language::{self, Requested};
 use crate::models::treatments::{NewTreatment, TreatmentRecord};
 use crate::pagination::{Page, PageQuery};
 use crate::plan::PlannedReminder;
@@ -427,7 +427,7 @@ pub struct TimelineQuery {
 #[utoipa::path(
     operation_id = "getTimeline",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), TimelineQuery, crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), TimelineQuery, crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "The timeline", body = Timeline),
     )
@@ -584,7 +584,7 @@ impl ReminderRangeQuery {
 #[utoipa::path(
     operation_id = "listReminders",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "Reminders by date, then kind", body = ReminderList),
     )
@@ -649,7 +649,7 @@ pub struct NotificationList {
 #[utoipa::path(
     operation_id = "listNotifications",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "Reminders bundled by date and time", body = NotificationList),
     )
@@ -699,7 +699,7 @@ pub async fn list_notifications(
 #[utoipa::path(
     operation_id = "getCalendar",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "The calendar", body = String, content_type = "text/calendar",
             headers(("Content-Disposition" = String, description = "`inline`, naming the file `aftercare.ics`"))),

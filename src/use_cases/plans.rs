@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 use uuid::Uuid;
 
 use crate::auth::{Caller, Patient};
-use crate::domain::Role;
 use crate::db::DbConnection;
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::language::{Language, Requested};
 use crate::models::plans::{self, PlanContext};

@@ -79,7 +79,8 @@ async fn the_same_plan_in_english_and_spanish_has_the_same_keys_and_dates_and_ot
     let again = app.call_with_headers(Method::GET, &path, Some(&patient.token), None, &headers).await;
     assert_eq!(again.status, 304);
     assert_eq!(again.header("vary"), "Accept-Language");
-    let english = app.call_with_headers(Method::GET, &path, Some(&patient.token), None, &[("if-none-match", &tag)]).await;
+    let english =
+        app.call_with_headers(Method::GET, &path, Some(&patient.token), None, &[("if-none-match", &tag)]).await;
     assert_eq!(english.status, 200);
 
     // Unsupported, wildcard and malformed headers are ignored: English.
