@@ -140,6 +140,18 @@ pub fn preferred_language(conn: &mut DbConnection, caller: &Caller) -> Result<Op
         .flatten())
 }
 
+/// The preferred language of the patient with this account id, if the account is a patient's
+/// and they set one (for what is written to them without a request: e-mails). Unscoped: the
+/// caller has the account in hand.
+pub fn preferred_language_of(conn: &mut DbConnection, user_id: &str) -> Result<Option<Language>, AppError> {
+    Ok(patients::table
+        .find(user_id)
+        .select(patients::preferred_language)
+        .first::<Option<Language>>(conn)
+        .optional()?
+        .flatten())
+}
+
 pub fn list(
     conn: &mut DbConnection,
     caller: &Staff,

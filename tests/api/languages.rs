@@ -272,3 +272,41 @@ async fn a_stored_v1_without_translations_takes_the_shipped_ones() {
     let refused = aftercare::models::protocols::seed(&mut conn, &edited, &document).unwrap_err();
     assert!(refused.contains("new version"), "{refused}");
 }
+
+/// E-mails to a patient are in their preferred language; staff's stay English.
+#[actix_web::test]
+async fn e_mails_to_a_patient_are_in_their_preferred_language() {
+    use aftercare::db::schema::outbox_messages;
+    use aftercare::mail::Letter;
+    use diesel::prelude::*;
+    let app = spawn().await;
+    let admin = app.clinic("Norte").await;
+    let email = format!("paciente-{}@mail.test", uuid::Uuid::new_v4().simple());
+    let mut body = crate::fixtures::new_patient(&email, "Europe/Madrid");
+    body["preferred_language"] = json!("es");
+    let created = app.post("/v1/patients", &admin.token, body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let mut conn = app.db.pool().get().unwrap();
+    let sent: Vec<(String, String)> = outbox_messages::table
+        .filter(outbox_messages::recipient.eq(&email))
+        .order(outbox_messages::created_at.asc())
+        .select((outbox_messages::subject, outbox_messages::payload))
+        .load(&mut *conn)
+        .unwrap();
+    let subjects: Vec<&str> = sent.iter().map(|(subject, _)| subject.as_str()).collect();
+    assert_eq!(subjects, ["Norte le invita a Aftercare"]);
+    let keys = &app.services.state.tokens;
+    let invitation: Letter = serde_json::from_str(&sent[0].1).unwrap();
+    let text = invitation.body(keys, "https://app.example");
+    assert!(text.starts_with("Hola, ") && text.contains("#invite_token="), "{text}");
+    let clinician = app.clinician(&admin).await;
+    let staff_mail: String = outbox_messages::table
+        .filter(outbox_messages::recipient.eq(&clinician.email))
+        .select(outbox_messages::subject)
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(staff_mail, "Norte invites you to Aftercare");
+    // A letter stored before languages were reads as English.
+    let old: Letter = serde_json::from_str(r#"{"kind":"password_changed","name":"Ana"}"#).unwrap();
+    assert_eq!(old.subject(), "Your Aftercare password was changed");
+}
