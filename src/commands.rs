@@ -95,6 +95,7 @@ pub fn seed_demo(db: &Database) -> Result<serde_json::Value, StartupError> {
             skin_type: SkinType::Sensitive,
             fitzpatrick: 4,
             reminder_time: chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
+            preferred_language: None,
         };
         let (patient, _account) = patients::create(conn, &staff, new)?;
         users::set_password(conn, &patient.id, &hashes[2])?;

@@ -10,7 +10,7 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, ETAG, HeaderValue, IF_NONE_MATCH};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_LANGUAGE, ETAG, HeaderValue, IF_NONE_MATCH, VARY};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 
@@ -45,6 +45,13 @@ pub async fn revalidate(
         let mut not_modified = HttpResponse::NotModified().finish();
         not_modified.headers_mut().insert(ETAG, tag_value);
         not_modified.headers_mut().insert(CACHE_CONTROL, cache_control);
+        // `Vary` too (§15.4.5), and the language the kept answer is in: answers in another
+        // language have other bytes, so other tags.
+        for name in [VARY, CONTENT_LANGUAGE] {
+            if let Some(value) = head.headers().get(&name) {
+                not_modified.headers_mut().insert(name, value.clone());
+            }
+        }
         return Ok(ServiceResponse::new(req, not_modified));
     }
     head.headers_mut().insert(ETAG, tag_value);

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod http_cache;
 pub mod idempotency;
+pub mod language;
 pub mod limits;
 pub mod mail;
 pub mod metrics;

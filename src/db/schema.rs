@@ -34,6 +34,7 @@ diesel::table! {
         created_at -> Timestamp,
         discharged_at -> Nullable<Timestamp>,
         discharge_note -> Nullable<Text>,
+        preferred_language -> Nullable<Text>,
     }
 }
 

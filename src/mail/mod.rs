@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::tokens::TokenKeys;
 use crate::config::MailSettings;
 use crate::error::StartupError;
+use crate::language::Language;
 
 /// Every kind of message, with what its text is composed from. Stored as the outbox row's payload;
 /// a token is never part of it, only the nonce it is derived from under the server's secret.
@@ -22,10 +23,29 @@ use crate::error::StartupError;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Letter {
-    Invitation { name: String, clinic: String, nonce: String },
-    PasswordReset { name: String, nonce: String },
-    PasswordChanged { name: String },
-    UrgentCheckIn { check_in_id: String },
+    Invitation {
+        name: String,
+        clinic: String,
+        nonce: String,
+        /// The patient's preferred language; absent (English) for staff and in letters written
+        /// before languages were.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<Language>,
+    },
+    PasswordReset {
+        name: String,
+        nonce: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<Language>,
+    },
+    PasswordChanged {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<Language>,
+    },
+    UrgentCheckIn {
+        check_in_id: String,
+    },
 }
 
 impl Letter {
@@ -41,7 +61,25 @@ impl Letter {
         }
     }
 
+    /// The language the letter is written in.
+    pub fn language(&self) -> Language {
+        match self {
+            Letter::Invitation { language, .. }
+            | Letter::PasswordReset { language, .. }
+            | Letter::PasswordChanged { language, .. } => language.unwrap_or(Language::En),
+            Letter::UrgentCheckIn { .. } => Language::En,
+        }
+    }
+
     pub fn subject(&self) -> String {
+        if self.language() == Language::Es {
+            match self {
+                Letter::Invitation { clinic, .. } => return format!("{clinic} le invita a Aftercare"),
+                Letter::PasswordReset { .. } => return "Elija una nueva contraseña de Aftercare".into(),
+                Letter::PasswordChanged { .. } => return "Se ha cambiado su contraseña de Aftercare".into(),
+                Letter::UrgentCheckIn { .. } => {}
+            }
+        }
         match self {
             Letter::Invitation { clinic, .. } => format!("{clinic} invites you to Aftercare"),
             Letter::PasswordReset { .. } => "Choose a new Aftercare password".into(),
@@ -52,21 +90,50 @@ impl Letter {
 
     /// The plain-text body, with its links under `base_url`.
     pub fn body(&self, keys: &TokenKeys, base_url: &str) -> String {
+        if self.language() == Language::Es {
+            match self {
+                Letter::Invitation { name, clinic, nonce, .. } => {
+                    return format!(
+                        "Hola, {name}:\n\n{clinic} le ha creado una cuenta de Aftercare para seguir su recuperación \
+                         y recordarle sus cuidados.\n\nElija su contraseña aquí (el enlace sirve una sola vez):\n\n  \
+                         {base_url}/activate#invite_token={token}\n\nSi no esperaba este mensaje, ignórelo.\n",
+                        token = keys.mailed_token(nonce),
+                    );
+                }
+                Letter::PasswordReset { name, nonce, .. } => {
+                    return format!(
+                        "Hola, {name}:\n\nAlguien ha pedido restablecer la contraseña de su cuenta de Aftercare. Si \
+                         ha sido usted, elija una nueva aquí (el enlace sirve una sola vez y caduca pronto):\n\n  \
+                         {base_url}/reset-password#token={token}\n\nSi no ha sido usted, ignore este mensaje: su \
+                         contraseña no cambia.\n",
+                        token = keys.mailed_token(nonce),
+                    );
+                }
+                Letter::PasswordChanged { name, .. } => {
+                    return format!(
+                        "Hola, {name}:\n\nAcaba de cambiarse la contraseña de su cuenta de Aftercare y se ha cerrado \
+                         la sesión en los demás dispositivos. Si no ha sido usted, pida enseguida un \
+                         restablecimiento de contraseña y avise a su clínica.\n"
+                    );
+                }
+                Letter::UrgentCheckIn { .. } => {}
+            }
+        }
         match self {
-            Letter::Invitation { name, clinic, nonce } => format!(
+            Letter::Invitation { name, clinic, nonce, .. } => format!(
                 "Hello {name},\n\n{clinic} has set up an Aftercare account for you, to follow your recovery and \
                  remind you of your aftercare.\n\nChoose your password here (the link works once):\n\n  \
                  {base_url}/activate#invite_token={token}\n\nIf you were not expecting this, ignore this message.\n",
                 token = keys.mailed_token(nonce),
             ),
-            Letter::PasswordReset { name, nonce } => format!(
+            Letter::PasswordReset { name, nonce, .. } => format!(
                 "Hello {name},\n\nSomeone asked to reset the password of your Aftercare account. If it was you, \
                  choose a new password here (the link works once and expires soon):\n\n  \
                  {base_url}/reset-password#token={token}\n\nIf it was not you, ignore this message: your \
                  password stays as it is.\n",
                 token = keys.mailed_token(nonce),
             ),
-            Letter::PasswordChanged { name } => format!(
+            Letter::PasswordChanged { name, .. } => format!(
                 "Hello {name},\n\nThe password of your Aftercare account has just been changed, and every other \
                  device signed out. If you did not do this, ask for a password reset at once and tell your \
                  clinic.\n"
@@ -182,9 +249,23 @@ mod tests {
     }
 
     #[test]
+    fn letters_to_a_spanish_speaker_are_in_spanish_and_old_payloads_in_english() {
+        let es = Some(Language::Es);
+        let reset = Letter::PasswordReset { name: "Ana".into(), nonce: "n1".into(), language: es };
+        assert_eq!(reset.subject(), "Elija una nueva contraseña de Aftercare");
+        let changed = Letter::PasswordChanged { name: "Ana".into(), language: es };
+        assert_eq!(changed.subject(), "Se ha cambiado su contraseña de Aftercare");
+        let payload = serde_json::to_string(&changed).unwrap();
+        assert_eq!(serde_json::from_str::<Letter>(&payload).unwrap(), changed);
+        let old: Letter = serde_json::from_str(r#"{"kind":"password_reset","name":"Ana","nonce":"n1"}"#).unwrap();
+        assert_eq!(old.language(), Language::En);
+        assert!(!serde_json::to_string(&old).unwrap().contains("language"), "English letters keep their payload");
+    }
+
+    #[test]
     fn mailed_links_carry_the_derived_token_and_payloads_never_do() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60));
-        let letter = Letter::PasswordReset { name: "Ana".into(), nonce: "n1".into() };
+        let letter = Letter::PasswordReset { name: "Ana".into(), nonce: "n1".into(), language: None };
         let token = keys.mailed_token("n1");
         assert!(letter.body(&keys, "https://care.example").contains(&format!("#token={token}")));
         assert!(!serde_json::to_string(&letter).unwrap().contains(&token));

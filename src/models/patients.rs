@@ -11,6 +11,7 @@ use crate::db::schema::{patient_schedules, patients, users};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{EmailAddress, PatientStatus, PersonName, Role, SkinType};
 use crate::error::AppError;
+use crate::language::Language;
 use crate::models::users::{self as accounts, User};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
 use crate::plan::{Schedule, ScheduleHistory};
@@ -34,6 +35,8 @@ pub struct PatientRecord {
     /// Set while the patient is discharged (see `discharge`); cleared by a new treatment.
     pub discharged_at: Option<NaiveDateTime>,
     pub discharge_note: Option<String>,
+    /// The language the patient prefers for their texts, if they said (`crate::language`).
+    pub preferred_language: Option<Language>,
 }
 
 /// A time zone as stored: its IANA name.
@@ -86,6 +89,7 @@ pub struct NewPatient {
     pub skin_type: SkinType,
     pub fitzpatrick: i32,
     pub reminder_time: NaiveTime,
+    pub preferred_language: Option<Language>,
 }
 
 /// Creates the patient's account and profile in the caller's clinic; returns the profile and the
@@ -121,6 +125,31 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Patient
         .inner_join(users::table)
         .select(PatientRecord::as_select())
         .first(conn)?)
+}
+
+/// The calling patient's preferred language; `None` for staff (their requests choose alone).
+pub fn preferred_language(conn: &mut DbConnection, caller: &Caller) -> Result<Option<Language>, AppError> {
+    if caller.role != Role::Patient {
+        return Ok(None);
+    }
+    Ok(visible_to(caller)
+        .filter(patients::id.eq(caller.user_id.clone()))
+        .select(patients::preferred_language)
+        .first::<Option<Language>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// The preferred language of the patient with this account id, if the account is a patient's
+/// and they set one (for what is written to them without a request: e-mails). Unscoped: the
+/// caller has the account in hand.
+pub fn preferred_language_of(conn: &mut DbConnection, user_id: &str) -> Result<Option<Language>, AppError> {
+    Ok(patients::table
+        .find(user_id)
+        .select(patients::preferred_language)
+        .first::<Option<Language>>(conn)
+        .optional()?
+        .flatten())
 }
 
 pub fn list(
@@ -184,6 +213,7 @@ pub struct PatientChanges {
     pub skin_type: Option<SkinType>,
     pub fitzpatrick: Option<i32>,
     pub reminder_time: Option<NaiveTime>,
+    pub preferred_language: Option<Language>,
 }
 
 /// Applies `changes` to a patient the caller may see; a new time zone or reminder time is recorded
@@ -209,6 +239,7 @@ pub fn update(
             patients::skin_type.eq(changes.skin_type.unwrap_or(current.skin_type)),
             patients::fitzpatrick.eq(changes.fitzpatrick.unwrap_or(current.fitzpatrick)),
             patients::reminder_time.eq(reminder_time),
+            patients::preferred_language.eq(changes.preferred_language.or(current.preferred_language)),
         ))
         .execute(conn)?;
     get(conn, caller, id)

@@ -12,6 +12,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{protocols, treatments};
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::language::Language;
 use crate::models::treatments::TreatmentRecord;
 use crate::plan::Protocol;
 
@@ -27,11 +28,20 @@ pub fn seed(conn: &mut DbConnection, protocol: &Protocol, document: &str) -> Res
     match stored {
         Some(existing) => {
             let existing = Protocol::parse(&existing)?;
-            if existing != *protocol {
+            let untranslated = |p: &Protocol| Protocol { translations: Default::default(), ..p.clone() };
+            if untranslated(&existing) != untranslated(protocol) {
                 return Err(format!(
                     "protocol {} version {} differs from the stored one: give the edited protocol a new version",
                     protocol.id, protocol.version
                 ));
+            }
+            // Translations change no plan: a shipped version stored before its translations (or
+            // with older ones) takes the shipped document's.
+            if existing.translations != protocol.translations {
+                diesel::update(protocols::table.find((&protocol.id, protocol.version)))
+                    .set(protocols::document.eq(document))
+                    .execute(conn)
+                    .map_err(|e| e.to_string())?;
             }
             Ok(())
         }
@@ -124,6 +134,40 @@ impl ProtocolLibrary {
         let planned = Arc::new(base.for_treatment(treatment.treated()).map_err(AppError::internal)?);
         self.planned.write().map_err(AppError::internal)?.insert(key, planned.clone());
         Ok((planned, applied))
+    }
+}
+
+impl ProtocolLibrary {
+    /// The protocol a treatment is planned with, in `language`, with its variants (their titles in
+    /// that language): the version's document translated, then its variants applied (built once
+    /// per version, variants and language, then kept). `None` when the version has no translation
+    /// to `language` (or is English): the plan answers in English. Reads only versions already
+    /// kept, as every plan this process built has kept its version.
+    pub fn in_language(
+        &self,
+        treatment: &TreatmentRecord,
+        language: Language,
+    ) -> Option<(Arc<Protocol>, Vec<AppliedVariant>)> {
+        let version = (treatment.protocol_id.clone(), treatment.protocol_version);
+        let base = self.versions.read().ok()?.get(&version).cloned()?;
+        if language == Language::En || !base.speaks(language) {
+            return None;
+        }
+        let chosen = base.variants_for(treatment.treated());
+        let keys = chosen.iter().map(|v| v.key.as_str()).collect::<Vec<_>>().join(",");
+        let key = (version.0, version.1, format!("{keys}@{}", language.as_str()));
+        let localized = base.localized(language);
+        let applied = localized
+            .variants_for(treatment.treated())
+            .iter()
+            .map(|v| AppliedVariant { key: v.key.clone(), title: v.title.clone() })
+            .collect();
+        if let Some(found) = self.planned.read().ok()?.get(&key) {
+            return Some((found.clone(), applied));
+        }
+        let planned = Arc::new(localized.for_treatment(treatment.treated()).ok()?);
+        self.planned.write().ok()?.insert(key, planned.clone());
+        Some((planned, applied))
     }
 }
 

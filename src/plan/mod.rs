@@ -13,6 +13,7 @@ pub mod questions;
 pub mod reminders;
 pub mod screening;
 pub mod timeline;
+pub mod translations;
 pub mod variants;
 
 pub use protocol::{Level, Personal, Protocol};

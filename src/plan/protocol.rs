@@ -2,6 +2,8 @@
 //! windows and personalisation, screening findings, escalation rules). Versioned; a treatment
 //! keeps the version it was planned with.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::questions::{CORE_SIGNS, Sign, SignKind, core_signs};
@@ -31,6 +33,10 @@ pub struct Protocol {
     pub reminders: Vec<ReminderRule>,
     pub screening: ScreeningRules,
     pub assessment: AssessmentRules,
+    /// The document's texts in other languages: by language (`es`), every text's address
+    /// (`Protocol::texts`) and its translation. Absent: the protocol speaks English only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -315,6 +321,7 @@ impl Protocol {
             }
         }
         self.check_variants()?;
+        self.check_translations()?;
         Ok(())
     }
 

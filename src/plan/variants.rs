@@ -148,7 +148,10 @@ impl Protocol {
     }
 
     fn apply(&self, chosen: &[&Variant]) -> Result<Protocol, String> {
-        let mut plan = Protocol { variants: Vec::new(), ..self.clone() };
+        // A plan of a document with variants no longer has all the document's texts, so it drops
+        // their translations: translate the document (`localized`) before applying its variants.
+        let translations = if self.variants.is_empty() { self.translations.clone() } else { Default::default() };
+        let mut plan = Protocol { variants: Vec::new(), translations, ..self.clone() };
         for variant in chosen {
             let key = &variant.key;
             let position = |plan: &Protocol, kind: &str| plan.reminders.iter().position(|r| r.kind == kind);

@@ -156,7 +156,10 @@ pub async fn revoke(
     ),
     responses(
         (status = 200, description = "The calendar", body = String, content_type = "text/calendar",
-            headers(("Content-Disposition" = String, description = "`inline`, naming the file `aftercare.ics`"))),
+            headers(
+                ("Content-Disposition" = String, description = "`inline`, naming the file `aftercare.ics`"),
+                ("Content-Language" = String, description = "The patient's preferred language, or `en`"),
+            )),
     )
 )]
 #[get("/calendar-feeds/{secret}.ics", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
@@ -165,7 +168,7 @@ pub async fn feed(
     state: web::Data<AppState>,
     secret: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let plan = calendar_feeds::feed(&state, secret.into_inner()).await?;
+    let (plan, language) = calendar_feeds::feed(&state, secret.into_inner()).await?;
     // No caller: the event names the patient and treatment the secret opened, never the secret.
     note_subject(
         &req,
@@ -179,5 +182,6 @@ pub async fn feed(
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Content-Disposition", "inline; filename=\"aftercare.ics\""))
+        .insert_header((actix_web::http::header::CONTENT_LANGUAGE, crate::language::content_language([language])))
         .body(body))
 }

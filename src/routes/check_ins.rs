@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header::LOCATION;
+use actix_web::CustomizeResponder;
+use actix_web::http::header::{CONTENT_LANGUAGE, LOCATION, VARY};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use crate::clock::format_instant;
 use crate::domain::check_in::{CheckInReport, Review};
 use crate::domain::{parse_date, parse_notes};
 use crate::error::{AppError, FieldError};
+use crate::language::{self, Language, Requested};
 use crate::models::check_ins::{CheckInRecord, QueueCounts, QueueEntry};
 use crate::pagination::{Page, PageQuery};
 use crate::plan::Level;
@@ -22,7 +24,8 @@ use crate::plan::questions::{Answers, Sign, SignKind};
 use crate::routes::path_id;
 use crate::routes::treatments::ProtocolRef;
 use crate::state::AppState;
-use crate::use_cases::{check_ins, plans};
+use crate::use_cases::protocols::Reasons;
+use crate::use_cases::{check_ins, plans, protocols};
 use crate::validate::Checks;
 
 /// The answers to a check-in's questions, by sign, in the document only: the ten core signs
@@ -219,6 +222,31 @@ pub struct CheckIn {
     pub ignored: Vec<FieldError>,
 }
 
+impl CheckIn {
+    /// Its reasons' messages in the language `reasons` chose; adds the languages used to `served`.
+    fn translated(mut self, reasons: &Reasons, served: &mut Vec<Language>) -> CheckIn {
+        let ProtocolRef { id, version } = &self.protocol;
+        for reason in &mut self.assessment.reasons {
+            let (message, language) = reasons.message(id, *version, &reason.code, std::mem::take(&mut reason.message));
+            reason.message = message;
+            served.push(language);
+        }
+        if self.assessment.reasons.is_empty() {
+            served.push(reasons.language);
+        }
+        self
+    }
+}
+
+/// The protocol versions of these check-ins, each once.
+fn versions<'a>(check_ins: impl IntoIterator<Item = &'a CheckInRecord>) -> Vec<(String, i32)> {
+    let mut all: Vec<(String, i32)> =
+        check_ins.into_iter().map(|c| (c.protocol_id.clone(), c.protocol_version)).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
 impl From<CheckInRecord> for CheckIn {
     fn from(c: CheckInRecord) -> CheckIn {
         CheckIn {
@@ -270,6 +298,7 @@ impl From<CheckInRecord> for CheckIn {
     params(
         ("id" = uuid::Uuid, Path, description = "Treatment id"),
         crate::routes::openapi::IdempotencyKey,
+        crate::routes::openapi::AcceptLanguage,
     ),
     request_body = CreateCheckIn,
     responses(
@@ -285,14 +314,21 @@ pub async fn create(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<serde_json::Map<String, Value>>,
+    requested: Requested,
 ) -> Result<HttpResponse, AppError> {
+    let asker = caller.clone();
     let caller = Patient::try_from(caller)?;
     let treatment_id = path_id(&id)?;
     let report = parse_check_in(body.into_inner())?;
     let created = check_ins::report(&state, caller, treatment_id, report).await?;
+    let reasons = protocols::reasons(&state, asker, versions([&created]), requested).await?;
+    let mut served = Vec::new();
+    let check_in = CheckIn::from(created).translated(&reasons, &mut served);
     Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/v1/check-ins/{}", created.id)))
-        .json(CheckIn::from(created)))
+        .insert_header((LOCATION, format!("/v1/check-ins/{}", check_in.id)))
+        .insert_header((CONTENT_LANGUAGE, language::content_language(served)))
+        .insert_header((VARY, "Accept-Language"))
+        .json(check_in))
 }
 
 /// A treatment's check-ins, newest first.
@@ -303,7 +339,7 @@ pub async fn create(
 #[utoipa::path(
     operation_id = "listCheckIns",
     tag = "check-ins",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), PageQuery),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), PageQuery, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "A page of check-ins", body = Page<CheckIn>),
     )
@@ -314,11 +350,15 @@ pub async fn list(
     caller: Caller,
     id: web::Path<String>,
     query: web::Query<PageQuery>,
-) -> Result<web::Json<Page<CheckIn>>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<Page<CheckIn>>>, AppError> {
     let treatment_id = path_id(&id)?;
     let page = query.into_inner().into_request()?;
-    let found = check_ins::list_for_treatment(&state, caller, treatment_id, page).await?;
-    Ok(web::Json(found.map(CheckIn::from)))
+    let found = check_ins::list_for_treatment(&state, caller.clone(), treatment_id, page).await?;
+    let reasons = protocols::reasons(&state, caller, versions(&found.items), requested).await?;
+    let mut served = Vec::new();
+    let page = found.map(|c| CheckIn::from(c).translated(&reasons, &mut served));
+    Ok(language::localized(web::Json(page), served))
 }
 
 /// One check-in.
@@ -329,7 +369,7 @@ pub async fn list(
 #[utoipa::path(
     operation_id = "getCheckIn",
     tag = "check-ins",
-    params(("id" = uuid::Uuid, Path, description = "Check-in id"), crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Check-in id"), crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "The check-in", body = CheckIn),
     )
@@ -339,10 +379,14 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<web::Json<CheckIn>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<CheckIn>>, AppError> {
     let id = path_id(&id)?;
-    let found = check_ins::get(&state, caller, id).await?;
-    Ok(web::Json(found.into()))
+    let found = check_ins::get(&state, caller.clone(), id).await?;
+    let reasons = protocols::reasons(&state, caller, versions([&found]), requested).await?;
+    let mut served = Vec::new();
+    let check_in = CheckIn::from(found).translated(&reasons, &mut served);
+    Ok(language::localized(web::Json(check_in), served))
 }
 
 /// One question of a check-in.
@@ -404,6 +448,7 @@ impl From<&Sign> for CheckInQuestion {
         ("id" = uuid::Uuid, Path, description = "Treatment id"),
         crate::routes::treatments::TimelineQuery,
         crate::routes::openapi::IfNoneMatch,
+        crate::routes::openapi::AcceptLanguage,
     ),
     responses(
         (status = 200, description = "The questions of that day", body = CheckInQuestions),
@@ -415,25 +460,27 @@ pub async fn questions(
     caller: Caller,
     id: web::Path<String>,
     query: web::Query<crate::routes::treatments::TimelineQuery>,
-) -> Result<web::Json<CheckInQuestions>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<CheckInQuestions>>, AppError> {
     let mut checks = Checks::new();
     let on = checks.optional("on", query.into_inner().on, parse_date);
     checks.finish()?;
     let treatment_id = path_id(&id)?;
-    let found = plans::timeline(&state, caller, treatment_id, on).await?;
+    let found = plans::timeline(&state, caller, treatment_id, on, requested).await?;
     let treatment = &found.plan.treatment;
     if found.on < treatment.treated_on {
         return Err(AppError::Validation(vec![ignore("on", "must not be before the treatment date")]));
     }
     let day_number = day_number(treatment.treated_on, found.on);
     let protocol = &found.plan.protocol;
-    Ok(web::Json(CheckInQuestions {
+    let questions = CheckInQuestions {
         treatment_id: treatment.id.clone(),
         local_date: found.on,
         day_number,
         protocol: ProtocolRef { id: protocol.id.clone(), version: protocol.version },
         questions: protocol.questions_on(day_number).map(CheckInQuestion::from).collect(),
-    }))
+    };
+    Ok(language::localized(web::Json(questions), [found.language]))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -163,6 +163,20 @@ pub struct IfNoneMatch {
     pub tag: Option<String>,
 }
 
+/// The `Accept-Language` request header of the operations whose answers carry protocol texts:
+/// declared with `params(...)`; `conventions` then adds `Content-Language` and `Vary` to their
+/// answers.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct AcceptLanguage {
+    /// The languages the client prefers (RFC 9110 §12.5.4), e.g. `es-ES,es;q=0.9,en;q=0.5`. The
+    /// texts are in the first supported one (`en`, `es`; regional variants count, `*`, unsupported
+    /// languages and malformed entries are ignored); without one, a patient gets their
+    /// `preferred_language`, anyone else English. Errors are always English.
+    #[param(rename = "Accept-Language", value_type = String, required = false, example = "es-ES,es;q=0.9,en;q=0.5")]
+    pub languages: Option<String>,
+}
+
 /// A person's name field as `domain::PersonName::parse` accepts it, for `#[schema(schema_with = ...)]`.
 pub fn person_name() -> Object {
     person_name_of_type(Type::String.into())

@@ -13,12 +13,18 @@ use crate::domain::{
     parse_notes, parse_time_of_day, parse_timezone,
 };
 use crate::error::AppError;
+use crate::language::Language;
 use crate::models::patients::{NewPatient, PatientChanges, PatientRecord};
 use crate::pagination::{Page, PageQuery};
 use crate::routes::path_id;
 use crate::state::AppState;
 use crate::use_cases::patients;
 use crate::validate::{Checks, checked};
+
+/// `en` or `es`.
+fn parse_language(value: String) -> Result<Language, String> {
+    value.parse()
+}
 
 pub const DEFAULT_REMINDER_TIME: &str = "09:00";
 
@@ -44,6 +50,9 @@ pub struct Patient {
     pub discharged_at: Option<String>,
     /// The note given with the discharge, if any; null while in care.
     pub discharge_note: Option<String>,
+    /// The language the patient prefers for the texts of their plan and their e-mails; null
+    /// when never set (English, unless a request's `Accept-Language` asks otherwise).
+    pub preferred_language: Option<Language>,
 }
 
 impl From<PatientRecord> for Patient {
@@ -60,6 +69,7 @@ impl From<PatientRecord> for Patient {
             created_at: format_instant(p.created_at),
             discharged_at: p.discharged_at.map(format_instant),
             discharge_note: p.discharge_note,
+            preferred_language: p.preferred_language,
         }
     }
 }
@@ -99,6 +109,10 @@ pub struct CreatePatient {
     /// `HH:MM`, default 09:00.
     #[schema(value_type = Option<String>, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
     pub reminder_time: Option<String>,
+    /// `en` or `es`: the language of the patient's texts and e-mails (the invitation included)
+    /// when a request does not ask for one. Optional.
+    #[schema(value_type = Option<Language>)]
+    pub preferred_language: Option<String>,
 }
 
 impl TryFrom<CreatePatient> for NewPatient {
@@ -116,6 +130,7 @@ impl TryFrom<CreatePatient> for NewPatient {
             Some(body.reminder_time.unwrap_or_else(|| DEFAULT_REMINDER_TIME.into())),
             parse_time_of_day,
         );
+        let preferred_language = checks.optional("preferred_language", body.preferred_language, parse_language);
         checks.finish()?;
         Ok(NewPatient {
             name: checked(name)?,
@@ -124,6 +139,7 @@ impl TryFrom<CreatePatient> for NewPatient {
             skin_type: checked(skin_type)?,
             fitzpatrick: checked(fitzpatrick)?,
             reminder_time: checked(reminder_time)?,
+            preferred_language,
         })
     }
 }
@@ -142,6 +158,9 @@ pub struct UpdatePatient {
     pub fitzpatrick: Option<i64>,
     #[schema(value_type = Option<String>, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "08:30")]
     pub reminder_time: Option<String>,
+    /// `en` or `es`: the patient's language, which staff and the patient may both set.
+    #[schema(value_type = Option<Language>)]
+    pub preferred_language: Option<String>,
 }
 
 impl TryFrom<UpdatePatient> for PatientChanges {
@@ -155,6 +174,7 @@ impl TryFrom<UpdatePatient> for PatientChanges {
             skin_type: checks.optional("skin_type", body.skin_type, parse_enum::<SkinType>),
             fitzpatrick: checks.optional("fitzpatrick", body.fitzpatrick, parse_fitzpatrick),
             reminder_time: checks.optional("reminder_time", body.reminder_time, parse_time_of_day),
+            preferred_language: checks.optional("preferred_language", body.preferred_language, parse_language),
         };
         checks.finish()?;
         Ok(changes)

@@ -1,6 +1,7 @@
 //! Recovery protocols: the catalogue, one version's document, and a clinic's own versions (drafted
 //! and published by its administrators).
 
+use actix_web::CustomizeResponder;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,6 +10,7 @@ use crate::audit::{Subject, note_subject};
 use crate::auth::{Admin, Caller};
 use crate::clock::format_instant;
 use crate::error::AppError;
+use crate::language::{self, Requested};
 use crate::models::protocols::{PUBLISHED, ProtocolRow};
 use crate::state::AppState;
 use crate::use_cases::protocols::{self, Detailed, Listed};
@@ -151,6 +153,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<web::Jso
     params(
         ("id" = String, Path, description = "Protocol id: `standard` or `clinic-<clinic id>`", example = "standard"),
         ("version" = i32, Path, description = "Version number", minimum = 1, example = 2),
+        crate::routes::openapi::AcceptLanguage,
     ),
     responses(
         (status = 200, description = "The version and its document", body = ProtocolVersionDocument),
@@ -162,11 +165,13 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
-) -> Result<web::Json<ProtocolVersionDocument>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<ProtocolVersionDocument>>, AppError> {
     let (id, version) = version_path(&path.0, &path.1)?;
     note_protocol(&req, &id, version);
-    let found = protocols::get(&state, caller, id, version).await?;
-    Ok(web::Json(found.into()))
+    let found = protocols::get(&state, caller, id, version, requested).await?;
+    let served = found.language;
+    Ok(language::localized(web::Json(found.into()), [served]))
 }
 
 /// Drafts a new version of the caller's clinic's protocol from a whole document.

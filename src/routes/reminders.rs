@@ -1,5 +1,6 @@
 //! Acknowledging a reminder, and the patient's "today" screen.
 
+use actix_web::CustomizeResponder;
 use actix_web::{get, post, web};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -7,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Patient;
 use crate::error::AppError;
+use crate::language::{self, Language, Requested};
 use crate::routes::path_id;
 use crate::routes::treatments::{Reminder, reminder_view, reminder_views};
 use crate::state::AppState;
@@ -79,7 +81,7 @@ pub struct Today {
 /// day's reminders and whether today's check-in is done. Revalidate with `If-None-Match`: 304 while
 /// the answer is unchanged.
 #[utoipa::path(
-    params(crate::routes::openapi::IfNoneMatch),
+    params(crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     operation_id = "getToday",
     tag = "me",
     responses(
@@ -88,7 +90,13 @@ pub struct Today {
     )
 )]
 #[get("/me/today", wrap = "actix_web::middleware::from_fn(crate::http_cache::revalidate)")]
-pub async fn get_today(state: web::Data<AppState>, caller: Patient) -> Result<web::Json<Today>, AppError> {
-    let found = plans::today(&state, caller).await?;
-    Ok(web::Json(Today { date: found.date, treatments: found.plans.into_iter().map(TodayTreatment::from).collect() }))
+pub async fn get_today(
+    state: web::Data<AppState>,
+    caller: Patient,
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<Today>>, AppError> {
+    let found = plans::today(&state, caller, requested).await?;
+    let languages: Vec<Language> = found.plans.iter().map(|p| p.reminders.language).collect();
+    let today = Today { date: found.date, treatments: found.plans.into_iter().map(TodayTreatment::from).collect() };
+    Ok(language::localized(web::Json(today), languages))
 }

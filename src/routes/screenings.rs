@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::CustomizeResponder;
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,6 +11,7 @@ use crate::auth::{Caller, Staff};
 use crate::clock::format_instant;
 use crate::domain::screening::ScreeningAnswerSheet;
 use crate::error::AppError;
+use crate::language::{self, Requested};
 use crate::plan::Protocol;
 use crate::plan::protocol::Finding;
 use crate::routes::path_id;
@@ -255,6 +257,7 @@ impl From<&Protocol> for ScreeningQuestions {
 /// `createScreening` judges by and new treatments are planned with), each with its answer key, its
 /// wording, and what a yes means (a contraindication or a caution, with the finding's code).
 #[utoipa::path(
+    params(crate::routes::openapi::AcceptLanguage),
     operation_id = "listScreeningQuestions",
     tag = "patients",
     responses(
@@ -263,8 +266,15 @@ impl From<&Protocol> for ScreeningQuestions {
     )
 )]
 #[get("/screening-questions")]
-pub async fn questions(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<ScreeningQuestions>, AppError> {
+pub async fn questions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<ScreeningQuestions>>, AppError> {
     let caller = Staff::try_from(caller)?;
     let protocol = screenings::questions(&state, caller).await?;
-    Ok(web::Json(ScreeningQuestions::from(protocol.as_ref())))
+    // Staff read these: the request alone chooses the language.
+    let served = protocol.answers_in(requested.or(None));
+    let answer = web::Json(ScreeningQuestions::from(&protocol.localized(served)));
+    Ok(language::localized(answer, [served]))
 }

@@ -1,6 +1,7 @@
 //! Treatments and their recovery plans: timeline, reminders, calendar feed.
 
-use actix_web::http::header::LOCATION;
+use actix_web::CustomizeResponder;
+use actix_web::http::header::{self, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use crate::domain::{
     parse_treatment_date,
 };
 use crate::error::AppError;
+use crate::language::{self, Requested};
 use crate::models::treatments::{NewTreatment, TreatmentRecord};
 use crate::pagination::{Page, PageQuery};
 use crate::plan::PlannedReminder;
@@ -425,7 +427,7 @@ pub struct TimelineQuery {
 #[utoipa::path(
     operation_id = "getTimeline",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), TimelineQuery, crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), TimelineQuery, crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "The timeline", body = Timeline),
     )
@@ -436,13 +438,14 @@ pub async fn get_timeline(
     caller: Caller,
     id: web::Path<String>,
     query: web::Query<TimelineQuery>,
-) -> Result<web::Json<Timeline>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<Timeline>>, AppError> {
     let mut checks = Checks::new();
     let on = checks.optional("on", query.into_inner().on, parse_date);
     checks.finish()?;
     let treatment_id = path_id(&id)?;
-    let found = plans::timeline(&state, caller, treatment_id, on).await?;
-    Ok(web::Json(timeline_view(&found)))
+    let found = plans::timeline(&state, caller, treatment_id, on, requested).await?;
+    Ok(language::localized(web::Json(timeline_view(&found)), [found.language]))
 }
 
 /// A plan on a date, as the wire shows it (here and in the patient's export).
@@ -581,7 +584,7 @@ impl ReminderRangeQuery {
 #[utoipa::path(
     operation_id = "listReminders",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "Reminders by date, then kind", body = ReminderList),
     )
@@ -592,11 +595,12 @@ pub async fn list_reminders(
     caller: Caller,
     id: web::Path<String>,
     query: web::Query<ReminderRangeQuery>,
-) -> Result<web::Json<ReminderList>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<ReminderList>>, AppError> {
     let (from, to) = query.into_inner().dates()?;
     let treatment_id = path_id(&id)?;
-    let found = plans::reminders(&state, caller, treatment_id, from, to).await?;
-    Ok(web::Json(ReminderList { items: reminder_views(&found) }))
+    let found = plans::reminders(&state, caller, treatment_id, from, to, requested).await?;
+    Ok(language::localized(web::Json(ReminderList { items: reminder_views(&found) }), [found.language]))
 }
 
 /// One reminder of a notification.
@@ -645,7 +649,7 @@ pub struct NotificationList {
 #[utoipa::path(
     operation_id = "listNotifications",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ReminderRangeQuery, crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "Reminders bundled by date and time", body = NotificationList),
     )
@@ -656,10 +660,11 @@ pub async fn list_notifications(
     caller: Caller,
     id: web::Path<String>,
     query: web::Query<ReminderRangeQuery>,
-) -> Result<web::Json<NotificationList>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<NotificationList>>, AppError> {
     let (from, to) = query.into_inner().dates()?;
     let treatment_id = path_id(&id)?;
-    let found = plans::reminders(&state, caller, treatment_id, from, to).await?;
+    let found = plans::reminders(&state, caller, treatment_id, from, to, requested).await?;
     let items = found
         .bundles()
         .into_iter()
@@ -682,7 +687,7 @@ pub async fn list_notifications(
                 .collect(),
         })
         .collect();
-    Ok(web::Json(NotificationList { items }))
+    Ok(language::localized(web::Json(NotificationList { items }), [found.language]))
 }
 
 /// The whole plan's reminders as an iCalendar feed (RFC 5545), one event with an alarm each.
@@ -694,7 +699,7 @@ pub async fn list_notifications(
 #[utoipa::path(
     operation_id = "getCalendar",
     tag = "treatments",
-    params(("id" = uuid::Uuid, Path, description = "Treatment id"), crate::routes::openapi::IfNoneMatch),
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), crate::routes::openapi::IfNoneMatch, crate::routes::openapi::AcceptLanguage),
     responses(
         (status = 200, description = "The calendar", body = String, content_type = "text/calendar",
             headers(("Content-Disposition" = String, description = "`inline`, naming the file `aftercare.ics`"))),
@@ -705,12 +710,15 @@ pub async fn calendar(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
+    requested: Requested,
 ) -> Result<HttpResponse, AppError> {
     let treatment_id = path_id(&id)?;
-    let plan = plans::calendar(&state, caller, treatment_id).await?;
+    let (plan, language) = plans::calendar(&state, caller, treatment_id, requested).await?;
     let body = crate::calendar::render(&plan);
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Content-Disposition", "inline; filename=\"aftercare.ics\""))
+        .insert_header((header::CONTENT_LANGUAGE, language::content_language([language])))
+        .insert_header((header::VARY, "Accept-Language"))
         .body(body))
 }

@@ -32,8 +32,13 @@ pub async fn revoke(state: &SharedState, caller: Caller, treatment_id: String) -
 }
 
 /// The plan a feed secret gives access to: the treatment of the subscription whose current secret
-/// it is, read as its patient would (scoped to that patient). Anything else is 404.
-pub async fn feed(state: &SharedState, secret: String) -> Result<PlanContext, AppError> {
+/// it is, read as its patient would (scoped to that patient). Anything else is 404. In the
+/// patient's preferred language (a calendar app's request says nothing about the patient's), and
+/// the language of its texts.
+pub async fn feed(
+    state: &SharedState,
+    secret: String,
+) -> Result<(std::sync::Arc<PlanContext>, crate::language::Language), AppError> {
     let well_formed =
         secret.len() == SECRET_CHARS && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !well_formed {
@@ -53,4 +58,8 @@ pub async fn feed(state: &SharedState, secret: String) -> Result<PlanContext, Ap
             plans::load(conn, &as_patient, &shared.protocols, &subscription.treatment_id)
         })
         .await
+        .map(|plan| {
+            let requested = crate::language::Requested(None);
+            crate::use_cases::plans::in_language(state, std::sync::Arc::new(plan), requested, true)
+        })
 }

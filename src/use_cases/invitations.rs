@@ -25,6 +25,7 @@ pub(crate) fn invite_by_mail(
         name: account.name.clone(),
         clinic: clinics::name(conn, &account.clinic_id)?,
         nonce: issued.nonce.clone(),
+        language: crate::models::patients::preferred_language_of(conn, &account.id)?,
     };
     outbox::enqueue(
         conn,

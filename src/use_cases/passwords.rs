@@ -62,13 +62,14 @@ pub async fn change(state: &SharedState, caller: Caller, change: PasswordChange)
 
 /// Writes the e-mail that tells an account its password was changed.
 pub(crate) fn tell_of_change(conn: &mut DbConnection, user: &User) -> Result<(), AppError> {
+    let language = crate::models::patients::preferred_language_of(conn, &user.id)?;
     outbox::enqueue(
         conn,
         NewMessage {
             clinic_id: &user.clinic_id,
             recipient_user_id: &user.id,
             recipient: &user.email,
-            letter: Letter::PasswordChanged { name: user.name.clone() },
+            letter: Letter::PasswordChanged { name: user.name.clone(), language },
         },
     )?;
     Ok(())
@@ -120,13 +121,14 @@ pub(crate) fn answer_reset_request(
     }
     let issued =
         invites::issue(conn, &state.tokens, &user.id, Purpose::PasswordReset, state.settings.password_reset_ttl)?;
+    let language = crate::models::patients::preferred_language_of(conn, &user.id)?;
     outbox::enqueue(
         conn,
         NewMessage {
             clinic_id: &user.clinic_id,
             recipient_user_id: &user.id,
             recipient: &user.email,
-            letter: Letter::PasswordReset { name: user.name.clone(), nonce: issued.nonce },
+            letter: Letter::PasswordReset { name: user.name.clone(), nonce: issued.nonce, language },
         },
     )?;
     Ok(())

@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, Patient};
 use crate::db::DbConnection;
+use crate::domain::Role;
 use crate::error::AppError;
+use crate::language::{Language, Requested};
 use crate::models::plans::{self, PlanContext};
 use crate::models::{check_ins, patients, treatments};
 use crate::plan::PlannedReminder;
@@ -40,9 +42,52 @@ async fn kept_or_loaded(
     Ok(plan)
 }
 
-/// The whole plan of a treatment, as the calendar feed shows it.
-pub async fn calendar(state: &SharedState, caller: Caller, treatment_id: String) -> Result<Arc<PlanContext>, AppError> {
-    kept_or_loaded(state, &caller, treatment_id).await
+/// The plan in the language chosen for it: `requested` (the request's `Accept-Language`), else the
+/// patient's preferred language when `for_patient` (a patient reads their own plan, or the texts
+/// go to the patient), else English. Also the language its texts are in: English when the
+/// protocol has no translation to the chosen one.
+pub fn in_language(
+    state: &AppState,
+    plan: Arc<PlanContext>,
+    requested: Requested,
+    for_patient: bool,
+) -> (Arc<PlanContext>, Language) {
+    let language = requested.or(plan.patient.preferred_language.filter(|_| for_patient));
+    match state.protocols.in_language(&plan.treatment, language) {
+        Some((protocol, variants)) => {
+            let localized = PlanContext {
+                treatment: plan.treatment.clone(),
+                patient: plan.patient.clone(),
+                protocol,
+                variants,
+                schedules: plan.schedules.clone(),
+            };
+            (Arc::new(localized), language)
+        }
+        None => (plan, Language::En),
+    }
+}
+
+/// The treatment's plan (kept or loaded) in the language chosen for the caller: a patient's
+/// preferred language counts when the patient reads their own plan.
+async fn localized(
+    state: &SharedState,
+    caller: &Caller,
+    treatment_id: String,
+    requested: Requested,
+) -> Result<(Arc<PlanContext>, Language), AppError> {
+    let plan = kept_or_loaded(state, caller, treatment_id).await?;
+    Ok(in_language(state, plan, requested, caller.role == Role::Patient))
+}
+
+/// The whole plan of a treatment, as the calendar feed shows it, and the language of its texts.
+pub async fn calendar(
+    state: &SharedState,
+    caller: Caller,
+    treatment_id: String,
+    requested: Requested,
+) -> Result<(Arc<PlanContext>, Language), AppError> {
+    localized(state, &caller, treatment_id, requested).await
 }
 
 /// A treatment's plan as it stands on a local date of the patient's zone.
@@ -51,6 +96,8 @@ pub struct PlanOnDate {
     /// The patient's zone now.
     pub timezone: Tz,
     pub on: NaiveDate,
+    /// The language of the plan's texts.
+    pub language: Language,
 }
 
 impl PlanOnDate {
@@ -66,11 +113,12 @@ pub async fn timeline(
     caller: Caller,
     treatment_id: String,
     on: Option<NaiveDate>,
+    requested: Requested,
 ) -> Result<PlanOnDate, AppError> {
-    let plan = kept_or_loaded(state, &caller, treatment_id).await?;
+    let (plan, language) = localized(state, &caller, treatment_id, requested).await?;
     let timezone = plan.schedules.current().timezone;
     let on = on.unwrap_or_else(|| local_date(timezone, Utc::now()));
-    Ok(PlanOnDate { plan, timezone, on })
+    Ok(PlanOnDate { plan, timezone, on, language })
 }
 
 /// The reminders of a treatment's plan on local dates `from..=to`, with their acknowledgements.
@@ -80,6 +128,8 @@ pub struct PlanReminders {
     pub to: NaiveDate,
     /// Acknowledgement instants of the reminders of those dates, by reminder id.
     acks: HashMap<String, NaiveDateTime>,
+    /// The language of the plan's texts.
+    pub language: Language,
 }
 
 impl PlanReminders {
@@ -134,8 +184,9 @@ pub async fn reminders(
     treatment_id: String,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    requested: Requested,
 ) -> Result<PlanReminders, AppError> {
-    let plan = kept_or_loaded(state, &caller, treatment_id).await?;
+    let (plan, language) = localized(state, &caller, treatment_id, requested).await?;
     let from = from.unwrap_or_else(|| local_date(plan.schedules.current().timezone, Utc::now()));
     let to = to.unwrap_or(from + Duration::days(DEFAULT_REMINDER_DAYS - 1));
     let mut checks = Checks::new();
@@ -147,7 +198,7 @@ pub async fn reminders(
     checks.finish()?;
     let treatment_id = plan.treatment.id.clone();
     let acks = state.db.read(move |conn| plans::acknowledgements(conn, &treatment_id, from, to)).await?;
-    Ok(PlanReminders { plan, from, to, acks })
+    Ok(PlanReminders { plan, from, to, acks, language })
 }
 
 /// A reminder the patient acknowledged, with the plan it belongs to.
@@ -215,7 +266,8 @@ pub struct Today {
 }
 
 /// What the patient's app shows today: each active plan's day, phase and reminders.
-pub async fn today(state: &SharedState, caller: Patient) -> Result<Today, AppError> {
+/// Each plan in the language chosen for the patient (`in_language`).
+pub async fn today(state: &SharedState, caller: Patient, requested: Requested) -> Result<Today, AppError> {
     let shared = state.clone();
     state
         .db
@@ -228,7 +280,8 @@ pub async fn today(state: &SharedState, caller: Patient) -> Result<Today, AppErr
             let date = local_date(zone, Utc::now());
             let mut active = Vec::new();
             for ctx in contexts {
-                active.extend(active_on(conn, ctx, date)?);
+                let (ctx, language) = in_language(&shared, ctx, requested, true);
+                active.extend(active_on(conn, ctx, date, language)?);
             }
             Ok(Today { date, plans: active })
         })
@@ -253,7 +306,12 @@ fn own_plans(conn: &mut DbConnection, state: &AppState, caller: &Patient) -> Res
 }
 
 /// The plan on `date`, when its days cover it.
-fn active_on(conn: &mut DbConnection, ctx: Arc<PlanContext>, date: NaiveDate) -> Result<Option<ActivePlan>, AppError> {
+fn active_on(
+    conn: &mut DbConnection,
+    ctx: Arc<PlanContext>,
+    date: NaiveDate,
+    language: Language,
+) -> Result<Option<ActivePlan>, AppError> {
     let day = day_number(ctx.treatment.treated_on, date);
     if !(1..=ctx.protocol.plan_days).contains(&day) {
         return Ok(None);
@@ -264,7 +322,7 @@ fn active_on(conn: &mut DbConnection, ctx: Arc<PlanContext>, date: NaiveDate) ->
         day_number: day,
         phase: ctx.protocol.phase_on(day).map(|p| p.key.clone()),
         checked_in,
-        reminders: PlanReminders { plan: ctx, from: date, to: date, acks },
+        reminders: PlanReminders { plan: ctx, from: date, to: date, acks, language },
     }))
 }
 
@@ -281,5 +339,6 @@ pub fn whole_plan(
     let to = from + Duration::days(plan.protocol.plan_days - 1);
     let acks = plans::acknowledgements(conn, &plan.treatment.id, from, to)?;
     let on = local_date(timezone, now);
-    Ok((PlanOnDate { plan: plan.clone(), timezone, on }, PlanReminders { plan, from, to, acks }))
+    let language = Language::En;
+    Ok((PlanOnDate { plan: plan.clone(), timezone, on, language }, PlanReminders { plan, from, to, acks, language }))
 }

@@ -1,8 +1,14 @@
 //! Protocols: the catalogue (the standard versions and the clinic's own), one version's document,
 //! and a clinic administrator's drafts and their publication.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::auth::{Admin, Caller};
+use crate::domain::Role;
 use crate::error::{AppError, FieldError};
+use crate::language::{Language, Requested};
+use crate::models::patients;
 use crate::models::protocols::{self, ProtocolRow};
 use crate::plan::Protocol;
 use crate::state::SharedState;
@@ -18,6 +24,8 @@ pub struct Listed {
 pub struct Detailed {
     pub listed: Listed,
     pub document: serde_json::Value,
+    /// The language of the document's texts.
+    pub language: Language,
 }
 
 fn listed(row: ProtocolRow, current: &Protocol) -> Listed {
@@ -38,8 +46,17 @@ pub async fn catalogue(state: &SharedState, caller: Caller) -> Result<Vec<Listed
         .await
 }
 
-/// One version and its document, if the caller may read it (404 otherwise).
-pub async fn get(state: &SharedState, caller: Caller, id: String, version: i32) -> Result<Detailed, AppError> {
+/// One version and its document, if the caller may read it (404 otherwise), in the language
+/// chosen (`crate::language`): in English the document as stored, its `translations` included;
+/// in another language it has, the document with its texts in that language and no
+/// `translations`.
+pub async fn get(
+    state: &SharedState,
+    caller: Caller,
+    id: String,
+    version: i32,
+    requested: Requested,
+) -> Result<Detailed, AppError> {
     let state = state.clone();
     state
         .clone()
@@ -47,8 +64,67 @@ pub async fn get(state: &SharedState, caller: Caller, id: String, version: i32) 
         .read(move |conn| {
             let (row, document) = protocols::find_document(conn, &caller, &id, version)?.ok_or(AppError::NotFound)?;
             let current = state.protocols.current_for(conn, &caller.clinic_id)?;
-            let document = serde_json::from_str(&document).map_err(AppError::internal)?;
-            Ok(Detailed { listed: listed(row, &current), document })
+            let language = requested.or(patients::preferred_language(conn, &caller)?);
+            let protocol = state.protocols.get(conn, &id, version)?;
+            let (document, language) = match protocol.answers_in(language) {
+                Language::En => (serde_json::from_str(&document).map_err(AppError::internal)?, Language::En),
+                other => (serde_json::to_value(protocol.localized(other)).map_err(AppError::internal)?, other),
+            };
+            Ok(Detailed { listed: listed(row, &current), document, language })
+        })
+        .await
+}
+
+/// Translates what a check-in stores in English at read time: its reasons (`code`, `message`).
+pub struct Reasons {
+    /// The language chosen for the caller.
+    pub language: Language,
+    /// The protocol versions the check-ins were judged with, by (id, version).
+    protocols: HashMap<(String, i32), Arc<Protocol>>,
+}
+
+impl Reasons {
+    /// A reason's message in the chosen language, from the translation of its rule (`rule.<code>.message`)
+    /// in the version the check-in was judged with, and the language it is in: the stored English
+    /// message when that version has no translation to the language.
+    pub fn message(&self, id: &str, version: i32, code: &str, english: String) -> (String, Language) {
+        let translated = self.protocols.get(&(id.to_string(), version)).and_then(|protocol| {
+            let translation = protocol.translations.get(self.language.as_str())?;
+            translation.get(&format!("rule.{code}.message")).cloned()
+        });
+        match translated {
+            Some(text) => (text, self.language),
+            None => (english, Language::En),
+        }
+    }
+}
+
+/// What translates the reasons of check-ins judged with these versions for the caller: the
+/// request's language, else a patient caller's preferred language, else English.
+pub async fn reasons(
+    state: &SharedState,
+    caller: Caller,
+    versions: Vec<(String, i32)>,
+    requested: Requested,
+) -> Result<Reasons, AppError> {
+    if requested.0 == Some(Language::En) || (requested.0.is_none() && caller.role != Role::Patient) {
+        return Ok(Reasons { language: Language::En, protocols: HashMap::new() });
+    }
+    let state = state.clone();
+    state
+        .clone()
+        .db
+        .read(move |conn| {
+            let preferred = if requested.0.is_none() { patients::preferred_language(conn, &caller)? } else { None };
+            let language = requested.or(preferred);
+            let mut protocols = HashMap::new();
+            if language != Language::En {
+                for (id, version) in versions {
+                    let protocol = state.protocols.get(conn, &id, version)?;
+                    protocols.insert((id, version), protocol);
+                }
+            }
+            Ok(Reasons { language, protocols })
         })
         .await
 }
@@ -85,7 +161,7 @@ pub async fn create_draft(
             let row = protocols::create_draft(conn, &caller, &mut protocol)?;
             let current = state.protocols.current_for(conn, &caller.clinic_id)?;
             let document = serde_json::to_value(&protocol).map_err(AppError::internal)?;
-            Ok(Detailed { listed: listed(row, &current), document })
+            Ok(Detailed { listed: listed(row, &current), document, language: Language::En })
         })
         .await
 }

@@ -76,6 +76,19 @@ async fn the_questions_of_a_day_come_from_the_treatments_protocol() {
     assert_eq!(today.body["local_date"], today_in(ZONE).to_string());
     assert_eq!(today.body["day_number"], 41);
 
+    // In Spanish: the same signs, kinds and order, other words; the answer says its language.
+    let path = format!("/v1/treatments/{t}/check-in-questions?on={treated_on}");
+    let spanish = app
+        .call_with_headers(reqwest::Method::GET, &path, Some(&patient.token), None, &[("accept-language", "es-ES")])
+        .await;
+    assert_eq!(spanish.header("content-language"), "es");
+    let in_spanish = spanish.body["questions"].as_array().unwrap();
+    assert_eq!(signs(in_spanish), signs(&first));
+    for (es, en) in in_spanish.iter().zip(&first) {
+        assert_eq!((&es["kind"], &es["required"]), (&en["kind"], &en["required"]));
+        assert_ne!(es["question"], en["question"], "{} is translated", en["sign"]);
+    }
+
     // Bad dates are named; other clinics and other patients see nothing.
     let early = app
         .get(&format!("/v1/treatments/{t}/check-in-questions?on={}", treated_on.pred_opt().unwrap()), &patient.token)
@@ -194,6 +207,11 @@ async fn a_clinic_adds_a_sign_without_a_release() {
         "sign": "eye_irritation", "at_least": 6, "level": "watch", "code": "eye_irritation",
         "message": "Irritated eyes after a facial treatment are worth a look. The clinic will review your check-in."
     }));
+    // The document speaks Spanish too, so the new texts need their Spanish.
+    document["translations"]["es"]["sign.eye_irritation.question"] =
+        json!("¿Cuánto le molestan los ojos? (0 = nada, 10 = mucho)");
+    document["translations"]["es"]["rule.eye_irritation.message"] =
+        json!("Conviene revisar los ojos irritados tras un tratamiento facial. La clínica revisará su registro.");
     // A rule must name a sign the document asks, with the right kind of threshold.
     let mut broken = document.clone();
     broken["assessment"]["rules"].as_array_mut().unwrap().last_mut().unwrap()["sign"] = json!("eye_strain");

@@ -525,7 +525,8 @@ fn urgent_alerts_are_due_before_every_other_message() {
     let message =
         |letter| NewMessage { clinic_id: clinic, recipient_user_id: admin, recipient: "admin@busy.test", letter };
     for i in 0..30 {
-        let invitation = Letter::Invitation { name: format!("P{i}"), clinic: "Busy".into(), nonce: format!("n{i}") };
+        let invitation =
+            Letter::Invitation { name: format!("P{i}"), clinic: "Busy".into(), nonce: format!("n{i}"), language: None };
         outbox::enqueue(&mut conn, message(invitation)).unwrap();
     }
     let alert = outbox::enqueue(&mut conn, message(Letter::UrgentCheckIn { check_in_id: "c1".into() })).unwrap();

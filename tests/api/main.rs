@@ -19,6 +19,7 @@ mod contract;
 mod data_rights;
 mod errors;
 mod isolation;
+mod languages;
 mod login_throttle;
 mod mail;
 mod memberships;

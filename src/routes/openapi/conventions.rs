@@ -70,6 +70,14 @@ fn header_components() -> Value {
             "description": "`Bearer`: the scheme to authenticate with",
             "schema": { "type": "string" }
         },
+        "Content-Language": {
+            "description": "The language of the answer's texts: `en` or `es` (`es, en` when some texts have no Spanish translation). Keys, kinds and codes are the same in every language",
+            "schema": { "type": "string", "example": "es" }
+        },
+        "Vary": {
+            "description": "`Accept-Language`: the texts follow the request's languages, so a cache keeps one answer per language",
+            "schema": { "type": "string" }
+        },
         "Location": {
             "description": "The path of the created resource",
             "schema": { "type": "string", "format": "uri-reference" }
@@ -103,6 +111,7 @@ fn add_headers_and_answers(doc: &mut Value) {
 fn add_operation_answers(operation: &mut Value, components_headers: &[String]) {
     let idempotent = has_header_parameter(operation, "Idempotency-Key");
     let revalidatable = has_header_parameter(operation, "If-None-Match");
+    let localized = has_header_parameter(operation, "Accept-Language");
     let responses = &mut operation["responses"];
     if idempotent {
         // A retry that arrives while the first request is still running (409), and a key
@@ -130,6 +139,10 @@ fn add_operation_answers(operation: &mut Value, components_headers: &[String]) {
         headers.insert("X-Request-Id".into(), header("X-Request-Id"));
         if idempotent && status.starts_with('2') {
             headers.insert("Idempotency-Replayed".into(), header("Idempotency-Replayed"));
+        }
+        if localized && (status.starts_with('2') || status == "304") {
+            headers.insert("Content-Language".into(), header("Content-Language"));
+            headers.insert("Vary".into(), header("Vary"));
         }
         if revalidatable && (status == "200" || status == "304") {
             headers.insert("ETag".into(), header("ETag"));
