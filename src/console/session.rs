@@ -208,8 +208,9 @@ pub fn secure_cookies(req: &HttpRequest, state: &AppState) -> bool {
     if let Some(forced) = state.settings.console_secure_cookies {
         return forced;
     }
-    let info = req.connection_info();
-    let host = info.host();
+    // The request's own Host (never X-Forwarded-Host, which any client may send).
+    let host =
+        req.uri().host().or_else(|| req.headers().get(actix_web::http::header::HOST)?.to_str().ok()).unwrap_or("");
     let name =
         host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(h, _)| h);
     !matches!(name, "localhost" | "127.0.0.1" | "[::1]")
