@@ -27,7 +27,7 @@ import uuid
 from playwright.sync_api import sync_playwright
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target", "debug", "aftercare")
+BINARY = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "target", "debug", "aftercare")
 AXE = os.path.join(ROOT, "tests", "browser", "node_modules", "axe-core", "axe.min.js")
 SHOTS = os.path.join(ROOT, "docs", "screenshots")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
