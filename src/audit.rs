@@ -200,7 +200,7 @@ pub fn bounded_id(raw: &str) -> String {
     }
 }
 
-/// Records one audit event for every request that the router took to a `/v1` route, whatever
+/// Records one audit event for every request that the router took to a `/v1` or console route, whatever
 /// its spelling and whoever answered it (handler, 405, replay, 401). The decision and every field
 /// come from the route table and the server, never from the raw path: a path no route matches
 /// writes nothing, and nothing a client sends can make a row longer than its bound.
@@ -223,7 +223,9 @@ pub async fn middleware(
 fn event_for<B>(res: &ServiceResponse<B>, trusted_proxies: &[IpNet]) -> Option<NewEvent> {
     let request = res.request();
     let route = crate::middleware::route_pattern(request);
-    if !route.starts_with("/v1/") {
+    // The API and the console's pages and forms (not its static script and stylesheet).
+    let console = route.starts_with("/console") && !route.starts_with("/console/static/");
+    if !route.starts_with("/v1/") && !console {
         return None;
     }
     let extensions = request.extensions();

@@ -99,6 +99,9 @@ pub struct Settings {
     /// out (calendar feeds). `None`: the request's own `Host`, and the scheme and host a trusted
     /// proxy forwarded.
     pub public_base_url: Option<String>,
+    /// Whether the console's cookies are `Secure` (`CONSOLE_SECURE_COOKIES`). `None`: yes, except
+    /// for requests to localhost or 127.0.0.1 over plain HTTP.
+    pub console_secure_cookies: Option<bool>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -222,6 +225,16 @@ impl Settings {
                 )));
             }
         };
+        let console_secure_cookies = match get("CONSOLE_SECURE_COOKIES").as_deref() {
+            None | Some("") => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => {
+                return Err(StartupError::Config(format!(
+                    "CONSOLE_SECURE_COOKIES must be `true` or `false`, not `{other}`"
+                )));
+            }
+        };
         let trusted_proxies = crate::client_addr::parse_networks(&get("TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;
         Ok(Settings {
@@ -262,6 +275,7 @@ impl Settings {
             password_resets_per_account: number(&get, "PASSWORD_RESETS_PER_ACCOUNT", 3)? as i64,
             invite_tokens_in_answers,
             public_base_url,
+            console_secure_cookies,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod client_addr;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -156,6 +157,7 @@ pub fn build_app(
                 .error_handler(|err, _| AppError::BadRequest(format!("malformed query string: {err}")).into()),
         )
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+        .configure(console::configure)
         .default_service(web::to(routes::fallback))
         .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
         .wrap(from_fn(limits::body_deadline))

@@ -322,11 +322,25 @@ diesel::table! {
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(check_ins -> users (patient_id));
 diesel::joinable!(photos -> check_ins (check_in_id));
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        credentials_version -> BigInt,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(treatments -> patients (patient_id));
 diesel::joinable!(reminder_acks -> treatments (treatment_id));
 diesel::joinable!(patients -> users (id));
 diesel::joinable!(invites -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(console_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     clinics,
@@ -351,4 +365,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_reset_requests,
     erasure_requests,
     calendar_subscriptions,
+    console_sessions,
 );

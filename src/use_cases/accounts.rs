@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::auth::Caller;
+use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::domain::credentials::{Activation, LoginAttempt, PresentedToken};
 use crate::error::AppError;
@@ -44,6 +45,22 @@ pub async fn log_in(
     client: Option<IpAddr>,
     note_actor: impl FnOnce(Caller),
 ) -> Result<IssuedTokens, AppError> {
+    let ttl = state.settings.refresh_token_ttl;
+    let (user, refresh_token) =
+        log_in_with(state, attempt, client, note_actor, move |conn, user| sessions::start(conn, &user.id, ttl)).await?;
+    Ok(issue_tokens(state, user, refresh_token))
+}
+
+/// The login of `log_in`, with the throttling and the password check, ending in `start` (run in
+/// the write that records the success) instead of a refresh token: the console starts its browser
+/// session this way (`console::session`).
+pub async fn log_in_with<T: Send + 'static>(
+    state: &SharedState,
+    attempt: LoginAttempt,
+    client: Option<IpAddr>,
+    note_actor: impl FnOnce(Caller),
+    start: impl FnOnce(&mut DbConnection, &User) -> Result<T, AppError> + Send + 'static,
+) -> Result<(User, T), AppError> {
     let LoginAttempt { email, password, clinic_id } = attempt;
     let buckets = Arc::new(LoginBuckets::new(&email, client));
 
@@ -65,16 +82,15 @@ pub async fn log_in(
     let matches = state.passwords.verify(password, stored).await?;
     // A failure stays counted as reserved; a success takes back its own attempt, nothing more.
     let Some(user) = user.filter(|_| matches) else { return Err(AppError::Unauthorized) };
-    let ttl = state.settings.refresh_token_ttl;
-    let user_id = user.id.clone();
-    let refresh_token = state
+    let started = user.clone();
+    let session = state
         .db
         .write(move |conn| {
             login_throttle::login_succeeded(conn, &buckets)?;
-            sessions::start(conn, &user_id, ttl)
+            start(conn, &started)
         })
         .await?;
-    Ok(issue_tokens(state, user, refresh_token))
+    Ok((user, session))
 }
 
 /// Reserves a login attempt (or learns how long to wait) and finds the account, in one write.

@@ -15,6 +15,7 @@ mod check_in_safety;
 mod check_ins;
 mod cli;
 mod clinic_protocols;
+mod console;
 mod contract;
 mod data_rights;
 mod errors;

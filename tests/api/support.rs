@@ -305,9 +305,19 @@ impl Drop for TestApp {
     }
 }
 
-/// (METHOD, /path/{param}) of every route the server really has, read from actix-web's own route
-/// table (not a hand-kept list).
+/// (METHOD, /path/{param}) of every route of the API the server really has, read from actix-web's
+/// own route table (not a hand-kept list). The console's pages (`/console`) are not API
+/// operations: `served_console_routes` lists them.
 pub async fn served_routes(app: &TestApp) -> std::collections::BTreeSet<(String, String)> {
+    all_served_routes(app).await.into_iter().filter(|(_, path)| !path.starts_with("/console")).collect()
+}
+
+/// The console's routes, from the same route table.
+pub async fn served_console_routes(app: &TestApp) -> std::collections::BTreeSet<(String, String)> {
+    all_served_routes(app).await.into_iter().filter(|(_, path)| path.starts_with("/console")).collect()
+}
+
+async fn all_served_routes(app: &TestApp) -> std::collections::BTreeSet<(String, String)> {
     use actix_web::introspection::IntrospectionTree;
     use actix_web::{test, web};
     let probe = "/__introspection_probe";
