@@ -24,7 +24,11 @@ use crate::use_cases::plans::{self, ActivePlan};
 #[utoipa::path(
     operation_id = "acknowledgeReminder",
     tag = "reminders",
-    params(("id" = uuid::Uuid, Path, description = "Reminder id"), crate::routes::openapi::IdempotencyKey),
+    params(
+        ("id" = uuid::Uuid, Path, description = "Reminder id"),
+        crate::routes::openapi::IdempotencyKey,
+        crate::routes::openapi::AcceptLanguage,
+    ),
     responses(
         (status = 200, description = "The reminder, with `acknowledged_at` set", body = Reminder),
         (status = 403, response = crate::routes::problems::Forbidden),
@@ -36,10 +40,12 @@ pub async fn acknowledge(
     state: web::Data<AppState>,
     caller: Patient,
     id: web::Path<String>,
-) -> Result<web::Json<Reminder>, AppError> {
+    requested: Requested,
+) -> Result<CustomizeResponder<web::Json<Reminder>>, AppError> {
     let reminder_id = path_id(&id)?;
-    let found = plans::acknowledge(&state, caller, reminder_id).await?;
-    Ok(web::Json(reminder_view(&found.plan.treatment.id, &found.reminder(), Some(found.at))))
+    let found = plans::acknowledge(&state, caller, reminder_id, requested).await?;
+    let view = reminder_view(&found.plan.treatment.id, &found.reminder(), Some(found.at));
+    Ok(language::localized(web::Json(view), [found.language]))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -203,7 +203,9 @@ pub async fn reminders(
 
 /// A reminder the patient acknowledged, with the plan it belongs to.
 pub struct Acknowledged {
-    pub plan: PlanContext,
+    pub plan: Arc<PlanContext>,
+    /// The language of the plan's texts.
+    pub language: Language,
     id: Uuid,
     local_date: NaiveDate,
     /// The first acknowledgement: acknowledging again keeps it.
@@ -220,10 +222,15 @@ impl Acknowledged {
 }
 
 /// Marks one of the patient's own reminders as done, once; not before its day in the patient's zone.
-pub async fn acknowledge(state: &SharedState, caller: Patient, reminder_id: String) -> Result<Acknowledged, AppError> {
+pub async fn acknowledge(
+    state: &SharedState,
+    caller: Patient,
+    reminder_id: String,
+    requested: Requested,
+) -> Result<Acknowledged, AppError> {
     let shared = state.clone();
     let now = Utc::now();
-    state
+    let (ctx, id, local_date, at) = state
         .db
         .write(move |conn| {
             // Reminder ids are derived, not stored: find it among the plans of the caller's own
@@ -240,11 +247,14 @@ pub async fn acknowledge(state: &SharedState, caller: Patient, reminder_id: Stri
                 }
                 let at = plans::acknowledge(conn, &ctx.treatment.id, &reminder)?;
                 let (id, local_date) = (reminder.id, reminder.local_date);
-                return Ok(Acknowledged { plan: ctx, id, local_date, at });
+                return Ok((ctx, id, local_date, at));
             }
             Err(AppError::NotFound)
         })
-        .await
+        .await?;
+    // Ids and dates are the same in every language: only the texts are chosen for the patient.
+    let (plan, language) = in_language(state, Arc::new(ctx), requested, true);
+    Ok(Acknowledged { plan, language, id, local_date, at })
 }
 
 /// One of the patient's plans on a day it covers.

@@ -310,3 +310,25 @@ async fn e_mails_to_a_patient_are_in_their_preferred_language() {
     let old: Letter = serde_json::from_str(r#"{"kind":"password_changed","name":"Ana"}"#).unwrap();
     assert_eq!(old.subject(), "Your Aftercare password was changed");
 }
+
+/// Acknowledging a reminder answers with the reminder in the patient's language too: the same id
+/// and date whatever the language, only its texts chosen.
+#[actix_web::test]
+async fn an_acknowledged_reminder_comes_back_in_the_patients_language() {
+    let app = spawn().await;
+    let (_, patient, id) = world(&app).await;
+    let today = app.get(&format!("/v1/treatments/{id}/reminders"), &patient.token).await;
+    let first = &today.body["items"][0];
+    let path = format!("/v1/reminders/{}/ack", first["id"].as_str().unwrap());
+    let es = app.call_with_headers(Method::POST, &path, Some(&patient.token), None, &[("accept-language", "es")]).await;
+    assert_eq!(es.status, 200, "{}", es.text);
+    assert_eq!(es.header("content-language"), "es");
+    assert_eq!(
+        (&es.body["id"], &es.body["kind"], &es.body["local_date"]),
+        (&first["id"], &first["kind"], &first["local_date"])
+    );
+    assert_ne!(es.body["title"], first["title"], "the title is in Spanish");
+    let en = app.call_with_headers(Method::POST, &path, Some(&patient.token), None, &[("accept-language", "en")]).await;
+    assert_eq!((en.header("content-language"), &en.body["title"]), ("en", &first["title"]));
+    assert_eq!(en.body["acknowledged_at"], es.body["acknowledged_at"], "acknowledged once");
+}
