@@ -68,13 +68,15 @@ pub fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Opti
     use serde::Deserialize;
     use serde::de::Error;
     let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else { return Ok(None) };
-    if let Some(n) = number.as_i64() {
-        return Ok(Some(n));
+    match whole_number(&number) {
+        Some(n) => Ok(Some(n)),
+        None => Err(D::Error::custom(format!("invalid type: {number}, expected an integer"))),
     }
-    match number.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
-        _ => Err(D::Error::custom(format!("invalid type: {number}, expected an integer"))),
-    }
+}
+
+/// An integer sent as `3` or `3.0` (some clients write every number as a float).
+pub fn whole_number(number: &serde_json::Number) -> Option<i64> {
+    number.as_i64().or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
 }
 
 /// Unwraps a value that `Checks::finish` has already proven present.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::FieldError;
+use crate::validate::whole_number;
 
 /// How a sign is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -157,11 +158,6 @@ pub fn check_answers(
     }
     checked.unknown = raw.keys().filter(|key| !signs.iter().any(|s| &&s.key == key)).cloned().collect();
     if errors.is_empty() { Ok(checked) } else { Err(errors) }
-}
-
-/// An integer sent as `3` or `3.0`.
-fn whole_number(n: &serde_json::Number) -> Option<i64> {
-    n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
 }
 
 #[cfg(test)]

@@ -462,9 +462,7 @@ pub async fn questions(
     query: web::Query<crate::routes::treatments::TimelineQuery>,
     requested: Requested,
 ) -> Result<CustomizeResponder<web::Json<CheckInQuestions>>, AppError> {
-    let mut checks = Checks::new();
-    let on = checks.optional("on", query.into_inner().on, parse_date);
-    checks.finish()?;
+    let on = query.into_inner().on()?;
     let treatment_id = path_id(&id)?;
     let found = plans::timeline(&state, caller, treatment_id, on, requested).await?;
     let treatment = &found.plan.treatment;

@@ -418,6 +418,16 @@ pub struct TimelineQuery {
     pub on: Option<String>,
 }
 
+impl TimelineQuery {
+    /// `on`, a date when given (422 naming `on` when it is not).
+    pub fn on(self) -> Result<Option<NaiveDate>, AppError> {
+        let mut checks = Checks::new();
+        let on = checks.optional("on", self.on, parse_date);
+        checks.finish()?;
+        Ok(on)
+    }
+}
+
 /// The recovery phases as they stand on a date: what to expect and how to care for the skin.
 ///
 /// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
@@ -440,9 +450,7 @@ pub async fn get_timeline(
     query: web::Query<TimelineQuery>,
     requested: Requested,
 ) -> Result<CustomizeResponder<web::Json<Timeline>>, AppError> {
-    let mut checks = Checks::new();
-    let on = checks.optional("on", query.into_inner().on, parse_date);
-    checks.finish()?;
+    let on = query.into_inner().on()?;
     let treatment_id = path_id(&id)?;
     let found = plans::timeline(&state, caller, treatment_id, on, requested).await?;
     Ok(language::localized(web::Json(timeline_view(&found)), [found.language]))
