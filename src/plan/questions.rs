@@ -122,22 +122,31 @@ pub struct CheckedAnswers {
     pub unknown: Vec<String>,
 }
 
-/// Checks the raw answers of a check-in made on `day` against `signs`. An answer of the wrong type
-/// or out of range, or a required question left unanswered, is an error naming `symptoms.<key>`;
-/// every error is returned at once.
+/// Why answers were refused.
+#[derive(Debug, PartialEq)]
+pub enum Refused {
+    /// An answer of the wrong JSON type (a yes/no that is not a boolean, a score that is not a whole
+    /// number): malformed input, a 400 by the contract's conventions.
+    WrongType(FieldError),
+    /// Answers out of range, or required ones missing: every one, for a 422.
+    Invalid(Vec<FieldError>),
+}
+
+/// Checks the raw answers of a check-in made on `day` against `signs`. An answer of the wrong JSON
+/// type refuses them as malformed; otherwise every answer out of range and every required question
+/// left unanswered is named (`symptoms.<key>`) at once.
 pub fn check_answers(
     signs: &[Sign],
     day: i64,
     raw: &serde_json::Map<String, Value>,
-) -> Result<CheckedAnswers, Vec<FieldError>> {
+) -> Result<CheckedAnswers, Refused> {
     let mut checked = CheckedAnswers::default();
     let mut errors = Vec::new();
-    let mut fail = |key: &str, message: &str| {
-        errors.push(FieldError { field: format!("symptoms.{key}"), message: message.to_string() })
-    };
+    let named =
+        |key: &str, message: &str| FieldError { field: format!("symptoms.{key}"), message: message.to_string() };
     for sign in signs {
         match (raw.get(&sign.key), sign.kind) {
-            (None | Some(Value::Null), _) if sign.required => fail(&sign.key, "is required"),
+            (None | Some(Value::Null), _) if sign.required => errors.push(named(&sign.key, "is required")),
             (None | Some(Value::Null), _) => {
                 if sign.asked_on(day) {
                     checked.unanswered.push(sign.key.clone());
@@ -146,18 +155,22 @@ pub fn check_answers(
             (Some(Value::Bool(yes)), SignKind::YesNo) => {
                 checked.answers.insert(sign.key.clone(), Answer::YesNo(*yes));
             }
-            (Some(_), SignKind::YesNo) => fail(&sign.key, "must be true or false"),
-            (Some(Value::Number(n)), SignKind::Score) => match whole_number(n).filter(|s| (0..=10).contains(s)) {
-                Some(score) => {
-                    checked.answers.insert(sign.key.clone(), Answer::Score(score as i32));
+            (Some(_), SignKind::YesNo) => return Err(Refused::WrongType(named(&sign.key, "must be true or false"))),
+            (Some(Value::Number(n)), SignKind::Score) if whole_number(n).is_some() => {
+                match whole_number(n).filter(|s| (0..=10).contains(s)) {
+                    Some(score) => {
+                        checked.answers.insert(sign.key.clone(), Answer::Score(score as i32));
+                    }
+                    None => errors.push(named(&sign.key, "must be an integer from 0 to 10")),
                 }
-                None => fail(&sign.key, "must be an integer from 0 to 10"),
-            },
-            (Some(_), SignKind::Score) => fail(&sign.key, "must be an integer from 0 to 10"),
+            }
+            (Some(_), SignKind::Score) => {
+                return Err(Refused::WrongType(named(&sign.key, "must be an integer from 0 to 10")));
+            }
         }
     }
     checked.unknown = raw.keys().filter(|key| !signs.iter().any(|s| &&s.key == key)).cloned().collect();
-    if errors.is_empty() { Ok(checked) } else { Err(errors) }
+    if errors.is_empty() { Ok(checked) } else { Err(Refused::Invalid(errors)) }
 }
 
 #[cfg(test)]
@@ -195,11 +208,18 @@ mod tests {
             let checked = check_answers(&signs(), 1, &raw(body)).map(|c| c.answers["redness"]);
             assert_eq!(checked.ok(), kept.map(Answer::Score), "{sent}");
         }
-        for sent in [json!(-1), json!(11), json!(4.5), json!("4"), json!(true), json!([4])] {
+        for sent in [json!(-1), json!(11)] {
             let mut body = all_core(0);
             body["redness"] = sent.clone();
-            let errors = check_answers(&signs(), 1, &raw(body)).unwrap_err();
+            let Err(Refused::Invalid(errors)) = check_answers(&signs(), 1, &raw(body)) else { panic!("{sent}") };
             assert_eq!(errors[0].field, "symptoms.redness", "{sent}");
+        }
+        // The wrong JSON type is malformed input, as everywhere in the API.
+        for sent in [json!(4.5), json!("4"), json!(true), json!([4])] {
+            let mut body = all_core(0);
+            body["redness"] = sent.clone();
+            let Err(Refused::WrongType(error)) = check_answers(&signs(), 1, &raw(body)) else { panic!("{sent}") };
+            assert_eq!(error.field, "symptoms.redness", "{sent}");
         }
     }
 
@@ -219,9 +239,12 @@ mod tests {
 
     #[test]
     fn every_missing_required_answer_is_named_at_once() {
-        let errors = check_answers(&signs(), 1, &raw(json!({ "redness": 2, "pus": "no" }))).unwrap_err();
+        let Err(Refused::Invalid(errors)) = check_answers(&signs(), 1, &raw(json!({ "redness": 12, "pus": false })))
+        else {
+            panic!("refused")
+        };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields.len(), 9, "{fields:?}");
-        assert!(fields.contains(&"symptoms.pus") && !fields.contains(&"symptoms.redness"));
+        assert!(fields.contains(&"symptoms.redness") && !fields.contains(&"symptoms.pus"));
     }
 }

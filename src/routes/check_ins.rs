@@ -107,9 +107,9 @@ pub struct CreateCheckIn {
 }
 
 /// Reads a check-in body field by field. The symptoms are what the clinic must see, so only they
-/// can refuse the check-in (422): missing, not an object, or (checked against the treatment's
-/// questions once its protocol is loaded) an answer of the wrong type or out of range, or a
-/// required one missing. Every other field is secondary: each is read on its own from its raw JSON value, and one
+/// can refuse the check-in: missing (422), not an object (400), or, checked against the treatment's
+/// questions once its protocol is loaded, an answer of the wrong JSON type (400), out of range or a
+/// required one missing (422). Every other field is secondary: each is read on its own from its raw JSON value, and one
 /// that is invalid (wrong type, bad value, unknown field) is left out and named in `ignored`, never
 /// a reason to lose the report. When the symptoms are refused, the 422 names the invalid secondary
 /// fields too, so the app can correct everything at once.
@@ -132,7 +132,9 @@ pub fn parse_check_in(mut body: serde_json::Map<String, Value>) -> Result<CheckI
     let symptoms = match body.remove("symptoms") {
         Some(Value::Object(answers)) => Ok(answers),
         None | Some(Value::Null) => Err(ignore("symptoms", "is required")),
-        Some(_) => Err(ignore("symptoms", "must be an object of answers by sign")),
+        Some(_) => {
+            return Err(AppError::BadRequest("malformed JSON: symptoms must be an object of answers by sign".into()));
+        }
     };
     let mut adherence = BTreeMap::new();
     match body.remove("adherence") {

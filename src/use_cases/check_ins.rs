@@ -17,7 +17,7 @@ use crate::models::plans::{self, PlanContext};
 use crate::pagination::{Page, PageRequest};
 use crate::plan::Level;
 use crate::plan::local_time::{day_number, local_date};
-use crate::plan::questions::check_answers;
+use crate::plan::questions::{Refused, check_answers};
 use crate::state::SharedState;
 
 /// Stores and judges the patient's check-in for one of their treatments. The date should fall
@@ -104,8 +104,10 @@ fn fit_to_plan(ctx: &PlanContext, report: CheckInReport) -> Result<NewCheckIn, A
         known
     });
     let day = day_number(ctx.treatment.treated_on, date);
-    let checked =
-        check_answers(&ctx.protocol.assessment.signs, day, &symptoms).map_err(|e| refused(e, ignored.clone()))?;
+    let checked = check_answers(&ctx.protocol.assessment.signs, day, &symptoms).map_err(|refusal| match refusal {
+        Refused::WrongType(e) => AppError::BadRequest(format!("malformed JSON: {}: {}", e.field, e.message)),
+        Refused::Invalid(errors) => refused(errors, ignored.clone()),
+    })?;
     for key in &checked.unknown {
         ignored.push(ignore(&format!("symptoms.{}", shown_key(key)), "is not a question of this check-in's protocol"));
     }

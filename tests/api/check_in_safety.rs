@@ -195,11 +195,14 @@ async fn invalid_symptoms_still_refuse_the_check_in() {
     assert_eq!(refused.assert_problem(422), ["symptoms.redness", "notes", "mood"], "every invalid field named");
     let missing = check_in(&app, &patient, &t, json!({ "notes": "pus on my chin" })).await;
     assert_eq!(missing.assert_problem(422), ["symptoms"]);
-    // An answer of the wrong JSON type is named like an answer out of range.
+    // An answer of the wrong JSON type is malformed input (400, naming the sign), as anywhere else.
     let mut typed = symptoms(1, false);
     typed["pus"] = json!("yes");
     let typed = check_in(&app, &patient, &t, json!({ "symptoms": typed })).await;
-    assert_eq!(typed.assert_problem(422), ["symptoms.pus"]);
+    typed.assert_problem(400);
+    assert!(typed.text.contains("symptoms.pus"), "{}", typed.text);
+    let not_an_object = check_in(&app, &patient, &t, json!({ "symptoms": ["pus"] })).await;
+    not_an_object.assert_problem(400);
     let not_object = check_in(&app, &patient, &t, json!(["pus"])).await;
     not_object.assert_problem(400);
     let list = app.get(&format!("/v1/treatments/{t}/check-ins"), &admin.token).await;
