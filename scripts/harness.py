@@ -54,13 +54,15 @@ class Server:
         return self.process.wait(timeout=60)
 
 
-def call(base, method, path, token=None, body=None, headers=None, timeout=30):
-    """(status, parsed body); raises on a connection error."""
-    data = json.dumps(body).encode() if body is not None else None
+def call(base, method, path, token=None, body=None, headers=None, timeout=30, raw=None):
+    """(status, parsed body); raises on a connection error. `raw`: bytes sent as they are."""
+    data = json.dumps(body).encode() if body is not None else raw
     request = urllib.request.Request(base + path, data=data, method=method)
     request.add_header("Connection", "close")
-    if data is not None:
+    if body is not None:
         request.add_header("Content-Type", "application/json")
+    elif raw is not None:
+        request.add_header("Content-Type", "application/octet-stream")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     for name, value in (headers or {}).items():

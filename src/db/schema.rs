@@ -185,6 +185,11 @@ diesel::table! {
         body_site -> Text,
         view -> Text,
         created_at -> Timestamp,
+        state -> Text,
+        object_key -> Nullable<Text>,
+        original_key -> Nullable<Text>,
+        metadata_removed -> Bool,
+        verified_at -> Nullable<Timestamp>,
     }
 }
 

@@ -87,6 +87,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(photos::list)
             .service(photos::get)
             .service(photos::remove)
+            .service(photos::upload_content)
+            .service(photos::download_content)
             .service(invitations::reinvite_patient)
             .service(invitations::reinvite_clinician)
             .service(mail::list_outbox)

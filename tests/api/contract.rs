@@ -295,6 +295,14 @@ impl Recorder<'_> {
         self.covered.insert(format!("{method} {template}"));
         answer
     }
+
+    /// A PUT of raw bytes to a template with one id.
+    async fn upload(&mut self, template: &str, id: &str, token: &str, bytes: Vec<u8>) -> Answer {
+        let answer = self.app.upload(&template.replace("{id}", id), token, bytes).await;
+        self.found.extend(check(&self.doc, "PUT", template, &answer));
+        self.covered.insert(format!("PUT {template}"));
+        answer
+    }
 }
 
 #[actix_web::test]
@@ -338,10 +346,20 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     assert_eq!(replayed.header("idempotency-replayed"), "true");
     let ci = first.str("id");
     let ci = ci.as_str();
+    let bytes = crate::fixtures::jpeg(true);
     let photo = r
-        .call(M::POST, "/v1/check-ins/{id}/photos", &[ci], Some(p), Some(PhotoBody::default().build()))
+        .call(
+            M::POST,
+            "/v1/check-ins/{id}/photos",
+            &[ci],
+            Some(p),
+            Some(PhotoBody::default().for_bytes("image/jpeg", &bytes)),
+        )
         .await
         .str("id");
+    r.upload("/v1/photos/{id}/content", &photo, p, b"GIF89a, not a photo".to_vec()).await; // 415
+    r.upload("/v1/photos/{id}/content", &photo, p, bytes).await;
+    r.call(M::GET, "/v1/photos/{id}/content", &[&photo], Some(c), None).await;
     let reminders = r.call(M::GET, "/v1/treatments/{id}/reminders", &[t], Some(p), None).await;
     r.call(M::GET, "/v1/treatments/{id}/notifications", &[t], Some(p), None).await;
     let reminder = reminders.body["items"][0]["id"].as_str().unwrap().to_string();
