@@ -34,6 +34,8 @@ const PARTS_IN_FLIGHT: usize = 2;
 
 pub struct PhotoStore {
     store: Arc<dyn ObjectStore>,
+    /// Uploads started per patient, for `PHOTO_UPLOADS_PER_WINDOW` (counted per replica).
+    recent_uploads: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>>,
     /// The directory of a local store: the sweeper also looks there for unfinished uploads, which
     /// the store itself does not list.
     local_root: Option<PathBuf>,
@@ -86,6 +88,7 @@ impl PhotoStore {
                 prefix => Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)),
             };
             return Ok(PhotoStore {
+                recent_uploads: Default::default(),
                 store,
                 local_root: None,
                 part_size: 5 * 1024 * 1024,
@@ -94,6 +97,7 @@ impl PhotoStore {
         }
         if url == "memory://" {
             return Ok(PhotoStore {
+                recent_uploads: Default::default(),
                 store: Arc::new(object_store::memory::InMemory::new()),
                 local_root: None,
                 part_size: 256 * 1024,
@@ -106,11 +110,30 @@ impl PhotoStore {
         let dir = dir.canonicalize()?;
         let local = object_store::local::LocalFileSystem::new_with_prefix(&dir).map_err(config)?;
         Ok(PhotoStore {
+            recent_uploads: Default::default(),
             store: Arc::new(local),
             description: format!("directory {}", dir.display()),
             local_root: Some(dir),
             part_size: 256 * 1024,
         })
+    }
+
+    /// Counts an upload by `patient_id`; 429 when they already started `limit` within `window`.
+    /// Counted per replica, in memory: a bound on what one phone can make one server do.
+    pub fn admit_upload(&self, patient_id: &str, limit: i64, window: std::time::Duration) -> Result<(), AppError> {
+        let now = std::time::Instant::now();
+        let mut recent = self.recent_uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        recent.retain(|_, starts| starts.back().is_some_and(|last| now.duration_since(*last) < window));
+        let starts = recent.entry(patient_id.to_string()).or_default();
+        while starts.front().is_some_and(|first| now.duration_since(*first) >= window) {
+            starts.pop_front();
+        }
+        if starts.len() as i64 >= limit {
+            let wait = window.saturating_sub(now.duration_since(*starts.front().expect("at least one")));
+            return Err(AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
+        }
+        starts.push_back(now);
+        Ok(())
     }
 
     pub fn describe(&self) -> &str {

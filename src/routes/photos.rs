@@ -276,7 +276,8 @@ pub struct PhotoBytes(#[allow(dead_code)] Vec<u8>);
 /// of these). EXIF, XMP and comments are removed from JPEG and PNG before they are stored. On
 /// success the photo is `verified` and visible to the clinic. Retrying, after a broken
 /// connection say, is safe: the photo keeps one object, replaced by the retry. A refused upload
-/// leaves nothing behind. The body has `PHOTO_UPLOAD_TIMEOUT_SECONDS` to arrive (408).
+/// leaves nothing behind. The body has `PHOTO_UPLOAD_TIMEOUT_SECONDS` to arrive (408); more than
+/// `PHOTO_UPLOADS_PER_WINDOW` uploads by one patient within the login window answer 429.
 #[utoipa::path(
     operation_id = "uploadPhotoContent",
     tag = "photos",
@@ -295,6 +296,7 @@ pub struct PhotoBytes(#[allow(dead_code)] Vec<u8>);
         (status = 200, description = "Verified and stored", body = Photo),
         (status = 403, response = crate::routes::problems::Forbidden),
         (status = 409, response = crate::routes::problems::Conflict),
+        (status = 429, response = crate::routes::problems::TooManyRequests),
     )
 )]
 #[put("/photos/{id}/content")]

@@ -50,7 +50,8 @@ pub async fn attach(
         .await
 }
 
-/// Receives the bytes of one of the calling patient's own photos (see `photo_store`): they must
+/// Receives the bytes of one of the calling patient's own photos (see `photo_store`), at most
+/// `PHOTO_UPLOADS_PER_WINDOW` uploads per `LOGIN_WINDOW_SECONDS` (429): they must
 /// match the record's size, SHA-256 and type. Only then are they moved to the photo's one key and
 /// the photo verified, in one transaction; a retry replaces the bytes of an earlier upload.
 pub async fn upload_content<S, E>(
@@ -64,7 +65,9 @@ where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
 {
-    let keep_original = state.settings.photos.keep_original;
+    let settings = &state.settings;
+    state.photos.admit_upload(&caller.user_id, settings.photos.uploads_per_window, settings.login_window)?;
+    let keep_original = settings.photos.keep_original;
     let (patient, photo_id) = (caller.clone(), id.clone());
     let photo = state
         .db

@@ -263,3 +263,17 @@ async fn photos_per_check_in_and_per_patient_are_limited() {
     over.assert_problem(409);
     assert!(over.body["type"].as_str().unwrap().ends_with("photo-quota"), "{}", over.text);
 }
+
+#[actix_web::test]
+async fn uploads_per_patient_are_rate_limited() {
+    let app = spawn_with(|s| s.photos.uploads_per_window = 2).await;
+    let (_, patient, _, path) = setting(&app).await;
+    let bytes = jpeg(false);
+    let id = app.post(&path, &patient.token, PhotoBody::default().for_bytes("image/jpeg", &bytes)).await.str("id");
+    let content = format!("/v1/photos/{id}/content");
+    app.upload(&content, &patient.token, b"not even an image".to_vec()).await.assert_problem(422);
+    assert_eq!(app.upload(&content, &patient.token, bytes.clone()).await.status, 200);
+    let third = app.upload(&content, &patient.token, bytes).await;
+    third.assert_problem(429);
+    assert!(third.header("retry-after").parse::<u64>().unwrap() >= 1);
+}
