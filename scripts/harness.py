@@ -26,7 +26,9 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, DATABASE_URL=database_url, BIND_ADDR=f"127.0.0.1:{self.port}",
                         JWT_SECRET="harness-secret-harness-secret-harness-0", ACCESS_TOKEN_TTL_SECONDS="7200",
-                        LOG_FORMAT="json", RUST_LOG="warn", LOGIN_FAILURES_PER_CLIENT="1000000", **extra_env)
+                        LOG_FORMAT="json", RUST_LOG="warn", LOGIN_FAILURES_PER_CLIENT="1000000",
+                        **{"PHOTO_STORE_URL": os.path.join(os.path.dirname(os.path.abspath(log_path)), "photos"),
+                           **extra_env})
         self.log = open(log_path, "a")
         self.process = None
 
