@@ -210,3 +210,29 @@ pub fn states_of_keys(
     }
     Ok(known)
 }
+
+/// For the comparison: the treatment (404 when not the caller's), its patient's time zone, and its
+/// verified photos (of one body site and view, when given), in capture order. At most `PHOTOS_PER_PATIENT`.
+pub fn for_comparison(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    treatment_id: &str,
+    body_site: Option<BodySite>,
+    view: Option<PhotoView>,
+) -> Result<(treatments::TreatmentRecord, chrono_tz::Tz, Vec<PhotoRecord>), AppError> {
+    let treatment = treatments::get(conn, caller, treatment_id)?;
+    let patient = crate::models::patients::get(conn, caller, &treatment.patient_id)?;
+    let mut query = visible_to(caller)
+        .filter(photos::treatment_id.eq(treatment.id.clone()))
+        .filter(photos::state.eq(PhotoState::Verified))
+        .select(PhotoRecord::as_select())
+        .order((photos::captured_at.asc(), photos::id.asc()));
+    if let Some(site) = body_site {
+        query = query.filter(photos::body_site.eq(site));
+    }
+    if let Some(view) = view {
+        query = query.filter(photos::view.eq(view));
+    }
+    let rows = query.load(conn)?;
+    Ok((treatment, patient.timezone, rows))
+}

@@ -89,6 +89,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(photos::remove)
             .service(photos::upload_content)
             .service(photos::download_content)
+            .service(photos::compare)
             .service(invitations::reinvite_patient)
             .service(invitations::reinvite_clinician)
             .service(mail::list_outbox)

@@ -354,3 +354,77 @@ pub async fn download_content(
         .no_chunking(size)
         .streaming(stream))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ComparisonQuery {
+    /// The body site to compare; every site when absent (then each day mixes them).
+    #[param(value_type = Option<BodySite>)]
+    pub body_site: Option<String>,
+    /// Only photos of this view; all views when absent.
+    #[param(value_type = Option<PhotoView>)]
+    pub view: Option<String>,
+}
+
+/// One day of recovery in a comparison, with the photos taken that day.
+#[derive(Serialize, ToSchema)]
+pub struct PhotoDay {
+    /// Day 1 is the day of treatment; days follow the patient's local calendar. 0 or less: before it.
+    pub day_number: i64,
+    #[schema(value_type = String, format = Date)]
+    pub local_date: String,
+    pub photos: Vec<Photo>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhotoComparison {
+    pub treatment_id: String,
+    pub body_site: Option<BodySite>,
+    pub view: Option<PhotoView>,
+    /// The days that have photos, in order.
+    pub days: Vec<PhotoDay>,
+}
+
+/// A treatment's verified photos of one body site, by day of recovery, to compare them side by side.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// Day 1 is the day of treatment, on the patient's local calendar; each day lists its photos in
+/// capture order (fetch their bytes with getPhotoContent). An unknown `body_site` or `view` answers
+/// 422.
+#[utoipa::path(
+    operation_id = "comparePhotos",
+    tag = "photos",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ComparisonQuery),
+    responses(
+        (status = 200, description = "The photos by day", body = PhotoComparison),
+    )
+)]
+#[get("/treatments/{id}/photo-comparison")]
+pub async fn compare(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<ComparisonQuery>,
+) -> Result<web::Json<PhotoComparison>, AppError> {
+    let treatment_id = path_id(&id)?;
+    let q = query.into_inner();
+    let mut checks = Checks::new();
+    let body_site = checks.optional("body_site", q.body_site, parse_enum::<BodySite>);
+    let view = checks.optional("view", q.view, parse_enum::<PhotoView>);
+    checks.finish()?;
+    let found = photos::compare(&state, caller, treatment_id, body_site, view).await?;
+    Ok(web::Json(PhotoComparison {
+        treatment_id: found.treatment_id,
+        body_site,
+        view,
+        days: found
+            .days
+            .into_iter()
+            .map(|(day_number, date, photos)| PhotoDay {
+                day_number,
+                local_date: date.to_string(),
+                photos: photos.into_iter().map(Photo::from).collect(),
+            })
+            .collect(),
+    }))
+}

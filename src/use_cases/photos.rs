@@ -120,6 +120,34 @@ pub async fn content(
     Ok((photo, size, stream))
 }
 
+/// One body site's photos of a treatment, by day of recovery (day 1 is the day of treatment,
+/// days counted on the patient's local calendar), so that day 2 and day 9 sit side by side.
+pub struct Comparison {
+    pub treatment_id: String,
+    pub days: Vec<(i64, chrono::NaiveDate, Vec<PhotoRecord>)>,
+}
+
+pub async fn compare(
+    state: &SharedState,
+    caller: Caller,
+    treatment_id: String,
+    body_site: Option<crate::domain::BodySite>,
+    view: Option<crate::domain::PhotoView>,
+) -> Result<Comparison, AppError> {
+    let (treatment, zone, rows) =
+        state.db.run(move |conn| photos::for_comparison(conn, &caller, &treatment_id, body_site, view)).await?;
+    let mut days: Vec<(i64, chrono::NaiveDate, Vec<PhotoRecord>)> = Vec::new();
+    for photo in rows {
+        let local = photo.captured_at.and_utc().with_timezone(&zone).date_naive();
+        let day_number = (local - treatment.treated_on).num_days() + 1;
+        match days.last_mut() {
+            Some((day, _, photos)) if *day == day_number => photos.push(photo),
+            _ => days.push((day_number, local, vec![photo])),
+        }
+    }
+    Ok(Comparison { treatment_id: treatment.id, days })
+}
+
 /// A treatment's photos in capture order, of one body site and view when the filter says so.
 pub async fn list_for_treatment(
     state: &SharedState,

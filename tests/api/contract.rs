@@ -282,6 +282,8 @@ impl Recorder<'_> {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
+        // A query string, if any, is sent but not part of the document's path.
+        let (template, query) = template.split_once('?').map_or((template, None), |(t, q)| (t, Some(q)));
         let mut path = template.to_string();
         for id in ids {
             // The next `{...}` of the template: an `{id}`, or the feed's `{secret}`.
@@ -289,6 +291,9 @@ impl Recorder<'_> {
                 let end = start + path[start..].find('}').unwrap();
                 path.replace_range(start..=end, id);
             }
+        }
+        if let Some(query) = query {
+            path = format!("{path}?{query}");
         }
         let answer = self.app.call_with_headers(method.clone(), &path, token, body, headers).await;
         self.found.extend(check(&self.doc, method.as_str(), template, &answer));
@@ -360,6 +365,7 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     r.upload("/v1/photos/{id}/content", &photo, p, b"GIF89a, not a photo".to_vec()).await; // 415
     r.upload("/v1/photos/{id}/content", &photo, p, bytes).await;
     r.call(M::GET, "/v1/photos/{id}/content", &[&photo], Some(c), None).await;
+    r.call(M::GET, "/v1/treatments/{id}/photo-comparison?body_site=chin", &[t], Some(c), None).await;
     let reminders = r.call(M::GET, "/v1/treatments/{id}/reminders", &[t], Some(p), None).await;
     r.call(M::GET, "/v1/treatments/{id}/notifications", &[t], Some(p), None).await;
     let reminder = reminders.body["items"][0]["id"].as_str().unwrap().to_string();

@@ -277,3 +277,48 @@ async fn uploads_per_patient_are_rate_limited() {
     third.assert_problem(429);
     assert!(third.header("retry-after").parse::<u64>().unwrap() >= 1);
 }
+
+#[actix_web::test]
+async fn the_comparison_lines_up_one_site_by_day_of_recovery() {
+    let app = spawn().await;
+    let (admin, patient, t, path) = setting(&app).await;
+    let zone: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let treated_on = crate::fixtures::today_in("Europe/Berlin") - chrono::Duration::days(2);
+    let now = chrono::Utc::now();
+    let shots = [
+        (now - chrono::Duration::days(2), "left_cheek", "front"),
+        (now - chrono::Duration::minutes(2), "left_cheek", "front"),
+        (now - chrono::Duration::minutes(1), "left_cheek", "left_45"),
+        (now - chrono::Duration::minutes(1), "chin", "front"),
+    ];
+    for (at, site, view) in shots {
+        let body = PhotoBody::default().captured_at(&at.to_rfc3339()).of(site, view);
+        verified_photo(&app, &patient, &path, body).await;
+    }
+    // A pending photo is not compared.
+    app.post(&path, &patient.token, PhotoBody::default().of("left_cheek", "front").build()).await;
+    let day = |at: chrono::DateTime<chrono::Utc>| (at.with_timezone(&zone).date_naive() - treated_on).num_days() + 1;
+
+    let all = app.get(&format!("/v1/treatments/{t}/photo-comparison?body_site=left_cheek"), &admin.token).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let days = all.body["days"].as_array().unwrap();
+    let numbers: Vec<i64> = days.iter().map(|d| d["day_number"].as_i64().unwrap()).collect();
+    let mut expected = vec![day(shots[0].0), day(shots[1].0)];
+    expected.dedup();
+    assert_eq!(numbers, expected);
+    let counted: usize = days.iter().map(|d| d["photos"].as_array().unwrap().len()).sum();
+    assert_eq!(counted, 3);
+    let front =
+        app.get(&format!("/v1/treatments/{t}/photo-comparison?body_site=left_cheek&view=front"), &patient.token).await;
+    let counted: usize =
+        front.body["days"].as_array().unwrap().iter().map(|d| d["photos"].as_array().unwrap().len()).sum();
+    assert_eq!(counted, 2);
+    let bad = app.get(&format!("/v1/treatments/{t}/photo-comparison?body_site=knee&view=sideways"), &admin.token).await;
+    assert_eq!(bad.assert_problem(422), ["body_site", "view"]);
+    let every_site = app.get(&format!("/v1/treatments/{t}/photo-comparison"), &admin.token).await;
+    let counted: usize =
+        every_site.body["days"].as_array().unwrap().iter().map(|d| d["photos"].as_array().unwrap().len()).sum();
+    assert_eq!(counted, 4);
+    let neighbour = app.patient(&admin, "Europe/Berlin").await;
+    app.get(&format!("/v1/treatments/{t}/photo-comparison?body_site=chin"), &neighbour.token).await.assert_problem(404);
+}
