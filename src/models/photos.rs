@@ -75,6 +75,8 @@ pub fn create(
             photos::patient_id.eq(&check_in.patient_id),
             photos::clinic_id.eq(&check_in.clinic_id),
             photos::created_at.eq(crate::clock::now()),
+            // The key its bytes will have, fixed now: every upload of the photo goes there.
+            photos::object_key.eq(crate::photo_store::new_key(crate::photo_store::OBJECTS)),
         ))
         .execute(conn)?;
     get(conn, caller, &id)

@@ -114,7 +114,7 @@ impl PhotoStore {
             store: Arc::new(local),
             description: format!("directory {}", dir.display()),
             local_root: Some(dir),
-            part_size: 256 * 1024,
+            part_size: 1024 * 1024,
         })
     }
 

@@ -71,12 +71,21 @@ where
     let (patient, photo_id) = (caller.clone(), id.clone());
     let photo = state
         .db
-        .write(move |conn| {
+        .run(move |conn| {
             let photo = photos::get(conn, &patient, &photo_id)?;
             refuse_if_discharged(&patients::get(conn, &patient, &patient.user_id)?)?;
-            photos::assign_keys(conn, &patient, &photo.id, keep_original)
+            Ok(photo)
         })
         .await?;
+    // Keys are fixed when the photo is created; a photo from before, or a first original, gets
+    // them here, committed before anything is written under them.
+    let photo = match photo.object_key.is_none() || (keep_original && photo.original_key.is_none()) {
+        true => {
+            let (patient, photo_id) = (caller.clone(), photo.id.clone());
+            state.db.write(move |conn| photos::assign_keys(conn, &patient, &photo_id, keep_original)).await?
+        }
+        false => photo,
+    };
     if let Some(length) = declared_length.filter(|&n| n != photo.byte_size as u64) {
         return Err(AppError::invalid(
             "byte_size",
