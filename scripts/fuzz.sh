@@ -15,6 +15,7 @@ export JWT_SECRET=fuzzing-secret-fuzzing-secret-fuzzing-secret
 export ACCESS_TOKEN_TTL_SECONDS=7200
 export LOGIN_FAILURES_PER_CLIENT=1000000 LOGIN_FAILURES_PER_ACCOUNT=1000000 LOGIN_ATTEMPTS_PER_ACCOUNT=1000000
 export LOG_FORMAT=json RUST_LOG=warn
+export PHOTO_STORE_URL=$work/photos
 ./target/debug/aftercare demo > "$work/clinic_a.json"
 ./target/debug/aftercare demo > "$work/clinic_b.json"
 ./target/debug/aftercare serve 2> "$work/server.log" &
@@ -46,7 +47,23 @@ def get(path, who):
 today = get("/v1/me/today", "patient_a")["treatments"][0]
 treatment = today["treatment_id"]
 check_in = get(f"/v1/treatments/{treatment}/check-ins", "clinician_a")["items"][0]["id"]
-photo = get(f"/v1/treatments/{treatment}/photos", "clinician_a")["items"][0]["id"]
+# A photo with its bytes uploaded (the demo's photos are records only, pending): a tiny JPEG as the
+# server parses it (segments, a scan, the end marker; it never decodes), EXIF included.
+def send(method, path, who, data, content_type):
+    token = next(e for e in entries if e["name"] == who)["fixedHeaders"][0]["value"]
+    req = urllib.request.Request(base + path, data=data, method=method,
+                                 headers={"Authorization": token, "content-type": content_type})
+    return json.load(urllib.request.urlopen(req))
+def segment(marker, payload):
+    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+jpeg = (b"\xff\xd8" + segment(0xE1, b"Exif\0\0MM\0*GPS") + segment(0xDB, bytes(65))
+        + segment(0xDA, b"\x01\x01\0\0?\0") + bytes(range(200)) + b"\xff\xd9")
+import hashlib, time
+metadata = {"content_type": "image/jpeg", "byte_size": len(jpeg), "sha256": hashlib.sha256(jpeg).hexdigest(),
+            "width": 640, "height": 480, "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
+            "body_site": "chin", "view": "front"}
+photo = send("POST", f"/v1/check-ins/{check_in}/photos", "patient_a", json.dumps(metadata).encode(), "application/json")["id"]
+send("PUT", f"/v1/photos/{photo}/content", "patient_a", jpeg, "application/octet-stream")
 ids = {"patients": get(f"/v1/treatments/{treatment}", "clinician_a")["patient_id"], "treatments": treatment,
        "check-ins": check_in, "photos": photo, "reminders": today["reminders"][0]["id"]}
 with open(f"{work}/ids.toml", "w") as out:

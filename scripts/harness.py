@@ -26,7 +26,9 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, DATABASE_URL=database_url, BIND_ADDR=f"127.0.0.1:{self.port}",
                         JWT_SECRET="harness-secret-harness-secret-harness-0", ACCESS_TOKEN_TTL_SECONDS="7200",
-                        LOG_FORMAT="json", RUST_LOG="warn", LOGIN_FAILURES_PER_CLIENT="1000000", **extra_env)
+                        LOG_FORMAT="json", RUST_LOG="warn", LOGIN_FAILURES_PER_CLIENT="1000000",
+                        **{"PHOTO_STORE_URL": os.path.join(os.path.dirname(os.path.abspath(log_path)), "photos"),
+                           **extra_env})
         self.log = open(log_path, "a")
         self.process = None
 
@@ -54,13 +56,15 @@ class Server:
         return self.process.wait(timeout=60)
 
 
-def call(base, method, path, token=None, body=None, headers=None, timeout=30):
-    """(status, parsed body); raises on a connection error."""
-    data = json.dumps(body).encode() if body is not None else None
+def call(base, method, path, token=None, body=None, headers=None, timeout=30, raw=None):
+    """(status, parsed body); raises on a connection error. `raw`: bytes sent as they are."""
+    data = json.dumps(body).encode() if body is not None else raw
     request = urllib.request.Request(base + path, data=data, method=method)
     request.add_header("Connection", "close")
-    if data is not None:
+    if body is not None:
         request.add_header("Content-Type", "application/json")
+    elif raw is not None:
+        request.add_header("Content-Type", "application/octet-stream")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     for name, value in (headers or {}).items():

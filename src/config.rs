@@ -42,6 +42,29 @@ pub struct MailSettings {
     pub first_retry: Duration,
 }
 
+/// Where photos' bytes go and what an upload may be (see `photo_store`).
+#[derive(Clone, Debug)]
+pub struct PhotoSettings {
+    /// `s3://bucket[/prefix]` (credentials, region, endpoint from `AWS_*`), `memory://`, or a
+    /// directory (`file:///srv/photos` or a path; the default is `photos` in the working directory).
+    pub store_url: String,
+    /// Keep the bytes as uploaded, metadata included, beside the stripped copy that is served.
+    pub keep_original: bool,
+    /// The largest photo accepted (declared at creation and checked on upload).
+    pub max_bytes: i64,
+    /// Photos one check-in may hold, and one patient over all their check-ins.
+    pub per_check_in: i64,
+    pub per_patient: i64,
+    /// Uploads one patient may start per `login_window`, refused or not.
+    pub uploads_per_window: i64,
+    /// Time one upload's body has to arrive (instead of `REQUEST_BODY_TIMEOUT_SECONDS`).
+    pub upload_timeout: Duration,
+    /// How often each replica's sweeper looks for orphaned objects, and how old a staging object
+    /// or the bytes of a photo never verified must be before they go.
+    pub sweep_interval: Duration,
+    pub sweep_grace: Duration,
+}
+
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -102,6 +125,7 @@ pub struct Settings {
     /// Whether the console's cookies are `Secure` (`CONSOLE_SECURE_COOKIES`). `None`: yes, except
     /// for requests to localhost or 127.0.0.1 over plain HTTP.
     pub console_secure_cookies: Option<bool>,
+    pub photos: PhotoSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -235,6 +259,26 @@ impl Settings {
                 )));
             }
         };
+        let photos = PhotoSettings {
+            store_url: get("PHOTO_STORE_URL").filter(|s| !s.is_empty()).unwrap_or_else(|| "photos".into()),
+            keep_original: match get("PHOTO_KEEP_ORIGINAL").as_deref() {
+                None | Some("") | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(StartupError::Config(format!(
+                        "PHOTO_KEEP_ORIGINAL must be `true` or `false`, not `{other}`"
+                    )));
+                }
+            },
+            max_bytes: at_most(&get, "PHOTO_MAX_BYTES", 20 * 1024 * 1024, crate::domain::photo::MAX_BYTES as u64)?
+                as i64,
+            per_check_in: number(&get, "PHOTOS_PER_CHECK_IN", 10)? as i64,
+            per_patient: number(&get, "PHOTOS_PER_PATIENT", 500)? as i64,
+            uploads_per_window: number(&get, "PHOTO_UPLOADS_PER_WINDOW", 60)? as i64,
+            upload_timeout: Duration::from_secs(at_most(&get, "PHOTO_UPLOAD_TIMEOUT_SECONDS", 300, 3600)?),
+            sweep_interval: Duration::from_secs(number(&get, "PHOTO_SWEEP_SECONDS", 600)?),
+            sweep_grace: Duration::from_secs(number(&get, "PHOTO_SWEEP_GRACE_SECONDS", 3600)?),
+        };
         let trusted_proxies = crate::client_addr::parse_networks(&get("TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;
         Ok(Settings {
@@ -276,6 +320,7 @@ impl Settings {
             invite_tokens_in_answers,
             public_base_url,
             console_secure_cookies,
+            photos,
         })
     }
 }

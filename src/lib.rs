@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod models;
 pub mod pagination;
+pub mod photo_store;
 pub mod plan;
 pub mod routes;
 pub mod scope;
@@ -100,7 +101,10 @@ impl Services {
         };
         let passwords =
             Passwords::new(settings.max_concurrent_hashes).map_err(|e| StartupError::Config(e.to_string()))?;
+        let photos = photo_store::PhotoStore::open(&settings.photos.store_url)?;
+        tracing::info!(store = %photos.describe(), "photo store");
         let state = AppState {
+            photos,
             db,
             tokens: TokenKeys::new(&secret, settings.access_token_ttl),
             passwords,
@@ -188,6 +192,7 @@ pub fn serve(services: Services, listener: TcpListener) -> std::io::Result<Serve
         "connection limits"
     );
     mail::worker::start(services.state.clone()).map_err(std::io::Error::other)?;
+    photo_store::sweeper::start(services.state.clone());
     let metrics = services.metrics.clone();
     let server = HttpServer::new(move || build_app(services.clone()))
         .workers(budget.workers)

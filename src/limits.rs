@@ -107,7 +107,12 @@ pub async fn body_deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody, impl MessageBody>>, actix_web::Error> {
-    let limit = req.app_data::<Data<AppState>>().map(|s| s.settings.request_body_timeout);
+    // A photo's bytes come from a phone, maybe on a slow network: they have a deadline of their own.
+    let photo_upload = req.method() == actix_web::http::Method::PUT && req.path().ends_with("/content");
+    let limit = req.app_data::<Data<AppState>>().map(|s| match photo_upload {
+        true => s.settings.photos.upload_timeout,
+        false => s.settings.request_body_timeout,
+    });
     let Some(limit) = limit.filter(|_| has_body(&req)) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };

@@ -18,6 +18,8 @@ pub struct AppState {
     pub plans: PlanCache,
     pub settings: Settings,
     pub audit: AuditLog,
+    /// Where photos' bytes live.
+    pub photos: crate::photo_store::PhotoStore,
 }
 
 /// The state as handlers and use cases hold it: shared, cheap to clone into database work.

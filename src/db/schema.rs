@@ -188,6 +188,11 @@ diesel::table! {
         body_site -> Text,
         view -> Text,
         created_at -> Timestamp,
+        state -> Text,
+        object_key -> Nullable<Text>,
+        original_key -> Nullable<Text>,
+        metadata_removed -> Bool,
+        verified_at -> Nullable<Timestamp>,
     }
 }
 

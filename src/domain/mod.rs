@@ -148,6 +148,13 @@ string_enum!(
 );
 
 string_enum!(
+    /// Where a photo's bytes stand: `pending` (the record exists, its bytes have not arrived or
+    /// did not match), `verified` (uploaded, and the size, SHA-256 and type matched the record).
+    /// Only verified photos are listed or shown to staff.
+    PhotoState { Pending => "pending", Verified => "verified" }
+);
+
+string_enum!(
     BodySite {
         Forehead => "forehead",
         LeftCheek => "left_cheek",

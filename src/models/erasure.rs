@@ -88,14 +88,15 @@ pub fn list(conn: &mut DbConnection, caller: &Admin, page: &PageRequest) -> Resu
 }
 
 /// Decides an open request of the caller's clinic; an approval erases the patient at once, in the
-/// caller's write transaction. A request decided already answers 409.
+/// caller's write transaction, and returns the keys of their photos' objects, for the caller to
+/// delete once it has committed. A request decided already answers 409.
 pub fn decide(
     conn: &mut DbConnection,
     caller: &Admin,
     id: &str,
     decision: ErasureDecision,
     reason: String,
-) -> Result<ErasureRecord, AppError> {
+) -> Result<(ErasureRecord, Vec<String>), AppError> {
     let current = get(conn, caller, id)?;
     let status = match decision {
         ErasureDecision::Approve => ErasureStatus::Approved,
@@ -118,10 +119,11 @@ pub fn decide(
     if updated == 0 {
         return Err(AppError::Conflict("this erasure request has already been decided".into()));
     }
-    if decision == ErasureDecision::Approve {
-        erase_patient(conn, &current.patient_id)?;
-    }
-    get(conn, caller, id)
+    let photo_keys = match decision {
+        ErasureDecision::Approve => erase_patient(conn, &current.patient_id)?,
+        ErasureDecision::Decline => Vec::new(),
+    };
+    Ok((get(conn, caller, id)?, photo_keys))
 }
 
 /// Erases a patient: every row that identifies them or holds their health data is deleted, and
@@ -129,13 +131,14 @@ pub fn decide(
 /// trail itself is not touched: its rows hold only opaque ids. The plan cache follows by itself
 /// (the triggers on `users`, `patients`, `patient_schedules` and `treatments` move
 /// `plan_inputs_version`). Run inside a write transaction.
-fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<(), AppError> {
+fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<Vec<String>, AppError> {
     let account = users::find_any(conn, patient_id)?.ok_or(AppError::NotFound)?;
     // The account's row first: a transaction adding to the account (a password reset answered by
     // the mail worker) either committed before this one and its rows are deleted below, or waits and
     // finds the account gone. Its access tokens end here too.
     users::end_access_tokens(conn, patient_id)?;
     let treatment_ids = treatments::ids_of_patient(conn, patient_id)?;
+    let photo_keys = photos::keys_of_patient(conn, patient_id)?;
     photos::erase_patient(conn, patient_id)?;
     check_ins::erase_patient(conn, patient_id)?;
     plans::erase_acknowledgements(conn, &treatment_ids)?;
@@ -149,7 +152,8 @@ fn erase_patient(conn: &mut DbConnection, patient_id: &str) -> Result<(), AppErr
     login_throttle::forget_account(conn, &account.email, patient_id)?;
     outbox::forget_recipient(conn, patient_id)?;
     reset_requests::forget_email(conn, &account.email)?;
-    users::tombstone(conn, patient_id)
+    users::tombstone(conn, patient_id)?;
+    Ok(photo_keys)
 }
 
 /// The calling patient's own requests, oldest first (for the export).

@@ -1,15 +1,16 @@
 //! Photo metadata attached to check-ins.
 
-use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_LENGTH, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::Utc;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Patient};
 use crate::clock::format_instant;
 use crate::domain::photo::{parse_byte_size, parse_captured_at, parse_sha256, parse_side};
-use crate::domain::{BodySite, PhotoType, PhotoView, parse_enum};
+use crate::domain::{BodySite, PhotoState, PhotoType, PhotoView, parse_enum};
 use crate::error::AppError;
 use crate::models::photos::{NewPhoto, PhotoFilter, PhotoRecord};
 use crate::pagination::{Page, PageQuery};
@@ -33,6 +34,12 @@ pub struct Photo {
     pub body_site: BodySite,
     pub view: PhotoView,
     pub created_at: String,
+    /// `pending` until bytes matching `byte_size`, `sha256` and `content_type` are uploaded with
+    /// uploadPhotoContent; only its patient sees a pending photo.
+    pub state: PhotoState,
+    /// Whether EXIF, XMP and other metadata were removed from the bytes served (JPEG and PNG);
+    /// `false` for HEIC and WebP, which are served as uploaded, and before the upload.
+    pub metadata_removed: bool,
 }
 
 impl From<PhotoRecord> for Photo {
@@ -51,6 +58,8 @@ impl From<PhotoRecord> for Photo {
             body_site: p.body_site,
             view: p.view,
             created_at: format_instant(p.created_at),
+            state: p.state,
+            metadata_removed: p.metadata_removed,
         }
     }
 }
@@ -121,9 +130,10 @@ impl TryFrom<CreatePhoto> for NewPhoto {
 /// Attaches a photo's metadata to one of the patient's own check-ins.
 ///
 /// The patient only; staff get 403, and another patient's check-in answers 404. Only the metadata
-/// is stored: the image bytes stay in the app's storage, identified by `sha256`. A `captured_at`
-/// more than 5 minutes in the future, or a size, dimension or checksum out of bounds, answers 422;
-/// a discharged patient's photo, 409. Retrying with the same Idempotency-Key is safe: the retry
+/// is stored; the photo stays `pending`, seen by its patient only, until its bytes are uploaded
+/// with uploadPhotoContent. A `captured_at` more than 5 minutes in the future, or a size (at most
+/// `PHOTO_MAX_BYTES`), dimension or checksum out of bounds, answers 422; a discharged patient's
+/// photo, or one past the photos a check-in or a patient may hold, 409. Retrying with the same Idempotency-Key is safe: the retry
 /// gets the first answer instead of a second photo.
 #[utoipa::path(
     operation_id = "createPhoto",
@@ -170,7 +180,7 @@ pub struct PhotoQuery {
     pub cursor: Option<String>,
 }
 
-/// A treatment's photos, oldest `captured_at` first, optionally of one body site and view.
+/// A treatment's verified photos, oldest `captured_at` first, optionally of one body site and view.
 ///
 /// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
 /// Filter by `body_site` and `view` to line up the same shot across the recovery. An unknown
@@ -196,6 +206,7 @@ pub async fn list(
     let filter = PhotoFilter {
         body_site: checks.optional("body_site", q.body_site, parse_enum::<BodySite>),
         view: checks.optional("view", q.view, parse_enum::<PhotoView>),
+        pending_too: false,
     };
     let page = PageQuery { limit: q.limit, cursor: q.cursor }.parse(&mut checks);
     checks.finish()?;
@@ -207,7 +218,7 @@ pub async fn list(
 /// One photo's metadata.
 ///
 /// Administrators and clinicians of the photo's clinic, or its patient; anyone else gets 404,
-/// exactly as for an id that does not exist (or a deleted photo).
+/// exactly as for an id that does not exist (or a deleted photo). Staff see verified photos only.
 #[utoipa::path(
     operation_id = "getPhoto",
     tag = "photos",
@@ -230,8 +241,8 @@ pub async fn get(
 /// Deletes a photo's metadata: the patient's own, or any of the clinic's by its staff.
 ///
 /// Administrators and clinicians of the photo's clinic, or its patient; anyone else gets 404. The
-/// deletion is final; deleting the same photo again answers 404. The image bytes in the app's
-/// storage are the app's to delete.
+/// deletion is final, and takes the photo's bytes from the store; deleting the same photo again
+/// answers 404.
 #[utoipa::path(
     operation_id = "deletePhoto",
     tag = "photos",
@@ -249,4 +260,171 @@ pub async fn remove(
     let id = path_id(&id)?;
     photos::remove(&state, caller, id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// An image file's bytes, as the body of a request or an answer.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PhotoBytes(#[allow(dead_code)] Vec<u8>);
+
+/// Uploads a photo's bytes: the patient's own, streamed, as the raw body.
+///
+/// The patient only (staff get 403; another patient's photo 404). The body must be exactly the
+/// bytes the photo declared: its `byte_size` (a longer body stops at once with 413, a shorter or
+/// different one 422), its `sha256` (422) and its `content_type`, which the bytes' own signature
+/// must show (415 for anything that is not a JPEG, PNG, HEIC/HEIF or WebP image, 422 for another
+/// of these). EXIF, XMP and comments are removed from JPEG and PNG before they are stored. On
+/// success the photo is `verified` and visible to the clinic. Retrying, after a broken
+/// connection say, is safe: the photo keeps one object, replaced by the retry. A refused upload
+/// leaves nothing behind. The body has `PHOTO_UPLOAD_TIMEOUT_SECONDS` to arrive (408); more than
+/// `PHOTO_UPLOADS_PER_WINDOW` uploads by one patient within the login window answer 429.
+#[utoipa::path(
+    operation_id = "uploadPhotoContent",
+    tag = "photos",
+    params(("id" = uuid::Uuid, Path, description = "Photo id")),
+    request_body(
+        description = "The image file's bytes, exactly as hashed into the photo's `sha256`",
+        content(
+            (PhotoBytes = "image/jpeg"),
+            (PhotoBytes = "image/png"),
+            (PhotoBytes = "image/heic"),
+            (PhotoBytes = "image/webp"),
+            (PhotoBytes = "application/octet-stream"),
+        )
+    ),
+    responses(
+        (status = 200, description = "Verified and stored", body = Photo),
+        (status = 403, response = crate::routes::problems::Forbidden),
+        (status = 409, response = crate::routes::problems::Conflict),
+        (status = 429, response = crate::routes::problems::TooManyRequests),
+    )
+)]
+#[put("/photos/{id}/content")]
+pub async fn upload_content(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Payload,
+) -> Result<web::Json<Photo>, AppError> {
+    let caller = Patient::try_from(caller)?;
+    let id = path_id(&id)?;
+    let length = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let verified = photos::upload_content(&state, caller, id, length, body).await?;
+    Ok(web::Json(verified.into()))
+}
+
+/// A verified photo's bytes, as the clinician reviews them: JPEG and PNG without their metadata.
+///
+/// Administrators and clinicians of the photo's clinic, or its patient; anyone else gets 404, as
+/// does a photo whose bytes have not been uploaded yet. `Content-Type` is the photo's type (HEIC
+/// and WebP are served as uploaded: see `metadata_removed`). Never cached by shared caches
+/// (`Cache-Control: private, no-store`); every download is in the audit trail.
+#[utoipa::path(
+    operation_id = "getPhotoContent",
+    tag = "photos",
+    params(("id" = uuid::Uuid, Path, description = "Photo id")),
+    responses(
+        (status = 200, description = "The image",
+            content(
+                (PhotoBytes = "image/jpeg"),
+                (PhotoBytes = "image/png"),
+                (PhotoBytes = "image/heic"),
+                (PhotoBytes = "image/webp"),
+            ),
+            headers(
+                ("Cache-Control" = String, description = "`private, no-store`"),
+                ("Content-Disposition" = String, description = "`inline`"),
+            )),
+    )
+)]
+#[get("/photos/{id}/content")]
+pub async fn download_content(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(&id)?;
+    let (photo, size, stream) = photos::content(&state, caller, id).await?;
+    let stream = stream.map(|chunk| chunk.map_err(std::io::Error::other));
+    Ok(HttpResponse::Ok()
+        .content_type(photo.content_type.as_str())
+        .insert_header((CACHE_CONTROL, "private, no-store"))
+        .insert_header(("Content-Disposition", "inline"))
+        .no_chunking(size)
+        .streaming(stream))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ComparisonQuery {
+    /// The body site to compare; every site when absent (then each day mixes them).
+    #[param(value_type = Option<BodySite>)]
+    pub body_site: Option<String>,
+    /// Only photos of this view; all views when absent.
+    #[param(value_type = Option<PhotoView>)]
+    pub view: Option<String>,
+}
+
+/// One day of recovery in a comparison, with the photos taken that day.
+#[derive(Serialize, ToSchema)]
+pub struct PhotoDay {
+    /// Day 1 is the day of treatment; days follow the patient's local calendar. 0 or less: before it.
+    pub day_number: i64,
+    #[schema(value_type = String, format = Date)]
+    pub local_date: String,
+    pub photos: Vec<Photo>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhotoComparison {
+    pub treatment_id: String,
+    pub body_site: Option<BodySite>,
+    pub view: Option<PhotoView>,
+    /// The days that have photos, in order.
+    pub days: Vec<PhotoDay>,
+}
+
+/// A treatment's verified photos of one body site, by day of recovery, to compare them side by side.
+///
+/// Administrators and clinicians of the treatment's clinic, or its patient; anyone else gets 404.
+/// Day 1 is the day of treatment, on the patient's local calendar; each day lists its photos in
+/// capture order (fetch their bytes with getPhotoContent). An unknown `body_site` or `view` answers
+/// 422.
+#[utoipa::path(
+    operation_id = "comparePhotos",
+    tag = "photos",
+    params(("id" = uuid::Uuid, Path, description = "Treatment id"), ComparisonQuery),
+    responses(
+        (status = 200, description = "The photos by day", body = PhotoComparison),
+    )
+)]
+#[get("/treatments/{id}/photo-comparison")]
+pub async fn compare(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<ComparisonQuery>,
+) -> Result<web::Json<PhotoComparison>, AppError> {
+    let treatment_id = path_id(&id)?;
+    let q = query.into_inner();
+    let mut checks = Checks::new();
+    let body_site = checks.optional("body_site", q.body_site, parse_enum::<BodySite>);
+    let view = checks.optional("view", q.view, parse_enum::<PhotoView>);
+    checks.finish()?;
+    let found = photos::compare(&state, caller, treatment_id, body_site, view).await?;
+    Ok(web::Json(PhotoComparison {
+        treatment_id: found.treatment_id,
+        body_site,
+        view,
+        days: found
+            .days
+            .into_iter()
+            .map(|(day_number, date, photos)| PhotoDay {
+                day_number,
+                local_date: date.to_string(),
+                photos: photos.into_iter().map(Photo::from).collect(),
+            })
+            .collect(),
+    }))
 }

@@ -127,7 +127,7 @@ pub async fn export(state: &SharedState, caller: Patient) -> Result<Export, AppE
                     })
                     .collect();
                 let check_ins = all_pages(|page| check_ins::list_for_treatment(conn, &caller, &id, page))?;
-                let filter = PhotoFilter { body_site: None, view: None };
+                let filter = PhotoFilter { body_site: None, view: None, pending_too: true };
                 let photos = all_pages(|page| photos::list_for_treatment(conn, &caller, &id, &filter, page))?;
                 exported_treatments.push(ExportedTreatment {
                     treatment,
@@ -186,7 +186,9 @@ pub async fn list_erasure_requests(
     state.db.run(move |conn| erasure::list(conn, &caller, &page)).await
 }
 
-/// Approves (and carries out, in the same transaction) or declines an open erasure request.
+/// Approves (and carries out, in the same transaction) or declines an open erasure request. The
+/// erased patient's photo bytes are deleted once the erasure has committed (what fails to go, the
+/// sweeper removes: no record names it any more).
 pub async fn decide_erasure(
     state: &SharedState,
     caller: Admin,
@@ -194,5 +196,10 @@ pub async fn decide_erasure(
     decision: ErasureDecision,
     reason: String,
 ) -> Result<ErasureRecord, AppError> {
-    state.db.write(move |conn| erasure::decide(conn, &caller, &id, decision, reason)).await
+    let (decided, photo_keys) =
+        state.db.write(move |conn| erasure::decide(conn, &caller, &id, decision, reason)).await?;
+    for key in photo_keys {
+        state.photos.remove(&key).await;
+    }
+    Ok(decided)
 }

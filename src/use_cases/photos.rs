@@ -1,29 +1,160 @@
-//! Photo metadata: attaching it to a check-in, finding it, deleting it.
+//! Photos: attaching their metadata to a check-in, receiving and serving their bytes, finding and
+//! deleting them.
+
+use actix_web::web::Bytes;
+use futures_util::Stream;
 
 use crate::auth::{Caller, Patient};
+use crate::domain::PhotoState;
 use crate::error::AppError;
 use crate::models::photos::{self, NewPhoto, PhotoFilter, PhotoRecord};
 use crate::models::{check_ins, patients};
 use crate::pagination::{Page, PageRequest};
+use crate::photo_store::{Expected, Keys};
 use crate::state::SharedState;
 use crate::use_cases::check_ins::refuse_if_discharged;
 
-/// Attaches a photo to one of the calling patient's own check-ins.
+/// Attaches a photo to one of the calling patient's own check-ins, within the limits: its size
+/// (`PHOTO_MAX_BYTES`, 422), photos per check-in and per patient (409).
 pub async fn attach(
     state: &SharedState,
     caller: Patient,
     check_in_id: String,
     new: NewPhoto,
 ) -> Result<PhotoRecord, AppError> {
+    let limits = state.settings.photos.clone();
+    if new.byte_size > limits.max_bytes {
+        return Err(AppError::invalid("byte_size", format!("must be at most {} bytes", limits.max_bytes)));
+    }
     state
         .db
         .write(move |conn| {
             // The check-in first: another patient's is 404 whatever the caller's own state.
             check_ins::get(conn, &caller, &check_in_id)?;
             refuse_if_discharged(&patients::get(conn, &caller, &caller.user_id)?)?;
+            let (of_check_in, of_patient) = photos::counts(conn, &check_in_id, &caller.user_id)?;
+            if of_check_in >= limits.per_check_in {
+                return Err(AppError::Precondition {
+                    code: "photo-limit",
+                    detail: format!("a check-in holds at most {} photos", limits.per_check_in),
+                });
+            }
+            if of_patient >= limits.per_patient {
+                return Err(AppError::Precondition {
+                    code: "photo-quota",
+                    detail: format!("a patient keeps at most {} photos; delete some first", limits.per_patient),
+                });
+            }
             photos::create(conn, &caller, &check_in_id, new)
         })
         .await
+}
+
+/// Receives the bytes of one of the calling patient's own photos (see `photo_store`), at most
+/// `PHOTO_UPLOADS_PER_WINDOW` uploads per `LOGIN_WINDOW_SECONDS` (429): they must
+/// match the record's size, SHA-256 and type. Only then are they moved to the photo's one key and
+/// the photo verified, in one transaction; a retry replaces the bytes of an earlier upload.
+pub async fn upload_content<S, E>(
+    state: &SharedState,
+    caller: Patient,
+    id: String,
+    declared_length: Option<u64>,
+    body: S,
+) -> Result<PhotoRecord, AppError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let settings = &state.settings;
+    state.photos.admit_upload(&caller.user_id, settings.photos.uploads_per_window, settings.login_window)?;
+    let keep_original = settings.photos.keep_original;
+    let (patient, photo_id) = (caller.clone(), id.clone());
+    let photo = state
+        .db
+        .run(move |conn| {
+            let photo = photos::get(conn, &patient, &photo_id)?;
+            refuse_if_discharged(&patients::get(conn, &patient, &patient.user_id)?)?;
+            Ok(photo)
+        })
+        .await?;
+    // Keys are fixed when the photo is created; a photo from before, or a first original, gets
+    // them here, committed before anything is written under them.
+    let photo = match photo.object_key.is_none() || (keep_original && photo.original_key.is_none()) {
+        true => {
+            let (patient, photo_id) = (caller.clone(), photo.id.clone());
+            state.db.write(move |conn| photos::assign_keys(conn, &patient, &photo_id, keep_original)).await?
+        }
+        false => photo,
+    };
+    if let Some(length) = declared_length.filter(|&n| n != photo.byte_size as u64) {
+        return Err(AppError::invalid(
+            "byte_size",
+            format!("the body is {length} bytes long, the photo declares {}", photo.byte_size),
+        ));
+    }
+    let expected =
+        Expected { content_type: photo.content_type, byte_size: photo.byte_size, sha256: photo.sha256.clone() };
+    let received = state.photos.receive(&expected, body, keep_original).await?;
+    let keys = Keys {
+        object: photo.object_key.clone().expect("assigned above"),
+        original: photo.original_key.clone().filter(|_| keep_original),
+    };
+    if let Err(e) = state.photos.promote(&received, &keys).await {
+        state.photos.discard(received).await;
+        return Err(e);
+    }
+    let metadata_removed = received.metadata_removed;
+    let verified = state.db.write(move |conn| photos::mark_verified(conn, &caller, &id, metadata_removed)).await;
+    if let Err(AppError::NotFound) = verified {
+        // Deleted while its bytes arrived: they go too.
+        for key in [Some(keys.object), keys.original].into_iter().flatten() {
+            state.photos.remove(&key).await;
+        }
+    }
+    verified
+}
+
+/// A verified photo's bytes, as stored: its record (for the type) and the stream.
+pub async fn content(
+    state: &SharedState,
+    caller: Caller,
+    id: String,
+) -> Result<(PhotoRecord, u64, impl Stream<Item = Result<Bytes, object_store::Error>> + use<>), AppError> {
+    let photo = state.db.run(move |conn| photos::get(conn, &caller, &id)).await?;
+    let key = match (&photo.state, &photo.object_key) {
+        (PhotoState::Verified, Some(key)) => key.clone(),
+        _ => return Err(AppError::NotFound),
+    };
+    let (size, stream) = state.photos.read(&key).await?;
+    Ok((photo, size, stream))
+}
+
+/// One body site's photos of a treatment, by day of recovery (day 1 is the day of treatment,
+/// days counted on the patient's local calendar), so that day 2 and day 9 sit side by side.
+pub struct Comparison {
+    pub treatment_id: String,
+    pub days: Vec<(i64, chrono::NaiveDate, Vec<PhotoRecord>)>,
+}
+
+pub async fn compare(
+    state: &SharedState,
+    caller: Caller,
+    treatment_id: String,
+    body_site: Option<crate::domain::BodySite>,
+    view: Option<crate::domain::PhotoView>,
+) -> Result<Comparison, AppError> {
+    let (treatment, zone, rows) =
+        state.db.run(move |conn| photos::for_comparison(conn, &caller, &treatment_id, body_site, view)).await?;
+    let mut days: Vec<(i64, chrono::NaiveDate, Vec<PhotoRecord>)> = Vec::new();
+    for photo in rows {
+        let local = photo.captured_at.and_utc().with_timezone(&zone).date_naive();
+        let day_number = (local - treatment.treated_on).num_days() + 1;
+        match days.last_mut() {
+            Some((day, _, photos)) if *day == day_number => photos.push(photo),
+            _ => days.push((day_number, local, vec![photo])),
+        }
+    }
+    Ok(Comparison { treatment_id: treatment.id, days })
 }
 
 /// A treatment's photos in capture order, of one body site and view when the filter says so.
@@ -41,7 +172,12 @@ pub async fn get(state: &SharedState, caller: Caller, id: String) -> Result<Phot
     state.db.run(move |conn| photos::get(conn, &caller, &id)).await
 }
 
-/// Deletes a photo's metadata: the patient's own, or any of the clinic's for its staff.
+/// Deletes a photo: the patient's own, or any of the clinic's for its staff. Its bytes go once
+/// the deletion has committed (the sweeper removes what fails to go).
 pub async fn remove(state: &SharedState, caller: Caller, id: String) -> Result<(), AppError> {
-    state.db.write(move |conn| photos::delete(conn, &caller, &id)).await
+    let keys = state.db.write(move |conn| photos::delete(conn, &caller, &id)).await?;
+    for key in keys {
+        state.photos.remove(&key).await;
+    }
+    Ok(())
 }

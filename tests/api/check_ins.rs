@@ -4,7 +4,9 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::fixtures::{PhotoBody, check_in, check_in_body, patient_on_day, symptoms, today_in, treatment};
+use crate::fixtures::{
+    PhotoBody, check_in, check_in_body, patient_on_day, symptoms, today_in, treatment, verified_photo,
+};
 use crate::support::{Answer, Session, TestApp, spawn, spawn_with};
 
 fn date_of(days_from_today: i64) -> String {
@@ -276,8 +278,8 @@ async fn photos_are_listed_in_capture_order_and_filtered_by_site_and_view() {
     let app = spawn().await;
     let (admin, patient, t, path) = check_in_for_photos(&app).await;
     let post = async |minutes: i64, site: &'static str, view: &'static str| {
-        let body = PhotoBody::default().captured_at(&minutes_from_now(minutes)).of(site, view).build();
-        app.post(&path, &patient.token, body).await.body["id"].clone()
+        let body = PhotoBody::default().captured_at(&minutes_from_now(minutes)).of(site, view);
+        verified_photo(&app, &patient, &path, body).await["id"].clone()
     };
     let later = post(-10, "left_cheek", "front").await;
     let earlier = post(-60, "left_cheek", "close_up").await;
@@ -297,7 +299,7 @@ async fn photos_are_listed_in_capture_order_and_filtered_by_site_and_view() {
 async fn photos_stay_private_and_their_owner_or_staff_delete_them() {
     let app = spawn().await;
     let (admin, patient, _, path) = check_in_for_photos(&app).await;
-    let first = app.post(&path, &patient.token, PhotoBody::default().build()).await.body;
+    let first = verified_photo(&app, &patient, &path, PhotoBody::default()).await;
     let second = app.post(&path, &patient.token, PhotoBody::default().build()).await.body;
 
     let neighbour = app.patient(&admin, "Europe/Berlin").await;

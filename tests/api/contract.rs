@@ -282,6 +282,8 @@ impl Recorder<'_> {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
+        // A query string, if any, is sent but not part of the document's path.
+        let (template, query) = template.split_once('?').map_or((template, None), |(t, q)| (t, Some(q)));
         let mut path = template.to_string();
         for id in ids {
             // The next `{...}` of the template: an `{id}`, or the feed's `{secret}`.
@@ -290,9 +292,20 @@ impl Recorder<'_> {
                 path.replace_range(start..=end, id);
             }
         }
+        if let Some(query) = query {
+            path = format!("{path}?{query}");
+        }
         let answer = self.app.call_with_headers(method.clone(), &path, token, body, headers).await;
         self.found.extend(check(&self.doc, method.as_str(), template, &answer));
         self.covered.insert(format!("{method} {template}"));
+        answer
+    }
+
+    /// A PUT of raw bytes to a template with one id.
+    async fn upload(&mut self, template: &str, id: &str, token: &str, bytes: Vec<u8>) -> Answer {
+        let answer = self.app.upload(&template.replace("{id}", id), token, bytes).await;
+        self.found.extend(check(&self.doc, "PUT", template, &answer));
+        self.covered.insert(format!("PUT {template}"));
         answer
     }
 }
@@ -338,10 +351,21 @@ async fn real_answers_carry_the_declared_headers_fields_and_formats() {
     assert_eq!(replayed.header("idempotency-replayed"), "true");
     let ci = first.str("id");
     let ci = ci.as_str();
+    let bytes = crate::fixtures::jpeg(true);
     let photo = r
-        .call(M::POST, "/v1/check-ins/{id}/photos", &[ci], Some(p), Some(PhotoBody::default().build()))
+        .call(
+            M::POST,
+            "/v1/check-ins/{id}/photos",
+            &[ci],
+            Some(p),
+            Some(PhotoBody::default().for_bytes("image/jpeg", &bytes)),
+        )
         .await
         .str("id");
+    r.upload("/v1/photos/{id}/content", &photo, p, b"GIF89a, not a photo".to_vec()).await; // 415
+    r.upload("/v1/photos/{id}/content", &photo, p, bytes).await;
+    r.call(M::GET, "/v1/photos/{id}/content", &[&photo], Some(c), None).await;
+    r.call(M::GET, "/v1/treatments/{id}/photo-comparison?body_site=chin", &[t], Some(c), None).await;
     let reminders = r.call(M::GET, "/v1/treatments/{id}/reminders", &[t], Some(p), None).await;
     r.call(M::GET, "/v1/treatments/{id}/notifications", &[t], Some(p), None).await;
     let reminder = reminders.body["items"][0]["id"].as_str().unwrap().to_string();

@@ -92,9 +92,8 @@ async fn full_record(app: &TestApp) -> Record {
     let calm = check_in(app, &patient, &treatment_id, check_in_body(2, false)).await;
     assert_eq!(calm.status, 201, "{}", calm.text);
     for (site, view) in [("left_cheek", "left"), ("chin", "front")] {
-        let photo = PhotoBody::default().of(site, view).build();
-        let created = app.post(&format!("/v1/check-ins/{urgent_check_in}/photos"), &patient.token, photo).await;
-        assert_eq!(created.status, 201, "{}", created.text);
+        let photos = format!("/v1/check-ins/{urgent_check_in}/photos");
+        crate::fixtures::verified_photo(app, &patient, &photos, PhotoBody::default().of(site, view)).await;
     }
     let reminders = app.get(&format!("/v1/treatments/{treatment_id}/reminders"), &patient.token).await;
     let reminder = reminders.body["items"][0]["id"].as_str().unwrap().to_string();

@@ -160,6 +160,62 @@ impl PhotoBody {
         json!({ "content_type": "image/jpeg", "byte_size": 2_000_000, "sha256": "a".repeat(64), "width": 3024,
                 "height": 4032, "captured_at": self.captured_at, "body_site": self.body_site, "view": self.view })
     }
+
+    /// The metadata of these bytes (their size, SHA-256 and `content_type`).
+    pub fn for_bytes(self, content_type: &str, bytes: &[u8]) -> Value {
+        use sha2::Digest;
+        let mut body = self.build();
+        body["content_type"] = json!(content_type);
+        body["byte_size"] = json!(bytes.len());
+        body["sha256"] = json!(hex::encode(sha2::Sha256::digest(bytes)));
+        body
+    }
+}
+
+/// A small JPEG of one colour (so that each test photo has bytes of its own), `with_gps`: carrying
+/// an EXIF segment with a GPS position, as phones write them.
+pub fn jpeg(with_gps: bool) -> Vec<u8> {
+    let colour = image::Rgb([rand::random::<u8>(), rand::random::<u8>(), rand::random::<u8>()]);
+    let picture = image::RgbImage::from_pixel(48, 32, colour);
+    let mut encoded = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut encoded, 80).encode_image(&picture).unwrap();
+    if !with_gps {
+        return encoded;
+    }
+    let mut out = encoded[..2].to_vec();
+    let exif = exif_with_gps();
+    out.extend([0xFF, 0xE1]);
+    out.extend(((exif.len() + 2) as u16).to_be_bytes());
+    out.extend(exif);
+    out.extend(&encoded[2..]);
+    out
+}
+
+/// The marker a test looks for in served bytes: part of the EXIF below.
+pub const GPS_MARKER: &[u8] = b"Exif\0\0MM";
+
+/// An EXIF block (big-endian TIFF) whose IFD0 points to a GPS IFD with a latitude of 48.8584 N.
+fn exif_with_gps() -> Vec<u8> {
+    let mut t: Vec<u8> = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+    // IFD0 at 8: one entry, GPSInfo (0x8825, LONG) -> 26.
+    t.extend([0, 1, 0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0]);
+    // GPS IFD at 26: GPSLatitudeRef "N", GPSLatitude 3 RATIONAL at 56.
+    t.extend([0, 2, 0, 1, 0, 2, 0, 0, 0, 2, b'N', 0, 0, 0, 0, 2, 0, 5, 0, 0, 0, 3, 0, 0, 0, 56, 0, 0, 0, 0]);
+    for (n, d) in [(48u32, 1u32), (51, 1), (3024, 100)] {
+        t.extend(n.to_be_bytes());
+        t.extend(d.to_be_bytes());
+    }
+    t
+}
+
+/// A photo of `path` (a check-in's photos) with real bytes, uploaded: verified. Returns the photo.
+pub async fn verified_photo(app: &TestApp, patient: &Session, path: &str, body: PhotoBody) -> Value {
+    let bytes = jpeg(false);
+    let created = app.post(path, &patient.token, body.for_bytes("image/jpeg", &bytes)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let uploaded = app.upload(&format!("/v1/photos/{}/content", created.str("id")), &patient.token, bytes).await;
+    assert_eq!(uploaded.status, 200, "{}", uploaded.text);
+    uploaded.body
 }
 
 /// Screening answers with no contraindication and no caution.

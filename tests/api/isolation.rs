@@ -9,7 +9,9 @@ use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::fixtures::{PhotoBody, TreatmentBody, check_in, check_in_body, screening_all_no, today_in, treatment};
+use crate::fixtures::{
+    PhotoBody, TreatmentBody, check_in, check_in_body, screening_all_no, today_in, treatment, verified_photo,
+};
 use crate::support::{Session, TestApp, served_routes, spawn};
 
 struct Victim {
@@ -46,7 +48,8 @@ async fn victim(app: &TestApp, admin: &Session) -> Victim {
     assert_eq!(changed.status, 200, "{}", changed.text);
     let c = check_in(app, &patient, &t, check_in_body(3, false)).await.body;
     let c = c["id"].as_str().unwrap().to_string();
-    let photo = app.post(&format!("/v1/check-ins/{c}/photos"), &patient.token, PhotoBody::default().build()).await.body;
+    // With its bytes uploaded: staff see only verified photos, and the bytes are a route too.
+    let photo = verified_photo(app, &patient, &format!("/v1/check-ins/{c}/photos"), PhotoBody::default()).await;
     let reminders = app.get(&format!("/v1/treatments/{t}/reminders"), &patient.token).await.body;
     let r = reminders["items"][0]["id"].as_str().unwrap().to_string();
     let erasure = app.post("/v1/me/erasure-requests", &patient.token, json!({ "reason": "please" })).await;
@@ -86,6 +89,8 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/v1/treatments/{id}/check-ins") => check_in_body(2, false),
         ("POST", "/v1/check-ins/{id}/review") => json!({ "note": "looked at it" }),
         ("POST", "/v1/check-ins/{id}/photos") => PhotoBody::default().build(),
+        // Bytes that would match no photo: the route must refuse the intruder before reading them.
+        ("PUT", "/v1/photos/{id}/content") => json!({ "not": "an image" }),
         ("POST", "/v1/reminders/{id}/ack") => Value::Null,
         ("POST", "/v1/erasure-requests/{id}/decision") => json!({ "decision": "approve", "reason": "intruder" }),
         ("POST", "/v1/treatments/{id}/calendar-subscription") => Value::Null,
@@ -138,6 +143,9 @@ async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
             seen.push(app.get(&format!("/v1/{segment}/{id}"), &v.clinician.token).await.text);
         }
     }
+    let photo = v.id_for("photos").unwrap();
+    let (status, _, bytes) = app.download(&format!("/v1/photos/{photo}/content"), &v.clinician.token).await;
+    seen.push(format!("{status} {}", hex::encode(bytes)));
     let protocol = v.id_for("protocols").unwrap();
     for version in ["1", v.protocol_version.as_str()] {
         seen.push(app.get(&format!("/v1/protocols/{protocol}/versions/{version}"), &v.clinician.token).await.text);

@@ -30,6 +30,7 @@ mod offboarding;
 mod openapi;
 mod operations;
 mod patients;
+mod photo_content;
 mod plan_cache;
 mod plans;
 mod replays;

@@ -90,7 +90,18 @@ pub fn settings_for(database_url: &str) -> Settings {
     settings.mail.folder = audit_checkpoint_path(database_url).with_extension("mail");
     settings.mail.poll_interval = Duration::from_millis(100);
     settings.mail.first_retry = Duration::from_secs(1);
+    // Each test's photos go to a directory of its own (or a bucket prefix, see `photo_store_url`).
+    settings.photos.store_url = photo_store_url(database_url);
     settings
+}
+
+/// A test's own photo store: a directory beside its database, or with TEST_PHOTO_STORE_URL (an
+/// `s3://bucket` of a real S3-compatible server) a prefix of its own in that bucket.
+pub fn photo_store_url(database_url: &str) -> String {
+    match std::env::var("TEST_PHOTO_STORE_URL").ok().filter(|s| !s.is_empty()) {
+        Some(bucket) => format!("{}/{}", bucket.trim_end_matches('/'), uuid::Uuid::new_v4().simple()),
+        None => audit_checkpoint_path(database_url).with_extension("photos").display().to_string(),
+    }
 }
 
 /// A bare, empty database for storage-level tests.
@@ -228,6 +239,27 @@ impl TestApp {
         let text = response.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Answer { status, headers, body, text }
+    }
+
+    /// A PUT of raw bytes (a photo's content).
+    pub async fn upload(&self, path: &str, token: &str, bytes: Vec<u8>) -> Answer {
+        let request = self.client.put(format!("{}{}", self.base, path)).bearer_auth(token);
+        let request = request.header("Content-Type", "application/octet-stream").body(bytes);
+        Self::answer(request.send().await.expect("request reaches the server")).await
+    }
+
+    /// A GET of raw bytes: status, headers and the bytes.
+    pub async fn download(&self, path: &str, token: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let response = self.client.get(format!("{}{}", self.base, path)).bearer_auth(token).send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// Files in this server's photo store under `prefix` (`photos`, `staging`...), for a local
+    /// store; for another, the objects the store lists.
+    pub async fn stored_objects(&self, prefix: &str) -> Vec<String> {
+        let store = self.services.state.photos.objects(prefix).await;
+        store.expect("the photo store lists")
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {

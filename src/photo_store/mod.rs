@@ -1,0 +1,386 @@
+//! Where photos' bytes live: an object store (`object_store`), a local directory by default or an
+//! S3-compatible bucket (`PHOTO_STORE_URL=s3://bucket[/prefix]`, credentials, region and endpoint
+//! from the usual `AWS_*` variables).
+//!
+//! Keys are random and say nothing about the patient: `photos/<uuid>` for a photo's served bytes
+//! (fixed in its record before the first upload, so a retried upload replaces the one object),
+//! `originals/<uuid>` for the bytes as uploaded when `PHOTO_KEEP_ORIGINAL` asks, `staging/<uuid>`
+//! while an upload arrives. An upload streams into staging while it is hashed, sniffed and
+//! stripped of metadata (`receive`); only bytes that matched the record are moved to their key
+//! (`promote`), and only then does the record become verified. `sweeper` removes what a crash or
+//! an erasure left behind.
+
+pub mod strip;
+pub mod sweeper;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::web::Bytes;
+use futures_util::{Stream, StreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use sha2::{Digest, Sha256};
+
+use crate::domain::PhotoType;
+use crate::error::{AppError, StartupError};
+
+pub const STAGING: &str = "staging";
+pub const OBJECTS: &str = "photos";
+pub const ORIGINALS: &str = "originals";
+
+/// How many parts of one upload may be on their way to the store at once.
+const PARTS_IN_FLIGHT: usize = 2;
+
+pub struct PhotoStore {
+    store: Arc<dyn ObjectStore>,
+    /// Uploads started per patient, for `PHOTO_UPLOADS_PER_WINDOW` (counted per replica).
+    recent_uploads: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>>,
+    /// The directory of a local store: the sweeper also looks there for unfinished uploads, which
+    /// the store itself does not list.
+    local_root: Option<PathBuf>,
+    /// Bytes buffered before a part goes to the store (S3 wants at least 5 MiB but the last).
+    part_size: usize,
+    description: String,
+}
+
+/// What the photo's record says its bytes are.
+pub struct Expected {
+    pub content_type: PhotoType,
+    pub byte_size: i64,
+    pub sha256: String,
+}
+
+/// An upload that matched its record, waiting in staging.
+pub struct Received {
+    served: Path,
+    original: Option<Path>,
+    pub metadata_removed: bool,
+}
+
+/// Where one photo's bytes go once verified.
+pub struct Keys {
+    pub object: String,
+    pub original: Option<String>,
+}
+
+pub fn new_key(prefix: &str) -> String {
+    format!("{prefix}/{}", uuid::Uuid::new_v4().simple())
+}
+
+fn store_error(e: object_store::Error) -> AppError {
+    match e {
+        object_store::Error::NotFound { .. } => AppError::NotFound,
+        other => AppError::Unavailable(format!("photo store: {other}")),
+    }
+}
+
+impl PhotoStore {
+    /// `s3://bucket[/prefix]`, `memory://`, `file:///absolute/dir`, or a directory (created if
+    /// missing).
+    pub fn open(url: &str) -> Result<PhotoStore, StartupError> {
+        let config = |e: object_store::Error| StartupError::Config(format!("PHOTO_STORE_URL `{url}`: {e}"));
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let s3 = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).build().map_err(config)?;
+            let store: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
+                "" => Arc::new(s3),
+                prefix => Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)),
+            };
+            return Ok(PhotoStore {
+                recent_uploads: Default::default(),
+                store,
+                local_root: None,
+                part_size: 5 * 1024 * 1024,
+                description: format!("s3://{rest}"),
+            });
+        }
+        if url == "memory://" {
+            return Ok(PhotoStore {
+                recent_uploads: Default::default(),
+                store: Arc::new(object_store::memory::InMemory::new()),
+                local_root: None,
+                part_size: 256 * 1024,
+                description: url.into(),
+            });
+        }
+        let dir = PathBuf::from(url.strip_prefix("file://").unwrap_or(url));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| StartupError::Config(format!("PHOTO_STORE_URL: cannot create {}: {e}", dir.display())))?;
+        let dir = dir.canonicalize()?;
+        let local = object_store::local::LocalFileSystem::new_with_prefix(&dir).map_err(config)?;
+        Ok(PhotoStore {
+            recent_uploads: Default::default(),
+            store: Arc::new(local),
+            description: format!("directory {}", dir.display()),
+            local_root: Some(dir),
+            part_size: 1024 * 1024,
+        })
+    }
+
+    /// Counts an upload by `patient_id`; 429 when they already started `limit` within `window`.
+    /// Counted per replica, in memory: a bound on what one phone can make one server do.
+    pub fn admit_upload(&self, patient_id: &str, limit: i64, window: std::time::Duration) -> Result<(), AppError> {
+        let now = std::time::Instant::now();
+        let mut recent = self.recent_uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        recent.retain(|_, starts| starts.back().is_some_and(|last| now.duration_since(*last) < window));
+        let starts = recent.entry(patient_id.to_string()).or_default();
+        while starts.front().is_some_and(|first| now.duration_since(*first) >= window) {
+            starts.pop_front();
+        }
+        if starts.len() as i64 >= limit {
+            let wait = window.saturating_sub(now.duration_since(*starts.front().expect("at least one")));
+            return Err(AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
+        }
+        starts.push_back(now);
+        Ok(())
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Streams an upload into staging: hashes it, checks its signature against the declared type
+    /// (415 for what is no photo, 422 for another type than declared) and its size (413 past it,
+    /// 422 short of it) and SHA-256 (422), stripping metadata from the copy that will be served.
+    /// Nothing stays behind when it is refused or the body fails.
+    pub async fn receive<S, E>(&self, expected: &Expected, body: S, keep_original: bool) -> Result<Received, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: std::fmt::Display,
+    {
+        let mut upload = Upload::new(self, keep_original).await?;
+        match upload.read(expected, body).await {
+            Ok(()) => upload.finish().await,
+            Err(e) => {
+                upload.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Moves verified bytes from staging to their keys (replacing what an earlier upload of the
+    /// same photo left there).
+    pub async fn promote(&self, received: &Received, keys: &Keys) -> Result<(), AppError> {
+        self.store.rename(&received.served, &Path::from(keys.object.as_str())).await.map_err(store_error)?;
+        if let (Some(from), Some(to)) = (&received.original, &keys.original) {
+            self.store.rename(from, &Path::from(to.as_str())).await.map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    /// Removes what `receive` left in staging (an upload that was not promoted).
+    pub async fn discard(&self, received: Received) {
+        for path in [Some(received.served), received.original].into_iter().flatten() {
+            self.remove_path(&path).await;
+        }
+    }
+
+    /// The object's size and its bytes as a stream.
+    pub async fn read(
+        &self,
+        key: &str,
+    ) -> Result<(u64, impl Stream<Item = Result<Bytes, object_store::Error>> + use<>), AppError> {
+        let found = self.store.get(&Path::from(key)).await.map_err(store_error)?;
+        Ok((found.meta.size, found.into_stream()))
+    }
+
+    /// Deletes an object; one already gone is fine. Failures are logged: the sweeper retries.
+    pub async fn remove(&self, key: &str) {
+        self.remove_path(&Path::from(key)).await
+    }
+
+    async fn remove_path(&self, path: &Path) {
+        match self.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => tracing::warn!(key = %path, error = %e, "a photo object could not be deleted; the sweeper will"),
+        }
+    }
+
+    /// Writes `bytes` under `key` at once (seeded demo data and derived images, which are small).
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), AppError> {
+        self.store.put(&Path::from(key), bytes.into()).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// The keys under `prefix` (`photos`, `staging`...), and for a local store the unfinished
+    /// uploads the store does not list; for tests and operators.
+    pub async fn objects(&self, prefix: &str) -> Result<Vec<String>, AppError> {
+        let mut keys: Vec<String> = Vec::new();
+        let mut listing = self.store.list(Some(&Path::from(prefix)));
+        while let Some(meta) = listing.next().await {
+            keys.push(meta.map_err(store_error)?.location.to_string());
+        }
+        if let Some(entries) = self.local_root.as_ref().and_then(|root| std::fs::read_dir(root.join(prefix)).ok()) {
+            for entry in entries.flatten() {
+                let key = format!("{prefix}/{}", entry.file_name().to_string_lossy());
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub(crate) fn local_root(&self) -> Option<&std::path::Path> {
+        self.local_root.as_deref()
+    }
+}
+
+/// One upload on its way into staging.
+struct Upload {
+    served_path: Path,
+    served: WriteMultipart,
+    original: Option<(Path, WriteMultipart)>,
+    hasher: Sha256,
+    received: u64,
+    head: Vec<u8>,
+    kind: Option<PhotoType>,
+    filter: Option<Box<dyn strip::Strip + Send>>,
+    out: Vec<u8>,
+}
+
+impl Upload {
+    async fn new(store: &PhotoStore, keep_original: bool) -> Result<Upload, AppError> {
+        let served_path = Path::from(new_key(STAGING));
+        let start = |path: Path| async move {
+            let upload = store.store.put_multipart(&path).await.map_err(store_error)?;
+            Ok::<_, AppError>((path, WriteMultipart::new_with_chunk_size(upload, store.part_size)))
+        };
+        let (served_path, served) = start(served_path).await?;
+        let original = match keep_original {
+            true => match start(Path::from(new_key(STAGING))).await {
+                Ok(started) => Some(started),
+                Err(e) => {
+                    let _ = served.abort().await;
+                    return Err(e);
+                }
+            },
+            false => None,
+        };
+        Ok(Upload {
+            served_path,
+            served,
+            original,
+            hasher: Sha256::new(),
+            received: 0,
+            head: Vec::new(),
+            kind: None,
+            filter: None,
+            out: Vec::new(),
+        })
+    }
+
+    async fn read<S, E>(&mut self, expected: &Expected, body: S) -> Result<(), AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: std::fmt::Display,
+    {
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("the upload broke off: {e}")))?;
+            self.received += chunk.len() as u64;
+            if self.received > expected.byte_size as u64 {
+                return Err(AppError::PayloadTooLarge { limit: expected.byte_size as usize });
+            }
+            self.hasher.update(&chunk);
+            if let Some((_, original)) = &mut self.original {
+                original.write(&chunk);
+            }
+            if self.kind.is_none() {
+                self.head.extend_from_slice(&chunk);
+                if self.head.len() < strip::SNIFF_BYTES {
+                    continue;
+                }
+                let head = std::mem::take(&mut self.head);
+                self.decide(expected, &head)?;
+                self.pass(&head)?;
+            } else {
+                self.pass(&chunk)?;
+            }
+            self.served.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(store_error)?;
+            if let Some((_, original)) = &mut self.original {
+                original.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(store_error)?;
+            }
+        }
+        if self.kind.is_none() {
+            let head = std::mem::take(&mut self.head);
+            self.decide(expected, &head)?;
+            self.pass(&head)?;
+        }
+        if self.received != expected.byte_size as u64 {
+            return Err(AppError::invalid(
+                "byte_size",
+                format!("{} bytes arrived, the photo declares {}", self.received, expected.byte_size),
+            ));
+        }
+        let sha256 = hex::encode(self.hasher.clone().finalize());
+        if sha256 != expected.sha256 {
+            return Err(AppError::invalid("sha256", format!("the bytes that arrived have SHA-256 {sha256}")));
+        }
+        if let Some(filter) = &self.filter {
+            filter.finish().map_err(|e| AppError::invalid("content", e))?;
+        }
+        Ok(())
+    }
+
+    fn decide(&mut self, expected: &Expected, head: &[u8]) -> Result<(), AppError> {
+        let kind = strip::sniff(head).ok_or_else(|| {
+            AppError::UnsupportedMediaType("the bytes are not a JPEG, PNG, HEIC/HEIF or WebP image".into())
+        })?;
+        if kind != expected.content_type {
+            return Err(AppError::invalid(
+                "content_type",
+                format!("the bytes are {kind}, the photo declares {}", expected.content_type),
+            ));
+        }
+        self.kind = Some(kind);
+        self.filter = strip::filter_for(kind);
+        Ok(())
+    }
+
+    fn pass(&mut self, bytes: &[u8]) -> Result<(), AppError> {
+        match &mut self.filter {
+            Some(filter) => {
+                self.out.clear();
+                filter.push(bytes, &mut self.out).map_err(|e| AppError::invalid("content", e))?;
+                self.served.write(&self.out);
+            }
+            None => self.served.write(bytes),
+        }
+        Ok(())
+    }
+
+    async fn finish(self) -> Result<Received, AppError> {
+        let metadata_removed = self.filter.is_some();
+        let original_path = match self.original {
+            Some((path, original)) => match original.finish().await {
+                Ok(_) => Some(path),
+                Err(e) => {
+                    let _ = self.served.abort().await;
+                    return Err(store_error(e));
+                }
+            },
+            None => None,
+        };
+        self.served.finish().await.map_err(store_error)?;
+        Ok(Received { served: self.served_path, original: original_path, metadata_removed })
+    }
+
+    async fn abort(self) {
+        // Aborting a multipart upload removes its parts; nothing was written under its key yet.
+        if let Err(e) = self.served.abort().await {
+            tracing::warn!(error = %e, "an unfinished photo upload could not be aborted; the sweeper will remove it");
+        }
+        if let Some((_, original)) = self.original
+            && let Err(e) = original.abort().await
+        {
+            tracing::warn!(error = %e, "an unfinished photo upload could not be aborted; the sweeper will remove it");
+        }
+    }
+}
