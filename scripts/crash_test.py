@@ -7,6 +7,12 @@ orphan. The SQLite file must pass PRAGMA integrity_check. Then SIGTERM with requ
 none may fail.
 
     scripts/crash_test.py sqlite|postgres [POSTGRES_URL]
+
+The photo store is a directory in the work folder; with TEST_PHOTO_STORE_URL=s3://bucket (and the
+AWS_* variables that scripts/s3_server.py prints) it is a prefix of its own in that S3-compatible
+bucket. There, uploads a kill broke off leave incomplete multipart uploads, which S3 keeps out of
+the bucket's listing and removes by the bucket's lifecycle rule (README, *Photos*); the test
+counts them and reports them apart from orphans.
 """
 
 import hashlib
@@ -50,8 +56,8 @@ def main():
     sqlite_path = os.path.join(work, "crash.db")
     url = f"sqlite://{sqlite_path}" if backend == "sqlite" else sys.argv[2]
     random.seed(20261125)
-    photos_dir = os.path.join(work, "photos")
-    server = Server(url, os.path.join(work, "server.log"), PHOTO_STORE_URL=photos_dir, PHOTO_SWEEP_SECONDS="1",
+    store = PhotoStoreListing(work)
+    server = Server(url, os.path.join(work, "server.log"), PHOTO_STORE_URL=store.url, PHOTO_SWEEP_SECONDS="1",
                     PHOTO_SWEEP_GRACE_SECONDS=str(SWEEP_GRACE_SECONDS), PHOTOS_PER_PATIENT="1000000")
     server.command("migrate")
     tokens, treatment, _ = seed_demo_started(server)
@@ -139,14 +145,13 @@ def main():
           f"{len(lost_photos)} lost or served other bytes")
     # Sweeps run every second; after the grace period only verified photos' objects may remain.
     time.sleep(SWEEP_GRACE_SECONDS + 3)
-    objects = set()
-    for prefix in ("photos", "originals", "staging"):
-        folder = os.path.join(photos_dir, prefix)
-        objects |= {f"{prefix}/{name}" for name in os.listdir(folder)} if os.path.isdir(folder) else set()
+    objects = store.objects()
     verified = set(verified_keys(backend, sqlite_path, url))
     orphans, missing_objects = objects - verified, verified - objects
     print(f"photo store after a sweep: {len(objects)} objects, {len(verified)} verified photos, "
-          f"{len(orphans)} orphans, {len(missing_objects)} missing")
+          f"{len(orphans)} orphans, {len(missing_objects)} missing ({store.description})")
+    if store.bucket:
+        print(f"incomplete multipart uploads left for the bucket's lifecycle rule: {store.unfinished_uploads()}")
     photos_ok = uploaded and not lost_photos and not orphans and not missing_objects
 
     integrity = "not applicable"
@@ -160,6 +165,41 @@ def main():
     ok = not missing and len(acknowledged) > 0 and integrity in ("ok", "not applicable") and drained and photos_ok
     print("crash test passed" if ok else "crash test FAILED")
     sys.exit(0 if ok else 1)
+
+
+class PhotoStoreListing:
+    """The test's photo store, and what it holds."""
+
+    def __init__(self, work):
+        base = os.environ.get("TEST_PHOTO_STORE_URL", "")
+        self.bucket = base.removeprefix("s3://").split("/")[0] if base.startswith("s3://") else None
+        if self.bucket:
+            import boto3
+
+            self.prefix = f"crash-{os.path.basename(work)}"
+            self.url = f"s3://{self.bucket}/{self.prefix}"
+            self.s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT"],
+                                   region_name=os.environ.get("AWS_REGION", "us-east-1"))
+            self.description = f"S3-compatible bucket {self.bucket} at {os.environ['AWS_ENDPOINT']}"
+        else:
+            self.url = os.path.join(work, "photos")
+            self.description = f"directory {self.url}"
+
+    def objects(self):
+        if not self.bucket:
+            found = set()
+            for prefix in ("photos", "originals", "staging"):
+                folder = os.path.join(self.url, prefix)
+                found |= {f"{prefix}/{name}" for name in os.listdir(folder)} if os.path.isdir(folder) else set()
+            return found
+        found = set()
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + "/"):
+            found |= {item["Key"].removeprefix(self.prefix + "/") for item in page.get("Contents", [])}
+        return found
+
+    def unfinished_uploads(self):
+        answer = self.s3.list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix + "/")
+        return len(answer.get("Uploads", []))
 
 
 def get_bytes(base, path, token):
