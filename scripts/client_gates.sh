@@ -3,8 +3,9 @@
 # clients that the usual generators make from it must work:
 #   1. redocly lint (recommended ruleset, clients/redocly.yaml)
 #   2. spectral lint (spectral:oas, clients/.spectral.yaml)
-#   3. TypeScript: openapi-typescript types, clients/typescript/flow.ts (openapi-fetch) type-checked
-#      by tsc --strict, then run against a live server
+#   3. TypeScript: openapi-typescript types (clients/typescript/generate.mjs: binary bodies as Blob),
+#      clients/typescript/flow.ts (openapi-fetch) type-checked by tsc --strict, then run against a
+#      live server
 #   4. Python: an openapi-python-client client, clients/python/flow.py checked by mypy --strict and
 #      run through that client against a live server
 # Tools come pinned from npm (clients/package-lock.json) and PyPI (clients/python/requirements.txt).
@@ -95,8 +96,8 @@ gate_typescript() {
   local generated=$clients/typescript/generated
   rm -rf "$generated" "$clients/typescript/build"
   mkdir -p "$generated"
-  run openapi-typescript npx --no-install --prefix "$clients" openapi-typescript "$spec" \
-    -o "$generated/aftercare.d.ts" || return 1
+  # openapi-typescript's Node API, to type binary bodies (photos) as Blob.
+  run openapi-typescript node "$clients/typescript/generate.mjs" "$spec" "$generated/aftercare.d.ts" || return 1
   if ! npx --no-install --prefix "$clients" tsc -p "$clients/typescript/tsconfig.json" >"$work/tsc.log" 2>&1; then
     echo "   failed: tsc --strict, $(grep -c 'error TS' "$work/tsc.log") errors; the first:"
     grep 'error TS' "$work/tsc.log" | head -n 40 | cut -c1-300 | sed 's/^/    | /'

@@ -14,6 +14,9 @@ export BIND_ADDR=127.0.0.1:$port
 export JWT_SECRET=fuzzing-secret-fuzzing-secret-fuzzing-secret
 export ACCESS_TOKEN_TTL_SECONDS=7200
 export LOGIN_FAILURES_PER_CLIENT=1000000 LOGIN_FAILURES_PER_ACCOUNT=1000000 LOGIN_ATTEMPTS_PER_ACCOUNT=1000000
+# Likewise the photo limits: at 60 uploads an hour nearly every generated upload was a 429, and no
+# body reached the size, checksum and signature checks.
+export PHOTO_UPLOADS_PER_WINDOW=1000000 PHOTOS_PER_CHECK_IN=1000000 PHOTOS_PER_PATIENT=1000000
 export LOG_FORMAT=json RUST_LOG=warn
 export PHOTO_STORE_URL=$work/photos
 ./target/debug/aftercare demo > "$work/clinic_a.json"
@@ -62,11 +65,18 @@ import hashlib, time
 metadata = {"content_type": "image/jpeg", "byte_size": len(jpeg), "sha256": hashlib.sha256(jpeg).hexdigest(),
             "width": 640, "height": 480, "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
             "body_site": "chin", "view": "front"}
-photo = send("POST", f"/v1/check-ins/{check_in}/photos", "patient_a", json.dumps(metadata).encode(), "application/json")["id"]
-send("PUT", f"/v1/photos/{photo}/content", "patient_a", jpeg, "application/octet-stream")
+def verified_photo():
+    photo = send("POST", f"/v1/check-ins/{check_in}/photos", "patient_a", json.dumps(metadata).encode(), "application/json")["id"]
+    send("PUT", f"/v1/photos/{photo}/content", "patient_a", jpeg, "application/octet-stream")
+    return photo
+# deletePhoto gets a photo of its own: once it succeeds, the shared one would answer 404 to the rest.
+photo, doomed = verified_photo(), verified_photo()
 ids = {"patients": get(f"/v1/treatments/{treatment}", "clinician_a")["patient_id"], "treatments": treatment,
        "check-ins": check_in, "photos": photo, "reminders": today["reminders"][0]["id"]}
 with open(f"{work}/ids.toml", "w") as out:
+    # The first entry that sets `parameters` wins, so the more specific one goes first.
+    out.write(f'[[operations]]\ninclude-path = "/v1/photos/{{id}}"\ninclude-method = "DELETE"\n'
+              f'parameters = {{ id = "{doomed}" }}\n\n')
     for prefix, value in ids.items():
         out.write(f'[[operations]]\ninclude-path-regex = "^/v1/{prefix}/\\\\{{id\\\\}}"\nparameters = {{ id = "{value}" }}\n\n')
 PY

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -36,7 +37,7 @@ from aftercare_client.api.patients import (
     list_screening_questions,
     list_time_zones,
 )
-from aftercare_client.api.photos import create_photo
+from aftercare_client.api.photos import compare_photos, create_photo, get_photo, get_photo_content, upload_photo_content
 from aftercare_client.api.reminders import acknowledge_reminder
 from aftercare_client.api.staff import invite_clinician
 from aftercare_client.api.treatments import create_treatment, get_calendar, get_timeline, list_reminders
@@ -56,6 +57,8 @@ from aftercare_client.models import (
     InviteStaff,
     LoginRequest,
     Photo,
+    PhotoComparison,
+    PhotoState,
     PhotoType,
     PhotoView,
     Procedure,
@@ -78,7 +81,8 @@ from aftercare_client.models import (
     TokenPair,
     Treatment,
 )
-from aftercare_client.types import Response
+from aftercare_client.types import File, Response
+from gps_photo import jpeg_with_gps, metadata_of
 
 T = TypeVar("T")
 
@@ -347,18 +351,23 @@ def main() -> None:
         raise FlowError(f"the check-in kept {sorted(answered)} of the questions {sorted(asked)}")
     check_in_id = as_uuid(check_in.id)
 
-    # A photo's metadata (the image stays in the app's storage).
-    step(
+    # A photo taken with the phone, its GPS position in the EXIF: first its record (size, SHA-256,
+    # dimensions), then its bytes; the upload verifies them and makes the photo visible to the clinic.
+    jpeg = jpeg_with_gps()
+    sent = metadata_of(jpeg)
+    if not sent.gps_tags:
+        raise FlowError("the photo to upload has no GPS position: nothing would be proven")
+    photo = step(
         "patient: createPhoto",
         create_photo.sync_detailed(
             check_in_id,
             client=me,
             body=CreatePhoto(
                 content_type=PhotoType.IMAGEJPEG,
-                byte_size=1_843_200,
-                sha256=hashlib.sha256(suffix.encode()).hexdigest(),
-                width=3024,
-                height=4032,
+                byte_size=len(jpeg),
+                sha256=hashlib.sha256(jpeg).hexdigest(),
+                width=sent.width,
+                height=sent.height,
                 captured_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
                 body_site=BodySite.LEFT_CHEEK,
                 view=PhotoView.FRONT,
@@ -366,8 +375,59 @@ def main() -> None:
         ),
         201,
         Photo,
-        lambda p: f"id={p.id} body_site={p.body_site.value} view={p.view.value}",
+        lambda p: f"id={p.id} state={p.state.value} byte_size={p.byte_size}",
     )
+    photo_id = as_uuid(photo.id)
+    uploaded = step(
+        "patient: uploadPhotoContent",
+        upload_photo_content.sync_detailed(photo_id, client=me, body=File(payload=io.BytesIO(jpeg))),
+        200,
+        Photo,
+        lambda p: f"{len(jpeg)} bytes with {sent.gps_tags} GPS tags sent, state={p.state.value}",
+    )
+    if uploaded.state != PhotoState.VERIFIED:
+        raise FlowError(f"uploadPhotoContent: the photo is {uploaded.state.value}, not verified")
+
+    # The clinician sees the photo, verified, downloads it without its metadata, and finds it in
+    # the treatment's comparison by day.
+    seen = step(
+        "clinician: getPhoto",
+        get_photo.sync_detailed(photo_id, client=clinician),
+        200,
+        Photo,
+        lambda p: f"state={p.state.value} metadata_removed={p.metadata_removed}",
+    )
+    if seen.state != PhotoState.VERIFIED or not seen.metadata_removed:
+        raise FlowError("getPhoto: the clinician should see the photo verified, its metadata removed")
+    download = get_photo_content.sync_detailed(photo_id, client=clinician)
+    downloaded = step(
+        "clinician: getPhotoContent",
+        download,
+        200,
+        File,
+        lambda _: f"{len(download.content)} bytes, {download.headers.get('content-type')}, "
+        f"Cache-Control: {download.headers.get('cache-control')}",
+    )
+    try:
+        kept = metadata_of(downloaded.payload.read())
+    except ValueError as error:
+        raise FlowError(f"getPhotoContent: {error}") from error
+    print(
+        f"{'  the downloaded JPEG':<34} ok   {kept.width}x{kept.height}, {kept.exif_tags} EXIF tags, "
+        f"{kept.gps_tags} GPS tags, {kept.app1_segments} APP1 segments (sent: {sent.exif_tags}, {sent.gps_tags}, "
+        f"{sent.app1_segments})"
+    )
+    if kept.exif_tags or kept.gps_tags or kept.app1_segments or (kept.width, kept.height) != (sent.width, sent.height):
+        raise FlowError(f"getPhotoContent: the clinician's copy keeps metadata, or lost its size: {kept}")
+    comparison = step(
+        "clinician: comparePhotos",
+        compare_photos.sync_detailed(treatment_id, client=clinician, body_site=BodySite.LEFT_CHEEK),
+        200,
+        PhotoComparison,
+        lambda c: ", ".join(f"day {d.day_number}: {len(d.photos)} photo(s)" for d in c.days) or "no days",
+    )
+    if not any(as_uuid(p.id) == photo_id for day in comparison.days for p in day.photos):
+        raise FlowError("comparePhotos: the uploaded photo is not in the comparison")
 
     # The clinician's queue, then the review.
     queue = step(

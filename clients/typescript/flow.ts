@@ -5,8 +5,13 @@
 // JWT_SECRET...) so that `aftercare clinic create` writes where the server reads.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/aftercare.js";
+import { jpegMetadata } from "./jpeg.js";
+
+// A phone's JPEG with a GPS position in its EXIF, made by ../python/gps_photo.py (Pillow).
+const GPS_PHOTO = new URL("../gps-photo.jpg", import.meta.url);
 
 type TokenPair = components["schemas"]["TokenPair"];
 
@@ -239,25 +244,84 @@ async function main(): Promise<void> {
   }
   const checkInPath = { params: { path: { id: checkIn.id } } };
 
-  // A photo's metadata (the image stays in the app's storage).
-  step(
+  // A photo taken with the phone, its GPS position in the EXIF: first its record (size, SHA-256,
+  // dimensions), then its bytes; the upload verifies them and makes the photo visible to the clinic.
+  const jpeg = new Uint8Array(readFileSync(GPS_PHOTO));
+  const sent = jpegMetadata(jpeg);
+  if (sent.gpsTags === 0) throw new FlowError(`${GPS_PHOTO.pathname} has no GPS position: nothing would be proven`);
+  const photo = step(
     "patient: createPhoto",
     await me.POST("/v1/check-ins/{id}/photos", {
       ...checkInPath,
       body: {
         content_type: "image/jpeg",
-        byte_size: 1_843_200,
-        sha256: createHash("sha256").update(suffix).digest("hex"),
-        width: 3024,
-        height: 4032,
+        byte_size: jpeg.length,
+        sha256: createHash("sha256").update(jpeg).digest("hex"),
+        width: sent.width,
+        height: sent.height,
         captured_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
         body_site: "left_cheek",
         view: "front",
       },
     }),
     201,
-    (p) => `id=${p.id} body_site=${p.body_site} view=${p.view}`,
+    (p) => `id=${p.id} state=${p.state} byte_size=${p.byte_size}`,
   );
+  const photoPath = { params: { path: { id: photo.id } } };
+  // openapi-fetch serializes a body as JSON unless told otherwise: the Blob goes as it is.
+  const uploaded = step(
+    "patient: uploadPhotoContent",
+    await me.PUT("/v1/photos/{id}/content", {
+      ...photoPath,
+      body: new Blob([jpeg]),
+      bodySerializer: (body) => body,
+      headers: { "Content-Type": "application/octet-stream" },
+    }),
+    200,
+    (p) => `${jpeg.length} bytes with ${sent.gpsTags} GPS tags sent, state=${p.state}`,
+  );
+  if (uploaded.state !== "verified") throw new FlowError(`uploadPhotoContent: the photo is ${uploaded.state}, not verified`);
+
+  // The clinician sees the photo, verified, downloads it without its metadata, and finds it in
+  // the treatment's comparison by day.
+  const seen = step(
+    "clinician: getPhoto",
+    await clinician.GET("/v1/photos/{id}", photoPath),
+    200,
+    (p) => `state=${p.state} metadata_removed=${p.metadata_removed}`,
+  );
+  if (seen.state !== "verified" || !seen.metadata_removed) {
+    throw new FlowError("getPhoto: the clinician should see the photo verified, its metadata removed");
+  }
+  const download = await clinician.GET("/v1/photos/{id}/content", { ...photoPath, parseAs: "arrayBuffer" });
+  const headers = download.response.headers;
+  const received = new Uint8Array(
+    step(
+      "clinician: getPhotoContent",
+      download,
+      200,
+      (b) => `${b.byteLength} bytes, ${headers.get("content-type")}, Cache-Control: ${headers.get("cache-control")}`,
+    ),
+  );
+  const kept = jpegMetadata(received);
+  console.log(
+    `${"  the downloaded JPEG".padEnd(34)} ok   ${kept.width}x${kept.height}, ${kept.gpsTags} GPS tags, ` +
+      `${kept.app1Segments} APP1 segments (sent: ${sent.gpsTags}, ${sent.app1Segments})`,
+  );
+  if (kept.gpsTags !== 0 || kept.app1Segments !== 0 || kept.width !== sent.width || kept.height !== sent.height) {
+    throw new FlowError(`getPhotoContent: the clinician's copy keeps metadata, or lost its size: ${JSON.stringify(kept)}`);
+  }
+  const comparison = step(
+    "clinician: comparePhotos",
+    await clinician.GET("/v1/treatments/{id}/photo-comparison", {
+      params: { path: { id: treatment.id }, query: { body_site: "left_cheek" } },
+    }),
+    200,
+    (c) => c.days.map((d) => `day ${d.day_number}: ${d.photos.length} photo(s)`).join(", ") || "no days",
+  );
+  if (!comparison.days.some((d) => d.photos.some((p) => p.id === photo.id))) {
+    throw new FlowError("comparePhotos: the uploaded photo is not in the comparison");
+  }
 
   // The clinician's queue, then the review.
   const queue = step(
