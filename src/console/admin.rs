@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 
-use super::pages::{CsrfForm, as_admin};
+use super::pages::{CsrfForm, Fields, as_admin, csrf_of, field};
 use super::session::ConsoleSession;
 use super::views::{self, Frame};
 use super::{ConsoleError, html, see_other};
@@ -183,23 +183,16 @@ pub async fn settings(
     })
 }
 
-/// A form's fields in order (the recipients repeat).
-type Fields = web::Form<Vec<(String, String)>>;
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
-}
-
 pub async fn save_settings(
     state: web::Data<AppState>,
     session: ConsoleSession,
     form: Fields,
 ) -> Result<HttpResponse, ConsoleError> {
     let fields = form.into_inner();
-    session.check_csrf(field(&fields, "csrf").unwrap_or_default())?;
+    csrf_of(&session, &fields)?;
     let admin = as_admin(&session)?;
     let valid_days =
-        match field(&fields, "valid_days").filter(|v| !v.is_empty()) {
+        match field(&fields, "valid_days") {
             None => None,
             Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
                 AppError::invalid("screening.valid_days", "must be a whole number of days from 1 to 365")
@@ -207,11 +200,10 @@ pub async fn save_settings(
         };
     let body = UpdateClinicSettings {
         urgent_alerts: Some(UrgentAlertsInput {
-            enabled: Some(field(&fields, "alerts") == Some("on")),
+            enabled: Some(field(&fields, "alerts").as_deref() == Some("on")),
             recipients: Some(fields.iter().filter(|(k, _)| k == "recipients").map(|(_, v)| v.clone()).collect()),
         }),
-        treatments: field(&fields, "default_time")
-            .map(|t| TreatmentDefaultsInput { default_time: Some(t.to_string()) }),
+        treatments: field(&fields, "default_time").map(|t| TreatmentDefaultsInput { default_time: Some(t) }),
         screening: valid_days.map(|days| crate::routes::mail::ScreeningGateInput { valid_days: Some(days) }),
     };
     let update = SettingsUpdate::try_from(body)?;

@@ -561,13 +561,13 @@ pub async fn reinvite_patient(
 }
 
 /// A form's fields in order (a field may repeat: the treatment's areas).
-type Fields = web::Form<Vec<(String, String)>>;
+pub(super) type Fields = web::Form<Vec<(String, String)>>;
 
-fn field(fields: &[(String, String)], name: &str) -> Option<String> {
+pub(super) fn field(fields: &[(String, String)], name: &str) -> Option<String> {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-fn csrf_of(session: &ConsoleSession, fields: &[(String, String)]) -> Result<(), ConsoleError> {
+pub(super) fn csrf_of(session: &ConsoleSession, fields: &[(String, String)]) -> Result<(), ConsoleError> {
     session.check_csrf(&field(fields, "csrf").unwrap_or_default())
 }
 
