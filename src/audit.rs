@@ -228,6 +228,12 @@ fn event_for<B>(res: &ServiceResponse<B>, trusted_proxies: &[IpNet]) -> Option<N
     if !route.starts_with("/v1/") && !console {
         return None;
     }
+    let status = res.status().as_u16();
+    // A console page's 304 (the review queue's poll revalidating its ETag) discloses nothing the
+    // audited 200 before it did not: an open console would otherwise write an event every poll.
+    if console && status == 304 {
+        return None;
+    }
     let extensions = request.extensions();
     let caller = extensions.get::<Caller>();
     let subject = extensions.get::<Subject>().cloned().unwrap_or_default();
@@ -239,7 +245,6 @@ fn event_for<B>(res: &ServiceResponse<B>, trusted_proxies: &[IpNet]) -> Option<N
         .find(|pair| pair[1] == "{id}")
         .and_then(|pair| resource_type_of(pair[0]));
     let path_id = request.match_info().get("id").map(bounded_id);
-    let status = res.status().as_u16();
     Some(NewEvent {
         id: crate::models::new_id(),
         at: crate::clock::now(),

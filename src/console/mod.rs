@@ -6,8 +6,10 @@
 //! the form, call the same use cases the API calls, and render. Sessions are cookies, never
 //! tokens in the page (see `session.rs`). Every POST form carries the session's CSRF token.
 
+mod admin;
 pub mod chart;
 mod pages;
+mod photos;
 pub mod session;
 mod views;
 
@@ -48,10 +50,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/patients/{id}/discharge", web::post().to(pages::discharge))
             .route("/patients/{id}/screenings", web::post().to(pages::screen))
             .route("/patients/{id}/treatments", web::post().to(pages::record_treatment))
-            .route("/staff", web::get().to(pages::staff))
-            .route("/staff", web::post().to(pages::invite_staff))
-            .route("/staff/{id}/deactivate", web::post().to(pages::deactivate_staff))
-            .route("/audit", web::get().to(pages::audit_trail)),
+            .route("/photos/{id}", web::get().to(photos::content))
+            .route("/patients/{id}/invitation", web::post().to(pages::reinvite_patient))
+            .route("/staff", web::get().to(admin::staff))
+            .route("/staff", web::post().to(admin::invite_staff))
+            .route("/staff/{id}/deactivate", web::post().to(admin::deactivate_staff))
+            .route("/staff/{id}/reactivate", web::post().to(admin::reactivate_staff))
+            .route("/staff/{id}/invitation", web::post().to(admin::reinvite_staff))
+            .route("/settings", web::get().to(admin::settings))
+            .route("/settings", web::post().to(admin::save_settings))
+            .route("/audit", web::get().to(admin::audit_trail)),
     )
     .service(web::resource("/console").route(web::get().to(pages::to_console)));
 }

@@ -13,19 +13,17 @@ use crate::audit::{Subject, note_subject};
 use crate::auth::tokens::random_token;
 use crate::auth::{Admin, Staff};
 use crate::client_addr::client_ip;
-use crate::domain::StaffInvitation;
 use crate::domain::check_in::Review;
 use crate::domain::credentials::LoginAttempt;
 use crate::domain::{Area, Procedure, Setting, SkinType, parse_notes};
 use crate::error::AppError;
-use crate::models::audit::AuditFilter;
 use crate::models::check_ins::{CheckInRecord, QueueEntry};
 use crate::models::patients::NewPatient;
 use crate::pagination::{Cursor, PageRequest};
 use crate::plan::Protocol;
 use crate::routes::path_id;
 use crate::state::{AppState, SharedState};
-use crate::use_cases::{audit, check_ins, clinicians, patients, plans, screenings, treatments};
+use crate::use_cases::{check_ins, invitations, patients, plans, screenings, treatments};
 use crate::validate::Checks;
 
 const QUEUE_PAGE: i64 = 50;
@@ -57,11 +55,11 @@ fn cursor(raw: Option<String>) -> Result<Option<Cursor>, ConsoleError> {
     raw.map(|c| Cursor::decode(&c)).transpose().map_err(|_| ConsoleError::App(AppError::NotFound))
 }
 
-fn as_staff(session: &ConsoleSession) -> Result<Staff, ConsoleError> {
+pub(super) fn as_staff(session: &ConsoleSession) -> Result<Staff, ConsoleError> {
     Ok(Staff::try_from(session.caller.clone())?)
 }
 
-fn as_admin(session: &ConsoleSession) -> Result<Admin, ConsoleError> {
+pub(super) fn as_admin(session: &ConsoleSession) -> Result<Admin, ConsoleError> {
     Ok(Admin::try_from(session.caller.clone())?)
 }
 
@@ -136,7 +134,7 @@ pub async fn log_in(
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 fn logged_out(req: &HttpRequest, state: &AppState) -> HttpResponse {
@@ -386,6 +384,7 @@ pub async fn add_patient(
 pub struct PatientParams {
     treatment: Option<String>,
     screened: Option<String>,
+    invited: Option<String>,
 }
 
 pub async fn patient(
@@ -404,7 +403,7 @@ pub async fn patient(
         treatments::list_for_patient(&state, caller.clone(), id.clone(), PageRequest { limit: LIST_PAGE, after: None })
             .await?
             .items;
-    let PatientParams { treatment: asked, screened } = query.into_inner();
+    let PatientParams { treatment: asked, screened, invited } = query.into_inner();
     let protocol = screenings::questions(&state, as_staff(&session)?).await?;
     let questions = protocol
         .screening
@@ -445,6 +444,7 @@ pub async fn patient(
             }
             let adherence = check_ins::adherence(&state, caller.clone(), tid.clone()).await?;
             let charts = chart::charts(&on.plan.protocol, &check_in_list, timeline.day_number);
+            let photos = super::photos::by_site(&state, caller.clone(), tid.clone()).await?;
             Some(views::TreatmentDetail {
                 label: label(&on.plan.treatment),
                 day: timeline.day_number,
@@ -480,6 +480,7 @@ pub async fn patient(
                         reviewed: c.reviewed_at.map_or_else(|| "not yet".into(), crate::clock::format_instant),
                     })
                     .collect(),
+                photos,
             })
         }
     };
@@ -505,6 +506,7 @@ pub async fn patient(
         screened: screened.map(|s| {
             if s == "eligible" { "Screening recorded: eligible." } else { "Screening recorded: not eligible now." }
         }),
+        invited: invited.is_some(),
         questions,
         timezones: crate::domain::time_zone_names().to_vec(),
         skin_types: SkinType::ALL.iter().map(|s| s.as_str()).collect(),
@@ -541,14 +543,31 @@ pub async fn discharge(
     Ok(see_other(&format!("/console/patients/{}", discharged.id)))
 }
 
-/// A form's fields in order (a field may repeat: the treatment's areas).
-type Fields = web::Form<Vec<(String, String)>>;
+/// Sends the patient a new invitation (the API's `reinvitePatient`): for one who lost the first
+/// or let it expire; an activated account is a 409.
+pub async fn reinvite_patient(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: ConsoleSession,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.check_csrf(&form.csrf)?;
+    let staff = as_staff(&session)?;
+    let id = path_id(&id)?;
+    let sent = invitations::reinvite_patient(&state, staff, id).await?;
+    about_patient(&req, &sent.account.id, "patient", &sent.account.id);
+    Ok(see_other(&format!("/console/patients/{}?invited=1", sent.account.id)))
+}
 
-fn field(fields: &[(String, String)], name: &str) -> Option<String> {
+/// A form's fields in order (a field may repeat: the treatment's areas).
+pub(super) type Fields = web::Form<Vec<(String, String)>>;
+
+pub(super) fn field(fields: &[(String, String)], name: &str) -> Option<String> {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-fn csrf_of(session: &ConsoleSession, fields: &[(String, String)]) -> Result<(), ConsoleError> {
+pub(super) fn csrf_of(session: &ConsoleSession, fields: &[(String, String)]) -> Result<(), ConsoleError> {
     session.check_csrf(&field(fields, "csrf").unwrap_or_default())
 }
 
@@ -641,102 +660,4 @@ pub async fn record_treatment(
     let kind = if created.screening_override_reason.is_some() { "screening-override" } else { "treatment" };
     about_patient(&req, &created.patient_id, kind, &created.id);
     Ok(see_other(&format!("/console/patients/{}?treatment={}", created.patient_id, created.id)))
-}
-
-// Staff and the audit trail: administrators only (403 for clinicians).
-
-pub async fn staff(state: web::Data<AppState>, session: ConsoleSession) -> Result<HttpResponse, ConsoleError> {
-    let admin = as_admin(&session)?;
-    let me = admin.user_id.clone();
-    let page = clinicians::list_staff(&state, admin, PageRequest { limit: LIST_PAGE, after: None }).await?;
-    html(views::StaffPage {
-        frame: Frame::of(&session, "staff"),
-        staff: page
-            .items
-            .into_iter()
-            .map(|u| views::StaffRow {
-                is_self: u.id == me,
-                role: u.role.as_str().to_string(),
-                active: u.active,
-                id: u.id,
-                name: u.name,
-                email: u.email,
-            })
-            .collect(),
-        added: None,
-    })
-}
-
-#[derive(Deserialize)]
-pub struct InviteForm {
-    #[serde(default)]
-    csrf: String,
-    name: Option<String>,
-    email: Option<String>,
-    role: Option<String>,
-}
-
-pub async fn invite_staff(
-    state: web::Data<AppState>,
-    session: ConsoleSession,
-    form: web::Form<InviteForm>,
-) -> Result<HttpResponse, ConsoleError> {
-    let InviteForm { csrf, name, email, role } = form.into_inner();
-    session.check_csrf(&csrf)?;
-    let admin = as_admin(&session)?;
-    let invitation = StaffInvitation::try_from(crate::routes::clinicians::InviteStaff { name, email, role })?;
-    clinicians::invite(&state, admin, invitation).await?;
-    Ok(see_other("/console/staff"))
-}
-
-pub async fn deactivate_staff(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: ConsoleSession,
-    id: web::Path<String>,
-    form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, ConsoleError> {
-    session.check_csrf(&form.csrf)?;
-    let admin = as_admin(&session)?;
-    let id = path_id(&id)?;
-    let user = clinicians::deactivate(&state, admin, id).await?;
-    note_subject(&req, Subject { patient_id: None, resource_type: Some("staff"), resource_id: Some(user.id) });
-    Ok(see_other("/console/staff"))
-}
-
-#[derive(Deserialize)]
-pub struct AuditParams {
-    before: Option<i64>,
-}
-
-pub async fn audit_trail(
-    state: web::Data<AppState>,
-    session: ConsoleSession,
-    query: web::Query<AuditParams>,
-) -> Result<HttpResponse, ConsoleError> {
-    let admin = as_admin(&session)?;
-    let filter =
-        AuditFilter { patient_id: None, since: None, until: None, resource_type: None, before_seq: query.before };
-    let (events, next) = audit::list(&state, admin, filter, PageRequest { limit: LIST_PAGE, after: None }).await?;
-    html(views::AuditPage {
-        frame: Frame::of(&session, "audit"),
-        events: events
-            .into_iter()
-            .map(|e| views::AuditRow {
-                at: crate::clock::format_instant(e.at),
-                who: match (e.role, e.user_id) {
-                    (Some(role), Some(id)) => format!("{role} {}", &id[..id.len().min(8)]),
-                    _ => "anonymous".into(),
-                },
-                action: e.action,
-                resource: e.resource_type.map_or_else(String::new, |t| {
-                    format!("{t} {}", e.resource_id.as_deref().map_or("", |id| &id[..id.len().min(8)]))
-                }),
-                patient: e.patient_id.map_or_else(String::new, |p| p[..p.len().min(8)].to_string()),
-                outcome: e.outcome,
-                status: e.status,
-            })
-            .collect(),
-        next,
-    })
 }

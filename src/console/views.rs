@@ -130,6 +130,8 @@ pub struct PatientPage {
     pub reminder_time: String,
     /// The outcome of the screening just recorded.
     pub screened: Option<&'static str>,
+    /// A new invitation was just sent.
+    pub invited: bool,
     /// The current protocol's screening questions: (answer key, question).
     pub questions: Vec<(String, String)>,
     pub timezones: Vec<&'static str>,
@@ -149,6 +151,29 @@ pub struct TreatmentDetail {
     pub adherence: Vec<AdherenceRow>,
     pub adherence_through: String,
     pub check_ins: Vec<CheckInRow>,
+    /// The treatment's photos, one row per body site.
+    pub photos: Vec<PhotoSite>,
+}
+
+/// One body site's photos by day of recovery, side by side.
+pub struct PhotoSite {
+    pub key: &'static str,
+    pub title: String,
+    pub days: Vec<PhotoDay>,
+}
+
+pub struct PhotoDay {
+    pub day: i64,
+    pub date: String,
+    pub photos: Vec<PhotoCell>,
+}
+
+pub struct PhotoCell {
+    pub src: String,
+    /// "Day 2, left cheek, front".
+    pub alt: String,
+    pub width: i32,
+    pub height: i32,
 }
 
 pub struct StaffRow {
@@ -157,6 +182,8 @@ pub struct StaffRow {
     pub email: String,
     pub role: String,
     pub active: bool,
+    /// Has set a password (else a new invitation may be sent).
+    pub activated: bool,
     pub is_self: bool,
 }
 
@@ -165,7 +192,33 @@ pub struct StaffRow {
 pub struct StaffPage {
     pub frame: Frame,
     pub staff: Vec<StaffRow>,
-    pub added: Option<String>,
+    /// What the last form did.
+    pub done: Option<&'static str>,
+}
+
+pub struct Recipient {
+    pub id: String,
+    pub label: String,
+    pub chosen: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    pub frame: Frame,
+    pub alerts_enabled: bool,
+    /// The clinic's active, activated staff, who may receive alerts.
+    pub recipients: Vec<Recipient>,
+    pub default_time: String,
+    pub valid_days: i32,
+    pub saved: bool,
+}
+
+/// An option of a filter's select.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
 pub struct AuditRow {
@@ -183,7 +236,14 @@ pub struct AuditRow {
 pub struct AuditPage {
     pub frame: Frame,
     pub events: Vec<AuditRow>,
-    pub next: Option<i64>,
+    /// The next page's query string (the same filters, older events).
+    pub next: Option<String>,
+    pub actors: Vec<Choice>,
+    pub kinds: Vec<Choice>,
+    pub action: String,
+    pub from: String,
+    pub to: String,
+    pub filtered: bool,
 }
 
 /// The shape that says a level without colour.

@@ -182,6 +182,10 @@ pub struct AuditFilter {
     pub until: Option<NaiveDateTime>,
     /// Only events about this kind of resource (`screening-override`, `patient`...).
     pub resource_type: Option<String>,
+    /// Only events of this actor (a user id).
+    pub user_id: Option<String>,
+    /// Only events of this action (`GET /v1/patients/{id}`: the method and the route).
+    pub action: Option<String>,
     /// Only events older than this position (the cursor).
     pub before_seq: Option<i64>,
 }
@@ -204,6 +208,12 @@ pub fn list(
     }
     if let Some(kind) = &filter.resource_type {
         query = query.filter(audit_events::resource_type.eq(kind.clone()));
+    }
+    if let Some(actor) = &filter.user_id {
+        query = query.filter(audit_events::user_id.eq(actor.clone()));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action.clone()));
     }
     if let Some(since) = filter.since {
         query = query.filter(audit_events::at.ge(since));

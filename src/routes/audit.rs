@@ -132,7 +132,7 @@ pub async fn list(
     let page = PageQuery { limit: q.limit, cursor: None }.parse(&mut checks);
     checks.finish()?;
     let page = checked(page)?;
-    let filter = AuditFilter { patient_id, since, until, resource_type, before_seq };
+    let filter = AuditFilter { patient_id, since, until, resource_type, user_id: None, action: None, before_seq };
     let (events, next) = audit::list(&state, caller, filter, page).await?;
     Ok(web::Json(AuditPage {
         items: events.into_iter().map(AuditEvent::from).collect(),

@@ -175,10 +175,11 @@ impl From<mail::Settings> for ClinicSettings {
 }
 
 /// The settings a PUT names: the alerts, and the treatment and screening settings when given.
-struct SettingsUpdate {
-    alerts: AlertSettings,
-    treatments: Option<TreatmentSettings>,
-    screening: Option<ScreeningSettings>,
+/// (The console's settings form is read into the same.)
+pub struct SettingsUpdate {
+    pub alerts: AlertSettings,
+    pub treatments: Option<TreatmentSettings>,
+    pub screening: Option<ScreeningSettings>,
 }
 
 impl TryFrom<UpdateClinicSettings> for SettingsUpdate {

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use reqwest::{Method, StatusCode, redirect};
 use serde_json::json;
 
-use crate::fixtures::{check_in, check_in_body, today_in, treatment};
+use crate::fixtures::{PhotoBody, check_in, check_in_body, today_in, treatment, verified_photo};
 use crate::support::{PASSWORD, Session, TestApp, served_console_routes, spawn, spawn_with};
 
 /// A browser as the console sees it: its cookies, no redirects followed.
@@ -121,13 +121,15 @@ fn assert_logged_out(page: &Page) {
 }
 
 /// A clinic with a clinician, a patient with a treatment 3 days ago, and three check-ins: ok,
-/// watch (redness 7 on day 3 or later is more than expected) and urgent (bleeding).
+/// watch (redness 7 on day 3 or later is more than expected) and urgent (bleeding); the ok one has
+/// a verified photo of the left cheek from the front.
 struct Clinic {
     admin: Session,
     clinician: Session,
     patient: Session,
     treatment: String,
     check_ins: Vec<String>,
+    photo: String,
 }
 
 async fn clinic(app: &TestApp, name: &str) -> Clinic {
@@ -142,7 +144,10 @@ async fn clinic(app: &TestApp, name: &str) -> Clinic {
         assert_eq!(c.status, 201, "{}", c.text);
         check_ins.push(c.body["id"].as_str().unwrap().to_string());
     }
-    Clinic { admin, clinician, patient, treatment: t, check_ins }
+    let photos = format!("/v1/check-ins/{}/photos", check_ins[0]);
+    let photo = verified_photo(app, &patient, &photos, PhotoBody::default().of("left_cheek", "front")).await;
+    let photo = photo["id"].as_str().unwrap().to_string();
+    Clinic { admin, clinician, patient, treatment: t, check_ins, photo }
 }
 
 #[actix_web::test]
@@ -209,7 +214,9 @@ async fn every_page_has_a_strict_csp_and_no_inline_script_or_style() {
         "/console/patients".to_string(),
         format!("/console/patients/{}", c.patient.id),
         "/console/staff".to_string(),
+        "/console/settings".to_string(),
         "/console/audit".to_string(),
+        "/console/audit?kind=patient&from=2020-01-01".to_string(),
     ] {
         let page = browser.get(&path).await;
         assert_eq!(page.status, 200, "{path}: {}", page.text);
@@ -331,7 +338,69 @@ async fn the_patient_page_charts_each_score_against_the_expected_band() {
     assert!(page.text.contains("pt pt-watch"));
     assert!(page.text.contains("redness 8 (watch)"));
     assert!(page.text.contains("Adherence by reminder kind"));
-    assert!(page.text.contains("later step"), "photos are marked as a later step");
+}
+
+#[actix_web::test]
+async fn the_patient_page_lines_up_photos_by_site_and_day_served_through_the_console() {
+    let app = spawn().await;
+    let c = clinic(&app, "North").await;
+    // A second photo of the same site, taken two days earlier (day 2 of recovery).
+    let photos = format!("/v1/check-ins/{}/photos", c.check_ins[1]);
+    let earlier = (chrono::Utc::now() - Duration::days(2)).to_rfc3339();
+    let body = PhotoBody::default().captured_at(&earlier).of("left_cheek", "front");
+    let day_two = verified_photo(&app, &c.patient, &photos, body).await["id"].as_str().unwrap().to_string();
+    let chin = PhotoBody::default().of("chin", "left_45");
+    let chin = verified_photo(&app, &c.patient, &photos, chin).await["id"].as_str().unwrap().to_string();
+
+    let mut browser = Browser::logged_in(&app, &c.clinician).await;
+    let page = browser.get(&format!("/console/patients/{}", c.patient.id)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let cheek = page.text.find(r#"id="photos-left_cheek""#).expect("a row for the left cheek");
+    let chin_row = page.text.find(r#"id="photos-chin""#).expect("a row for the chin");
+    let [two, four] = [&day_two, &c.photo].map(|id| page.text.find(&format!(r#"src="/console/photos/{id}""#)).unwrap());
+    assert!(cheek < two && two < four && four < chin_row, "day 2 then day 4, in the cheek's row");
+    assert!(page.text.contains(r#"alt="Day 2, left cheek, front""#), "{}", page.text);
+    assert!(page.text.contains(r#"alt="Day 4, left cheek, front""#));
+    assert!(page.text.contains(&format!(r#"src="/console/photos/{chin}" alt="Day 4, chin, left 45°""#)));
+    assert!(page.text.contains("Day 2 <span"), "the day's label");
+    // 3024 × 4032 as the photo's record says: scaled to 240 wide, in proportion.
+    assert!(page.text.contains(r#"width="240" height="320""#), "scaled, with the photo's proportions");
+
+    // The bytes: the API's (stripped) content, never cached, and the download is audited.
+    let (_, _, api) = app.download(&format!("/v1/photos/{}/content", c.photo), &c.clinician.token).await;
+    let shown = browser.client.get(format!("{}/console/photos/{}", app.base, c.photo));
+    let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let shown = shown.header("cookie", cookie).send().await.unwrap();
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["content-type"], "image/jpeg");
+    assert_eq!(shown.headers()["cache-control"], "private, no-store");
+    assert!(shown.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert_eq!(shown.bytes().await.unwrap().to_vec(), api);
+    app.services.state.audit.flush();
+    let events = app.get(&format!("/v1/audit-events?patient_id={}", c.patient.id), &c.admin.token).await;
+    let items = events.body["items"].as_array().unwrap();
+    let seen = items.iter().find(|e| e["action"] == "GET /console/photos/{id}").expect("the photo view is audited");
+    assert_eq!(seen["user_id"], json!(c.clinician.id));
+    assert_eq!(seen["resource_type"], "photo");
+    assert_eq!(seen["resource_id"], json!(c.photo));
+
+    // Logged out: to the login page, no bytes. A pending photo, or none, is a 404 page.
+    assert_logged_out(&Browser::new(&app).get(&format!("/console/photos/{}", c.photo)).await);
+    let pending = app.post(&photos, &c.patient.token, PhotoBody::default().build()).await;
+    let pending = browser.get(&format!("/console/photos/{}", pending.str("id"))).await;
+    assert_eq!(pending.status, 404);
+    assert_eq!(browser.get("/console/photos/not-an-id").await.status, 404);
+}
+
+#[actix_web::test]
+async fn a_patient_without_photos_says_so() {
+    let app = spawn().await;
+    let admin = app.clinic("North").await;
+    let patient = app.patient(&admin, "Europe/Madrid").await;
+    treatment(&app, &admin, &patient.id, today_in("Europe/Madrid")).await;
+    let mut browser = Browser::logged_in(&app, &admin).await;
+    let page = browser.get(&format!("/console/patients/{}", patient.id)).await;
+    assert!(page.text.contains("No photos of this treatment yet."), "{}", page.text);
 }
 
 #[actix_web::test]
@@ -452,8 +521,13 @@ async fn another_clinic_reaches_nothing_through_the_console() {
         ("a clinician of another clinic", Browser::logged_in(&app, &away.clinician).await),
         ("an admin of another clinic", Browser::logged_in(&app, &away.admin).await),
     ];
-    let secrets =
-        [home.patient.id.clone(), home.patient.email.clone(), home.check_ins[0].clone(), home.treatment.clone()];
+    let secrets = [
+        home.patient.id.clone(),
+        home.patient.email.clone(),
+        home.check_ins[0].clone(),
+        home.treatment.clone(),
+        home.photo.clone(),
+    ];
     let routes = served_console_routes(&app).await;
     // The id each route names, and a form that is valid but for the id (so validation cannot hide
     // a missing scope).
@@ -468,7 +542,11 @@ async fn another_clinic_reaches_nothing_through_the_console() {
             ("POST", "/console/patients/{id}/screenings") => (home.patient.id.clone(), screening.clone()),
             ("POST", "/console/patients/{id}/treatments") => (home.patient.id.clone(), treatment_form()),
             ("POST", "/console/check-ins/{id}/review") => (home.check_ins[1].clone(), form(&[("note", "intruder")])),
+            ("POST", "/console/patients/{id}/invitation") => (home.patient.id.clone(), vec![]),
+            ("GET", "/console/photos/{id}") => (home.photo.clone(), vec![]),
             ("POST", "/console/staff/{id}/deactivate") => (home.clinician.id.clone(), vec![]),
+            ("POST", "/console/staff/{id}/reactivate") => (home.clinician.id.clone(), vec![]),
+            ("POST", "/console/staff/{id}/invitation") => (home.clinician.id.clone(), vec![]),
             _ => return None,
         })
     };
@@ -497,7 +575,7 @@ async fn another_clinic_reaches_nothing_through_the_console() {
                 }
             };
             let status = page.status.as_u16();
-            // 403: a clinician may not deactivate staff at all.
+            // 403: a clinician may not change staff at all.
             assert!(status == 404 || status == 403, "{who}: {method} {path} answered {status}");
             for secret in &secrets {
                 assert!(!page.text.contains(secret.as_str()), "{who}: {method} {path} leaked {secret}");
@@ -505,7 +583,7 @@ async fn another_clinic_reaches_nothing_through_the_console() {
             calls += 1;
         }
     }
-    assert!(calls >= 14, "{calls}");
+    assert!(calls >= 22, "{calls}");
     let check_in = app.get(&format!("/v1/check-ins/{}", home.check_ins[1]), &home.clinician.token).await;
     assert!(check_in.body["reviewed_at"].is_null());
     let patient = app.get(&format!("/v1/patients/{}", home.patient.id), &home.clinician.token).await;
@@ -514,6 +592,25 @@ async fn another_clinic_reaches_nothing_through_the_console() {
     let treatments = app.get(&format!("/v1/patients/{}/treatments", home.patient.id), &home.clinician.token).await;
     assert_eq!(treatments.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(app.get("/v1/me", &home.clinician.token).await.status, 200);
+    // The photo's bytes stayed home (a GET of its image was a 404 page, not the image).
+    let (status, _, _) = app.download(&format!("/v1/photos/{}/content", home.photo), &home.clinician.token).await;
+    assert_eq!(status, 200);
+    // And the other clinic's settings are its own: saving them names none of home's staff.
+    let mut away_admin = Browser::logged_in(&app, &away.admin).await;
+    let csrf = away_admin.get("/console/settings").await.csrf();
+    let foreign = away_admin
+        .post(
+            "/console/settings",
+            &[
+                ("csrf", &csrf),
+                ("alerts", "on"),
+                ("recipients", &home.clinician.id),
+                ("default_time", "10:00"),
+                ("valid_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(foreign.status, 422, "{}", foreign.text);
 }
 
 async fn screening_keys(app: &TestApp, staff: &Session) -> Vec<String> {
@@ -588,4 +685,210 @@ async fn staff_edit_a_patient_record_a_screening_then_a_treatment() {
     assert_eq!(items[0]["areas"], json!(["face", "neck"]));
     let page = browser.get(recorded.header("location")).await;
     assert!(page.text.contains("microneedling on"), "the new treatment's page");
+}
+
+/// The audit events of `action` so far.
+async fn events_of(app: &TestApp, admin: &Session, action: &str) -> Vec<serde_json::Value> {
+    app.services.state.audit.flush();
+    let all = app.get("/v1/audit-events?limit=100", &admin.token).await;
+    all.body["items"].as_array().unwrap().iter().filter(|e| e["action"] == action).cloned().collect()
+}
+
+#[actix_web::test]
+async fn an_unchanged_poll_of_the_queue_writes_no_audit_event() {
+    let app = spawn().await;
+    let c = clinic(&app, "North").await;
+    let mut browser = Browser::logged_in(&app, &c.clinician).await;
+    let background = ("x-console-background", "1");
+    let first = browser.send(Method::GET, "/console/queue/items", None, &[background]).await;
+    assert_eq!(first.status, 200);
+    let etag = first.header("etag").to_string();
+    for _ in 0..3 {
+        let same =
+            browser.send(Method::GET, "/console/queue/items", None, &[background, ("if-none-match", &etag)]).await;
+        assert_eq!(same.status, 304);
+    }
+    let polls = events_of(&app, &c.admin, "GET /console/queue/items").await;
+    assert_eq!(polls.len(), 1, "the read that disclosed the items, not the revalidations: {polls:?}");
+    // A change is disclosed again, and so audited again.
+    check_in(&app, &c.patient, &c.treatment, check_in_body(2, false)).await;
+    let changed =
+        browser.send(Method::GET, "/console/queue/items", None, &[background, ("if-none-match", &etag)]).await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(events_of(&app, &c.admin, "GET /console/queue/items").await.len(), 2);
+}
+
+#[actix_web::test]
+async fn admins_reactivate_and_reinvite_staff_and_staff_reinvite_a_patient() {
+    let app = spawn().await;
+    let c = clinic(&app, "North").await;
+    let mut admin = Browser::logged_in(&app, &c.admin).await;
+    let csrf = admin.get("/console/staff").await.csrf();
+
+    // Invited from the console, never activated: a new invitation replaces the first.
+    let email = format!("late-{}@clinic.test", uuid::Uuid::new_v4().simple());
+    let invited = admin
+        .post("/console/staff", &[("csrf", &csrf), ("name", "Lena Late"), ("email", &email), ("role", "clinician")])
+        .await;
+    assert_eq!(invited.status, 303, "{}", invited.text);
+    let staff = admin.get(invited.header("location")).await;
+    assert!(staff.text.contains("Invitation sent."));
+    assert!(staff.text.contains("Send Lena Late a new invitation"), "{}", staff.text);
+    let members = app.get("/v1/clinicians", &c.admin.token).await;
+    let late = members.body["items"].as_array().unwrap().iter().find(|m| m["email"] == json!(email)).unwrap().clone();
+    let late = late["id"].as_str().unwrap().to_string();
+    let letters = |text: &str| text.matches(email.as_str()).count();
+    let before = letters(&app.get("/v1/outbox?limit=100", &c.admin.token).await.text);
+    let again = admin.post(&format!("/console/staff/{late}/invitation"), &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, 303, "{}", again.text);
+    assert_eq!(again.header("location"), "/console/staff?done=reinvited");
+    assert!(letters(&app.get("/v1/outbox?limit=100", &c.admin.token).await.text) > before, "a second letter");
+    // An activated clinician needs no invitation: 409, as a page.
+    let refused = admin.post(&format!("/console/staff/{}/invitation", c.clinician.id), &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.header("content-type").starts_with("text/html"));
+
+    // Deactivate, then reactivate: the clinician logs in again.
+    let done = admin.post(&format!("/console/staff/{}/deactivate", c.clinician.id), &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, 303);
+    let staff = admin.get("/console/staff").await;
+    let reactivate = format!(r#"action="/console/staff/{}/reactivate""#, c.clinician.id);
+    assert!(staff.text.contains(&reactivate), "{}", staff.text);
+    let back = admin.post(&format!("/console/staff/{}/reactivate", c.clinician.id), &[("csrf", &csrf)]).await;
+    assert_eq!(back.status, 303, "{}", back.text);
+    assert!(admin.get("/console/staff?done=reactivated").await.text.contains("Reactivated"));
+    Browser::logged_in(&app, &c.clinician).await;
+    // Without the token nothing changes.
+    let forged = admin.post(&format!("/console/staff/{}/deactivate", c.clinician.id), &[("csrf", "x")]).await;
+    assert_eq!(forged.status, 403);
+
+    // A clinician may not.
+    let mut clinician = Browser::logged_in(&app, &c.clinician).await;
+    let their = clinician.get("/console/").await.csrf();
+    let denied = clinician.post(&format!("/console/staff/{late}/invitation"), &[("csrf", &their)]).await;
+    assert_eq!(denied.status, 403);
+
+    // A patient who lost the invitation: a new one from the patient page (staff, not only admins).
+    let email = format!("lost-{}@mail.test", uuid::Uuid::new_v4().simple());
+    let added = clinician
+        .post(
+            "/console/patients",
+            &[
+                ("csrf", &their),
+                ("name", "Lou Lost"),
+                ("email", &email),
+                ("timezone", "Europe/Madrid"),
+                ("skin_type", "normal"),
+                ("fitzpatrick", "3"),
+            ],
+        )
+        .await;
+    let location = added.header("location").to_string();
+    let before = letters_to(&app, &c.admin, &email).await;
+    let sent = clinician.post(&format!("{location}/invitation"), &[("csrf", &their)]).await;
+    assert_eq!(sent.status, 303, "{}", sent.text);
+    assert!(clinician.get(sent.header("location")).await.text.contains("A new invitation is on its way"));
+    assert_eq!(letters_to(&app, &c.admin, &email).await, before + 1);
+    // An activated patient resets a password instead: 409.
+    let refused = clinician.post(&format!("/console/patients/{}/invitation", c.patient.id), &[("csrf", &their)]).await;
+    assert_eq!(refused.status, 409);
+
+    let reinvites = events_of(&app, &c.admin, "POST /console/staff/{id}/invitation").await;
+    assert!(reinvites.iter().any(|e| e["resource_id"] == json!(late) && e["status"] == 303), "{reinvites:?}");
+    let patients = events_of(&app, &c.admin, "POST /console/patients/{id}/invitation").await;
+    assert!(patients.iter().any(|e| e["patient_id"].is_string() && e["status"] == 303), "{patients:?}");
+}
+
+async fn letters_to(app: &TestApp, admin: &Session, email: &str) -> usize {
+    app.get("/v1/outbox?limit=100", &admin.token).await.text.matches(email).count()
+}
+
+#[actix_web::test]
+async fn admins_change_the_clinics_settings_as_the_api_does() {
+    let app = spawn().await;
+    let c = clinic(&app, "North").await;
+    let mut admin = Browser::logged_in(&app, &c.admin).await;
+    let page = admin.get("/console/settings").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains(r#"name="alerts" value="on" checked"#), "alerts are on by default");
+    assert!(page.text.contains(&c.clinician.email), "the clinician may be chosen");
+    let csrf = page.csrf();
+    let saved = admin
+        .post(
+            "/console/settings",
+            &[("csrf", &csrf), ("recipients", &c.clinician.id), ("default_time", "09:15"), ("valid_days", "14")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    let api = app.get("/v1/clinic/settings", &c.admin.token).await;
+    assert_eq!(api.body["urgent_alerts"], json!({ "enabled": false, "recipients": [c.clinician.id] }));
+    assert_eq!(api.body["treatments"]["default_time"], "09:15");
+    assert_eq!(api.body["screening"]["valid_days"], 14);
+    let page = admin.get(saved.header("location")).await;
+    assert!(page.text.contains("Settings saved."));
+    assert!(page.text.contains(&format!(r#"value="{}" checked"#, c.clinician.id)));
+
+    // The API's validation, as a page; nothing saved.
+    let bad = admin
+        .post("/console/settings", &[("csrf", &csrf), ("alerts", "on"), ("default_time", "25:00"), ("valid_days", "0")])
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(bad.text.contains("treatments.default_time") && bad.text.contains("screening.valid_days"), "{}", bad.text);
+    assert_eq!(app.get("/v1/clinic/settings", &c.admin.token).await.body["screening"]["valid_days"], 14);
+    assert_eq!(admin.post("/console/settings", &[("csrf", "forged"), ("alerts", "on")]).await.status, 403);
+
+    let mut clinician = Browser::logged_in(&app, &c.clinician).await;
+    assert_eq!(clinician.get("/console/settings").await.status, 403);
+    let their = clinician.get("/console/").await.csrf();
+    let denied =
+        clinician.post("/console/settings", &[("csrf", &their), ("alerts", "on"), ("default_time", "10:00")]).await;
+    assert_eq!(denied.status, 403);
+    assert_eq!(events_of(&app, &c.admin, "POST /console/settings").await.len(), 4, "every attempt is audited");
+}
+
+#[actix_web::test]
+async fn the_audit_page_filters_by_actor_kind_action_and_dates_and_pages() {
+    let app = spawn().await;
+    let c = clinic(&app, "North").await;
+    let mut clinician = Browser::logged_in(&app, &c.clinician).await;
+    for _ in 0..3 {
+        clinician.get(&format!("/console/patients/{}", c.patient.id)).await;
+    }
+    app.services.state.audit.flush();
+    let mut admin = Browser::logged_in(&app, &c.admin).await;
+    let page =
+        admin.get(&format!("/console/audit?actor={}&action=GET+/console/patients/%7Bid%7D", c.clinician.id)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.text.matches("<td><code>GET /console/patients/{id}</code>").count(), 3, "{}", page.text);
+    assert!(!page.text.contains("<td><code>POST /console/login</code>"));
+    assert!(page.text.contains(&format!(r#"<option value="{}" selected>"#, c.clinician.id)));
+
+    let by_kind = admin.get("/console/audit?kind=photo").await;
+    assert!(by_kind.text.contains("<td><code>PUT /v1/photos/{id}/content</code>"), "{}", by_kind.text);
+    assert!(!by_kind.text.contains("<td><code>GET /console/patients/{id}</code>"));
+
+    let today = chrono::Utc::now().date_naive();
+    let past = admin.get(&format!("/console/audit?to={}", today - Duration::days(1))).await;
+    assert!(past.text.contains("No event matches."), "{}", past.text);
+    let now = admin.get(&format!("/console/audit?from={today}&to={today}")).await;
+    assert!(now.text.contains("<td><code>POST /console/login</code>"));
+
+    for bad in ["from=yesterday", "kind=secrets", "actor=nobody"] {
+        assert_eq!(admin.get(&format!("/console/audit?{bad}")).await.status, 422, "{bad}");
+    }
+
+    // 50 a page; the next page keeps the filters.
+    for _ in 0..60 {
+        clinician.get(&format!("/console/patients/{}", c.patient.id)).await;
+    }
+    app.services.state.audit.flush();
+    let first = admin.get(&format!("/console/audit?actor={}", c.clinician.id)).await;
+    assert_eq!(first.text.matches("<tr><td>").count(), 50);
+    let at = first.text.find("/console/audit?actor=").expect("a link to older events");
+    let next = first.text[at..first.text[at..].find('"').unwrap() + at].replace("&amp;", "&");
+    assert!(next.contains("before="), "{next}");
+    let second = admin.get(&next).await;
+    assert!(second.text.matches("<tr><td>").count() > 10, "{}", second.text);
+    assert!(!second.text.contains("<td><code>POST /console/settings</code>"));
+    assert!(second.text.contains(&format!(r#"<option value="{}" selected>"#, c.clinician.id)));
 }

@@ -5,12 +5,17 @@
 
 Starts the SMTP sink (scripts/smtp_sink.py) and the server on a fresh SQLite database seeded by
 `aftercare demo`, then: logs in, works the queue from urgent to done with the keyboard, sees a new
-check-in appear without a reload, opens the patient and finds the charts (and the photos' place),
-adds a patient and finds the invitation in the SMTP sink, checks that another clinic sees none of
-it, that CSRF and CSP are enforced, runs axe-core on every page (no serious or critical
-violation), saves screenshots to docs/screenshots/, and measures the queue's first paint with
+check-in appear without a reload, opens the patient and finds the charts and the photos of one body
+site side by side by day (real JPEGs, drawn by the browser, uploaded through the API), adds a patient
+and finds the invitation in the SMTP sink, works the administrators' pages (staff, settings, the
+audit trail's filters), checks that a clinician and an administrator of another clinic see none of
+it (a photo's address included), that CSRF and CSP are enforced, runs axe-core on every page (no
+serious or critical violation), saves screenshots to docs/screenshots/, and measures the queue's first paint with
 10,000 unreviewed check-ins (seeded straight into the database). Ends with "N passed, N failed".
 """
+import base64
+import datetime
+import hashlib
 import json
 import re
 import os
@@ -23,6 +28,7 @@ import time
 import traceback
 import urllib.request
 import uuid
+import zoneinfo
 
 from playwright.sync_api import sync_playwright
 
@@ -98,6 +104,13 @@ class Server:
             request.add_header("authorization", f"Bearer {token}")
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read() or b"null")
+
+    def upload(self, path, token, data):
+        request = urllib.request.Request(self.base + path, method="PUT", data=data)
+        request.add_header("content-type", "application/octet-stream")
+        request.add_header("authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
 
     def token(self, email, password):
         return self.api("POST", "/v1/auth/login", body={"email": email, "password": password})["access_token"]
@@ -212,21 +225,73 @@ def main():
                 assert reviewed >= 4, reviewed
             keyboard()
 
-            @check("the patient page has a chart per score with the expected band, and the photos' place")
+            @check("a treatment 9 days ago gets photos of the left cheek on day 2 and day 9, through the API")
+            def seed_photos():
+                staff = server.token(clinician["email"], clinician["password"])
+                own = server.token(patient["email"], patient["password"])
+                patient_id = state["patient_url"].rsplit("/", 1)[1]
+                zone = zoneinfo.ZoneInfo(server.api("GET", f"/v1/patients/{patient_id}", staff)["timezone"])
+                today = datetime.datetime.now(zone).date()
+                treated_on = today - datetime.timedelta(days=9)
+                treatment = server.api("POST", f"/v1/patients/{patient_id}/treatments", staff, {
+                    "procedure": "microneedling", "treated_on": treated_on.isoformat(), "setting": "in_office",
+                    "areas": ["face"], "needle_depth_mm": 0.5, "treatment_time": "10:00",
+                    "screening_override": {"reason": "Browser test: a treatment recorded afterwards"}})
+                check_in = server.api("POST", f"/v1/treatments/{treatment['id']}/check-ins", own, {
+                    "symptoms": {"redness": 1, "swelling": 0, "pain": 0, "itching": 0, "peeling": 1, "bleeding": False,
+                                 "pus": False, "fever": False, "hives": False, "darkening": False}})
+                # Reviewed at once, so the queue's counts stay the demo's (the first-paint check counts them).
+                server.api("POST", f"/v1/check-ins/{check_in['id']}/review", staff, {"note": "Photos only"})
+                photos = {}
+                for day, colour in ((2, "#c0392b"), (9, "#e8a29a")):
+                    # A real JPEG, drawn and encoded by the browser: a cheek-coloured square and its day.
+                    data_url = page.evaluate("""([colour, day]) => {
+                        const c = document.createElement('canvas'); c.width = 480; c.height = 360;
+                        const g = c.getContext('2d'); g.fillStyle = colour; g.fillRect(0, 0, 480, 360);
+                        g.fillStyle = '#ffffff'; g.font = 'bold 64px sans-serif'; g.fillText('Day ' + day, 140, 200);
+                        return c.toDataURL('image/jpeg', 0.85); }""", [colour, day])
+                    data = base64.b64decode(data_url.split(",", 1)[1])
+                    local = datetime.datetime.combine(treated_on + datetime.timedelta(days=day - 1),
+                                                      datetime.time(12, 0), tzinfo=zone)
+                    record = server.api("POST", f"/v1/check-ins/{check_in['id']}/photos", own, {
+                        "content_type": "image/jpeg", "byte_size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                        "width": 480, "height": 360, "body_site": "left_cheek", "view": "front",
+                        "captured_at": local.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")})
+                    verified = server.upload(f"/v1/photos/{record['id']}/content", own, data)
+                    assert verified["state"] == "verified", verified
+                    photos[day] = record["id"]
+                state["photos"] = photos
+                state["photo_treatment"] = treatment["id"]
+            seed_photos()
+
+            @check("the patient page has a chart per score with the expected band, and the photos side by side")
             def patient_page():
-                page.goto(server.base + state["patient_url"])
+                page.goto(server.base + state["patient_url"] + "?treatment=" + state["photo_treatment"])
                 axe(page, "patient")
                 charts = page.locator("svg.chart[role=img]")
                 assert charts.count() == 5, charts.count()
                 assert page.locator("svg.chart path.band").count() > 0
-                assert page.locator("svg.chart .pt").count() > 0
                 # The forms folded away in <details> are checked too.
                 page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
                 axe(page, "patient, every section open")
                 page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = false; })")
                 assert "Adherence by reminder kind" in page.content()
-                assert "Photos" in page.content()
+                row = page.locator("#photos-left_cheek + .photo-row")
+                row.scroll_into_view_if_needed()
+                images = [page.get_by_alt_text(f"Day {day}, left cheek, front") for day in (2, 9)]
+                for image, day in zip(images, (2, 9)):
+                    assert image.get_attribute("src") == f"/console/photos/{state['photos'][day]}"
+                    image.evaluate("i => i.complete ? null : new Promise(r => { i.onload = r; i.onerror = r; })")
+                    assert image.evaluate("i => i.naturalWidth") == 480, f"day {day} did not load"
+                boxes = [image.bounding_box() for image in images]
+                assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[0]["x"] < boxes[1]["x"], boxes
+                labels = row.locator("figcaption").all_inner_texts()
+                assert [label.split(" (")[0] for label in labels] == ["Day 2", "Day 9"], labels
+                assert row.locator("img").count() == 2
                 page.screenshot(path=os.path.join(SHOTS, "patient.png"), full_page=True)
+                # The charts, from the demo's treatment with its check-ins.
+                page.goto(server.base + state["patient_url"])
+                assert page.locator("svg.chart .pt").count() > 0
             patient_page()
 
             @check("adding a patient sends the invitation through SMTP")
@@ -272,7 +337,7 @@ def main():
                 assert any("Content Security Policy" in v for v in violations), violations
             csp()
 
-            @check("administrators: staff and the audit trail pages")
+            @check("administrators: staff, settings and the audit trail pages, by keyboard")
             def admin_pages():
                 admin_context = browser.new_context(viewport={"width": 1024, "height": 1366})
                 admin_page = admin_context.new_page()
@@ -280,25 +345,58 @@ def main():
                 admin_page.goto(server.base + "/console/staff")
                 axe(admin_page, "staff")
                 assert clinician["email"] in admin_page.content()
+                admin_page.goto(server.base + "/console/settings")
+                axe(admin_page, "settings")
+                alerts = admin_page.get_by_label("Send an e-mail alert for each urgent check-in", exact=False)
+                was = alerts.is_checked()
+                alerts.focus()
+                admin_page.keyboard.press("Space")
+                admin_page.get_by_label("Days an eligible screening", exact=False).fill("21")
+                with admin_page.expect_navigation():
+                    admin_page.get_by_role("button", name="Save settings").press("Enter")
+                assert "Settings saved." in admin_page.content()
+                axe(admin_page, "settings, saved")
+                token = server.token(admin["email"], admin["password"])
+                saved = server.api("GET", "/v1/clinic/settings", token)
+                assert saved["urgent_alerts"]["enabled"] == (not was) and saved["screening"]["valid_days"] == 21, saved
+                server.api("PUT", "/v1/clinic/settings", token, {
+                    "urgent_alerts": {"enabled": True, "recipients": []}, "screening": {"valid_days": 30}})
                 admin_page.goto(server.base + "/console/audit")
                 axe(admin_page, "audit")
                 assert "/console/patients/{id}" in admin_page.content()
+                admin_page.get_by_label("About", exact=True).select_option("photo")
+                with admin_page.expect_navigation():
+                    admin_page.get_by_role("button", name="Filter", exact=True).press("Enter")
+                actions = admin_page.locator("tbody td code").all_inner_texts()
+                assert actions and "GET /console/photos/{id}" in actions, actions
+                assert all("photo" in a for a in actions), actions
+                axe(admin_page, "audit, filtered")
                 admin_context.close()
             admin_pages()
 
-            @check("another clinic sees none of it")
+            @check("another clinic sees none of it: its administrator and its clinician")
             def other_clinic():
-                other = browser.new_context()
-                other_page = other.new_page()
-                log_in(other_page, server.base, server.other_admin, PASSWORD)
-                assert "Nothing waits for review" in other_page.content()
-                answer = other_page.goto(server.base + state["patient_url"])
-                assert answer.status == 404, answer.status
-                axe(other_page, "not found")
-                other_page.goto(server.base + "/console/patients")
-                assert patient["email"] not in other_page.content()
-                assert "Sam Patient" not in other_page.content()
-                other.close()
+                other_token = server.token(server.other_admin, PASSWORD)
+                email = f"clinician-{uuid.uuid4().hex[:8]}@other.test"
+                invited = server.api("POST", "/v1/clinicians", other_token,
+                                     {"name": "Dr. Other", "email": email, "role": "clinician"})
+                server.api("POST", "/v1/auth/activate", body={"invite_token": invited["invite_token"], "password": PASSWORD})
+                for who in (server.other_admin, email):
+                    other = browser.new_context(viewport={"width": 1024, "height": 1366})
+                    other_page = other.new_page()
+                    log_in(other_page, server.base, who, PASSWORD)
+                    assert "Nothing waits for review" in other_page.content()
+                    answer = other_page.goto(server.base + state["patient_url"])
+                    assert answer.status == 404, answer.status
+                    axe(other_page, "not found")
+                    for photo in state["photos"].values():
+                        answer = other_page.goto(server.base + f"/console/photos/{photo}")
+                        assert answer.status == 404, (who, answer.status)
+                        assert answer.headers["content-type"].startswith("text/html")
+                    other_page.goto(server.base + "/console/patients")
+                    assert patient["email"] not in other_page.content()
+                    assert "Sam Patient" not in other_page.content()
+                    other.close()
             other_clinic()
 
             @check("time to first paint of the queue with 10,000 unreviewed check-ins")
