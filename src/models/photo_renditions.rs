@@ -12,12 +12,7 @@ use crate::photo_store::probe::Facts;
 
 /// What a verified upload's header said: its EXIF orientation and its size as displayed. A type
 /// that is not decoded here is `unavailable` at once. Run in the transaction that verifies it.
-pub fn record_upload(
-    conn: &mut DbConnection,
-    id: &str,
-    kind: PhotoType,
-    facts: Option<Facts>,
-) -> Result<(), AppError> {
+pub fn record_upload(conn: &mut DbConnection, id: &str, kind: PhotoType, facts: Option<Facts>) -> Result<(), AppError> {
     let decodable = matches!(kind, PhotoType::Jpeg | PhotoType::Png);
     let (orientation, width, height) = match facts {
         Some(f) => (Some(f.orientation as i32), Some(f.displayed().0 as i32), Some(f.displayed().1 as i32)),
@@ -86,10 +81,8 @@ pub fn claim(
     if claimed == 0 {
         return Ok(None);
     }
-    let (object_key, content_type, orientation): (Option<String>, PhotoType, Option<i32>) = photos::table
-        .find(id)
-        .select((photos::object_key, photos::content_type, photos::orientation))
-        .first(conn)?;
+    let (object_key, content_type, orientation): (Option<String>, PhotoType, Option<i32>) =
+        photos::table.find(id).select((photos::object_key, photos::content_type, photos::orientation)).first(conn)?;
     Ok(Some(Claimed {
         id: id.to_string(),
         object_key: object_key.ok_or(AppError::NotFound)?,

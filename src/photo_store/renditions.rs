@@ -40,7 +40,9 @@ pub fn start(state: SharedState) {
                 Ok(Ok(made)) if made as i64 >= BATCH => continue,
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "the rendition worker could not finish a round"),
-                Err(panicked) => tracing::error!(error = %panicked, "the rendition worker failed unexpectedly; it goes on"),
+                Err(panicked) => {
+                    tracing::error!(error = %panicked, "the rendition worker failed unexpectedly; it goes on")
+                }
             }
             actix_web::rt::time::sleep(state.settings.photos.rendition_poll).await;
         }
@@ -124,7 +126,8 @@ pub fn render(bytes: &[u8], kind: PhotoType, orientation: i32) -> Result<Rendere
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     let side = crate::domain::photo::MAX_PIXELS_PER_SIDE as u32;
-    (limits.max_image_width, limits.max_image_height, limits.max_alloc) = (Some(side), Some(side), Some(MAX_DECODED_BYTES));
+    (limits.max_image_width, limits.max_image_height, limits.max_alloc) =
+        (Some(side), Some(side), Some(MAX_DECODED_BYTES));
     reader.limits(limits);
     let mut picture = reader.decode().map_err(|e| e.to_string())?;
     if let Some(turn) = u8::try_from(orientation).ok().and_then(Orientation::from_exif) {
@@ -158,7 +161,8 @@ mod tests {
     use super::*;
 
     fn encoded(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
-        let picture = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+        let picture =
+            image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
         let mut out = Cursor::new(Vec::new());
         DynamicImage::ImageRgb8(picture).write_to(&mut out, format).unwrap();
         out.into_inner()
