@@ -47,6 +47,7 @@ pub struct Photo {
     /// The picture's size in pixels as displayed (EXIF orientation applied), measured from its
     /// bytes; `null` before the upload, and for HEIC/HEIF and WebP.
     pub pixel_width: Option<i32>,
+    /// See `pixel_width`.
     pub pixel_height: Option<i32>,
 }
 
@@ -284,7 +285,10 @@ pub struct PhotoBytes(#[allow(dead_code)] Vec<u8>);
 /// bytes the photo declared: its `byte_size` (a longer body stops at once with 413, a shorter or
 /// different one 422), its `sha256` (422) and its `content_type`, which the bytes' own signature
 /// must show (415 for anything that is not a JPEG, PNG, HEIC/HEIF or WebP image, 422 for another
-/// of these). EXIF, XMP and comments are removed from JPEG and PNG before they are stored. On
+/// of these). A JPEG's or PNG's header must show the declared `width` and `height` (or, when its
+/// EXIF orientation turns it a quarter, the two swapped), else 422. EXIF, XMP and comments are
+/// removed from JPEG and PNG before they are stored; a thumbnail and a display size are then made
+/// in the background (see the photo's `renditions`). On
 /// success the photo is `verified` and visible to the clinic. Retrying, after a broken
 /// connection say, is safe: the photo keeps one object, replaced by the retry. A refused upload
 /// leaves nothing behind. The body has `PHOTO_UPLOAD_TIMEOUT_SECONDS` to arrive (408); more than
@@ -334,8 +338,7 @@ pub struct ContentQuery {
     pub size: Option<String>,
 }
 
-/// A verified photo's bytes, as the clinician reviews them: JPEG and PNG without their metadata,
-/// or a thumbnail or display size.
+/// A verified photo's bytes without their metadata, or its thumbnail or display size.
 ///
 /// Administrators and clinicians of the photo's clinic, or its patient; anyone else gets 404, as
 /// does a photo whose bytes have not been uploaded yet. With `size=original` (the default),
