@@ -256,3 +256,33 @@ pub fn screening_all_no() -> Value {
         "isotretinoin": false, "skin_infection": false, "sunburn": false, "metal_allergy": false, "cold_sores": false
     })
 }
+
+/// The patient asks for erasure and `admin` approves it: the patient's data is gone.
+pub async fn erase(app: &TestApp, admin: &Session, patient: &Session) {
+    let request = app.post("/v1/me/erasure-requests", &patient.token, json!({ "reason": "please" })).await;
+    assert_eq!(request.status, 201, "{}", request.text);
+    let decided = app
+        .post(
+            &format!("/v1/erasure-requests/{}/decision", request.str("id")),
+            &admin.token,
+            json!({ "decision": "approve", "reason": "verified identity" }),
+        )
+        .await;
+    assert_eq!(decided.status, 200, "{}", decided.text);
+}
+
+/// How many successful photo downloads `admin`'s audit trail shows, waiting (the trail is written
+/// a moment later) until there are at least `expected`.
+pub async fn audited_downloads(app: &TestApp, admin: &Session, expected: usize) -> usize {
+    let mut downloads = 0;
+    for _ in 0..50 {
+        let trail = app.get("/v1/audit-events?limit=100", &admin.token).await;
+        let items = trail.body["items"].as_array().cloned().unwrap_or_default();
+        downloads = items.iter().filter(|e| e["action"] == "GET /v1/photos/{id}/content" && e["status"] == 200).count();
+        if downloads >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    downloads
+}

@@ -8,16 +8,14 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::fixtures::{PhotoBody, check_in_body, patient_on_day, renditions_made};
+use crate::fixtures::{PhotoBody, erase, renditions_made};
 use crate::support::{Session, TestApp, spawn_with};
 use aftercare::photo_store::renditions::render_waiting;
 
 /// A patient's check-in; returns (admin, patient, the check-in's photos path).
 async fn setting(app: &TestApp) -> (Session, Session, String) {
-    let (admin, patient, t) = patient_on_day(app, 2).await;
-    let c = app.post(&format!("/v1/treatments/{t}/check-ins"), &patient.token, check_in_body(1, false)).await;
-    assert_eq!(c.status, 201, "{}", c.text);
-    (admin, patient, format!("/v1/check-ins/{}/photos", c.str("id")))
+    let (admin, patient, _, path) = crate::photo_content::setting(app).await;
+    (admin, patient, path)
 }
 
 /// A real picture (a gradient, so that it compresses like a photo and not like a flat colour).
@@ -144,16 +142,7 @@ async fn a_jpeg_gets_a_thumbnail_and_a_display_size_without_metadata_made_in_the
     // An unknown size is refused; the downloads are audited like any other.
     let (status, _, _) = app.download(&format!("/v1/photos/{id}/content?size=huge"), &admin.token).await;
     assert_eq!(status, 422);
-    let mut audited = 0;
-    for _ in 0..50 {
-        let trail = app.get("/v1/audit-events?limit=100", &admin.token).await;
-        let items = trail.body["items"].as_array().cloned().unwrap_or_default();
-        audited = items.iter().filter(|e| e["action"] == "GET /v1/photos/{id}/content" && e["status"] == 200).count();
-        if audited >= 5 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let audited = crate::fixtures::audited_downloads(&app, &admin, 5).await;
     assert!(audited >= 5, "every download is audited, renditions included ({audited})");
 }
 
@@ -272,16 +261,7 @@ async fn deleting_a_photo_or_erasing_its_patient_takes_its_renditions() {
     assert_eq!(deleted.status, 204);
     assert_eq!(app.stored_objects("renditions").await.len(), 2);
 
-    let request = app.post("/v1/me/erasure-requests", &patient.token, json!({ "reason": "please" })).await;
-    assert_eq!(request.status, 201, "{}", request.text);
-    let decided = app
-        .post(
-            &format!("/v1/erasure-requests/{}/decision", request.str("id")),
-            &admin.token,
-            json!({ "decision": "approve", "reason": "verified identity" }),
-        )
-        .await;
-    assert_eq!(decided.status, 200, "{}", decided.text);
+    erase(&app, &admin, &patient).await;
     assert_eq!(app.stored_objects("renditions").await, Vec::<String>::new());
     assert_eq!(app.stored_objects("photos").await, Vec::<String>::new());
 }
