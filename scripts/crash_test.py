@@ -188,7 +188,7 @@ class PhotoStoreListing:
     def objects(self):
         if not self.bucket:
             found = set()
-            for prefix in ("photos", "originals", "staging"):
+            for prefix in ("photos", "originals", "staging", "renditions"):
                 folder = os.path.join(self.url, prefix)
                 found |= {f"{prefix}/{name}" for name in os.listdir(folder)} if os.path.isdir(folder) else set()
             return found
@@ -212,7 +212,10 @@ def get_bytes(base, path, token):
 
 
 def verified_keys(backend, sqlite_path, url):
-    query = "SELECT object_key FROM photos WHERE state = 'verified'"
+    """The keys of verified photos' bytes and of their renditions, where made."""
+    query = ("SELECT object_key FROM photos WHERE state = 'verified' UNION ALL "
+             "SELECT thumbnail_key FROM photos WHERE renditions = 'ready' UNION ALL "
+             "SELECT display_key FROM photos WHERE renditions = 'ready'")
     if backend == "sqlite":
         return [row[0] for row in sqlite3.connect(sqlite_path).execute(query)]
     out = subprocess.run(["psql", "-At", url, "-c", query], capture_output=True, text=True, check=True).stdout

@@ -63,6 +63,8 @@ pub struct PhotoSettings {
     /// or the bytes of a photo never verified must be before they go.
     pub sweep_interval: Duration,
     pub sweep_grace: Duration,
+    /// How often each replica's rendition worker looks for verified photos without renditions.
+    pub rendition_poll: Duration,
 }
 
 #[derive(Clone)]
@@ -278,6 +280,7 @@ impl Settings {
             upload_timeout: Duration::from_secs(at_most(&get, "PHOTO_UPLOAD_TIMEOUT_SECONDS", 300, 3600)?),
             sweep_interval: Duration::from_secs(number(&get, "PHOTO_SWEEP_SECONDS", 600)?),
             sweep_grace: Duration::from_secs(number(&get, "PHOTO_SWEEP_GRACE_SECONDS", 3600)?),
+            rendition_poll: Duration::from_millis(at_most(&get, "PHOTO_RENDITION_POLL_MS", 1000, 60_000)?),
         };
         let trusted_proxies = crate::client_addr::parse_networks(&get("TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| StartupError::Config(format!("TRUSTED_PROXIES: {e}")))?;

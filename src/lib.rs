@@ -193,6 +193,7 @@ pub fn serve(services: Services, listener: TcpListener) -> std::io::Result<Serve
     );
     mail::worker::start(services.state.clone()).map_err(std::io::Error::other)?;
     photo_store::sweeper::start(services.state.clone());
+    photo_store::renditions::start(services.state.clone());
     let metrics = services.metrics.clone();
     let server = HttpServer::new(move || build_app(services.clone()))
         .workers(budget.workers)

@@ -12,7 +12,7 @@ use super::views::{PhotoCell, PhotoDay, PhotoSite};
 use super::{ConsoleError, pages::as_staff};
 use crate::audit::{Subject, note_subject};
 use crate::auth::Caller;
-use crate::domain::{BodySite, PhotoView};
+use crate::domain::{BodySite, PhotoSize, PhotoView};
 use crate::error::AppError;
 use crate::models::photos::PhotoRecord;
 use crate::routes::path_id;
@@ -22,14 +22,23 @@ use crate::use_cases::photos;
 /// Width in CSS pixels of a photo on the patient page (the browser scales the image down).
 const SHOWN_WIDTH: i32 = 240;
 
-/// The rendition the console shows: every photo fetch goes through here, so showing the API's
-/// thumbnails instead of the full (metadata-stripped) content is a change to this one call.
+/// The rendition the console shows: the thumbnail (320 px on its longer side, for a 240 px wide
+/// cell), or while it is being made, or for a type not decoded here (HEIC, WebP), the photo as
+/// stored (stripped of its metadata). Answers the bytes' content type with them.
 async fn shown_rendition(
     state: &SharedState,
     caller: Caller,
     id: String,
-) -> Result<(PhotoRecord, u64, impl Stream<Item = Result<Bytes, object_store::Error>> + use<>), AppError> {
-    photos::content(state, caller, id).await
+) -> Result<(&'static str, PhotoRecord, u64, impl Stream<Item = Result<Bytes, object_store::Error>> + use<>), AppError>
+{
+    let shown = match photos::content(state, caller.clone(), id.clone(), PhotoSize::Thumbnail).await {
+        Err(AppError::Precondition { .. }) => {
+            (PhotoSize::Original, photos::content(state, caller, id, PhotoSize::Original).await?)
+        }
+        other => (PhotoSize::Thumbnail, other?),
+    };
+    let (size, (photo, length, stream)) = shown;
+    Ok((size.content_type(photo.content_type).as_str(), photo, length, stream))
 }
 
 /// `GET /console/photos/{id}`: the photo's bytes, never cached, audited with its patient.
@@ -41,7 +50,7 @@ pub async fn content(
 ) -> Result<HttpResponse, ConsoleError> {
     as_staff(&session)?;
     let id = path_id(&id)?;
-    let (photo, size, stream) = shown_rendition(&state, session.caller.clone(), id).await?;
+    let (content_type, photo, size, stream) = shown_rendition(&state, session.caller.clone(), id).await?;
     note_subject(
         &req,
         Subject {
@@ -52,7 +61,7 @@ pub async fn content(
     );
     let stream = stream.map(|chunk| chunk.map_err(std::io::Error::other));
     Ok(HttpResponse::Ok()
-        .content_type(photo.content_type.as_str())
+        .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .insert_header((header::CONTENT_DISPOSITION, "inline"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

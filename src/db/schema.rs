@@ -193,6 +193,13 @@ diesel::table! {
         original_key -> Nullable<Text>,
         metadata_removed -> Bool,
         verified_at -> Nullable<Timestamp>,
+        renditions -> Text,
+        thumbnail_key -> Nullable<Text>,
+        display_key -> Nullable<Text>,
+        renditions_claimed_at -> Nullable<Timestamp>,
+        orientation -> Nullable<Integer>,
+        pixel_width -> Nullable<Integer>,
+        pixel_height -> Nullable<Integer>,
     }
 }
 

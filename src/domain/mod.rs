@@ -155,6 +155,31 @@ string_enum!(
 );
 
 string_enum!(
+    /// Where a photo's thumbnail and display size stand: `pending` (not made yet: the photo is not
+    /// verified, or the rendition worker has not got to it), `ready` (both can be downloaded with
+    /// `size=thumbnail` or `size=display`), `unavailable` (never: HEIC/HEIF and WebP are not
+    /// decoded here, or the bytes did not decode; the original is served as uploaded).
+    RenditionState { Pending => "pending", Ready => "ready", Unavailable => "unavailable" }
+);
+
+string_enum!(
+    /// Which of a photo's images getPhotoContent serves: `original` (the bytes as uploaded, less
+    /// their metadata), `display` (longest side at most 1600 px, JPEG) or `thumbnail` (longest
+    /// side at most 320 px, JPEG).
+    PhotoSize { Original => "original", Display => "display", Thumbnail => "thumbnail" }
+);
+
+impl PhotoSize {
+    /// The type of this size of a photo uploaded as `uploaded`: renditions are JPEG.
+    pub fn content_type(self, uploaded: PhotoType) -> PhotoType {
+        match self {
+            PhotoSize::Original => uploaded,
+            PhotoSize::Display | PhotoSize::Thumbnail => PhotoType::Jpeg,
+        }
+    }
+}
+
+string_enum!(
     BodySite {
         Forehead => "forehead",
         LeftCheek => "left_cheek",

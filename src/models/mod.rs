@@ -11,6 +11,7 @@ pub mod invites;
 pub mod login_throttle;
 pub mod outbox;
 pub mod patients;
+pub mod photo_renditions;
 pub mod photos;
 pub mod plan_cache;
 pub mod plans;

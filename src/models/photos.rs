@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::auth::{Caller, Patient};
 use crate::db::schema::photos;
 use crate::db::{DbConnection, MultiBackend};
-use crate::domain::{BodySite, PhotoState, PhotoType, PhotoView, Role};
+use crate::domain::{BodySite, PhotoState, PhotoType, PhotoView, RenditionState, Role};
 use crate::error::AppError;
 use crate::models::{check_ins, treatments};
 use crate::pagination::{Cursor, Order, Page, PageRequest};
@@ -32,6 +32,19 @@ pub struct PhotoRecord {
     pub original_key: Option<String>,
     pub metadata_removed: bool,
     pub verified_at: Option<NaiveDateTime>,
+    pub renditions: RenditionState,
+    pub thumbnail_key: Option<String>,
+    pub display_key: Option<String>,
+    pub orientation: Option<i32>,
+    pub pixel_width: Option<i32>,
+    pub pixel_height: Option<i32>,
+}
+
+impl PhotoRecord {
+    /// The keys of every object the photo has: its bytes, the original, the renditions.
+    pub fn keys(self) -> Vec<String> {
+        [self.object_key, self.original_key, self.thumbnail_key, self.display_key].into_iter().flatten().collect()
+    }
 }
 
 /// The photos `caller` may see: verified ones, and for a patient also their own still pending
@@ -128,16 +141,14 @@ pub fn list_for_treatment(
 pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Vec<String>, AppError> {
     let photo = get(conn, caller, id)?;
     diesel::delete(photos::table.find(&photo.id)).execute(conn)?;
-    Ok(photo.object_key.into_iter().chain(photo.original_key).collect())
+    Ok(photo.keys())
 }
 
 /// The keys of every object of a patient's photos (for erasure, before `erase_patient`).
 pub fn keys_of_patient(conn: &mut DbConnection, patient_id: &str) -> Result<Vec<String>, AppError> {
-    let rows: Vec<(Option<String>, Option<String>)> = photos::table
-        .filter(photos::patient_id.eq(patient_id))
-        .select((photos::object_key, photos::original_key))
-        .load(conn)?;
-    Ok(rows.into_iter().flat_map(|(a, b)| a.into_iter().chain(b)).collect())
+    let rows: Vec<PhotoRecord> =
+        photos::table.filter(photos::patient_id.eq(patient_id)).select(PhotoRecord::as_select()).load(conn)?;
+    Ok(rows.into_iter().flat_map(PhotoRecord::keys).collect())
 }
 
 /// Erasure: deletes every photo record of the patient. Run inside the erasure's write transaction.
@@ -195,18 +206,26 @@ pub fn mark_verified(
     get(conn, caller, id)
 }
 
-/// For the sweeper: which of `keys` a photo names, and that photo's state.
+/// For the sweeper: which of `keys` a photo names (its bytes, original or renditions), and that
+/// photo's state.
 pub fn states_of_keys(
     conn: &mut DbConnection,
     keys: &[String],
 ) -> Result<std::collections::HashMap<String, PhotoState>, AppError> {
-    let rows: Vec<(Option<String>, Option<String>, PhotoState)> = photos::table
-        .filter(photos::object_key.eq_any(keys).or(photos::original_key.eq_any(keys)))
-        .select((photos::object_key, photos::original_key, photos::state))
+    let rows: Vec<PhotoRecord> = photos::table
+        .filter(
+            photos::object_key
+                .eq_any(keys)
+                .or(photos::original_key.eq_any(keys))
+                .or(photos::thumbnail_key.eq_any(keys))
+                .or(photos::display_key.eq_any(keys)),
+        )
+        .select(PhotoRecord::as_select())
         .load(conn)?;
     let mut known = std::collections::HashMap::new();
-    for (object, original, state) in rows {
-        for key in object.into_iter().chain(original) {
+    for photo in rows {
+        let state = photo.state;
+        for key in photo.keys() {
             known.insert(key, state);
         }
     }

@@ -10,6 +10,8 @@
 //! (`promote`), and only then does the record become verified. `sweeper` removes what a crash or
 //! an erasure left behind.
 
+pub mod probe;
+pub mod renditions;
 pub mod strip;
 pub mod sweeper;
 

@@ -1,15 +1,16 @@
 //! The sweeper: one per replica, started by `serve`. Every `PHOTO_SWEEP_SECONDS` it removes
 //! - staging objects (uploads that were refused, broke off, or whose server died) older than
 //!   `PHOTO_SWEEP_GRACE_SECONDS`, and for a local store the unfinished parts the store hides;
-//! - objects under `photos/` and `originals/` that no photo record names: the record was deleted
+//! - objects under `photos/`, `originals/` and `renditions/` that no photo record names: the record was deleted
 //!   or erased (their bytes are also deleted right after the commit; this catches a failure or a
 //!   crash in between);
 //! - objects of a photo that is still pending, older than the grace period: a crash between
 //!   moving verified bytes to their key and committing the record leaves them; a retried upload
 //!   would have replaced them.
 //!
-//! A photo's keys are committed in its record before anything is written under them, so an object
-//! no record names is never one an upload is about to commit.
+//! A photo's keys are committed in its record before anything is written under them (the
+//! renditions' keys by the worker's claim), so an object no record names is never one an upload or
+//! the rendition worker is about to commit; the renditions of an abandoned claim are such objects.
 
 use std::time::{Duration, SystemTime};
 
@@ -19,7 +20,7 @@ use object_store::path::Path;
 use crate::domain::PhotoState;
 use crate::error::AppError;
 use crate::models::photos;
-use crate::photo_store::{OBJECTS, ORIGINALS, STAGING};
+use crate::photo_store::{OBJECTS, ORIGINALS, STAGING, renditions};
 use crate::state::SharedState;
 
 /// Keys looked up in the database at once.
@@ -69,7 +70,7 @@ pub async fn sweep(state: &SharedState) -> Result<Swept, AppError> {
         swept.staging += sweep_local_parts(&root.join(STAGING), grace);
     }
 
-    for prefix in [OBJECTS, ORIGINALS] {
+    for prefix in [OBJECTS, ORIGINALS, renditions::PREFIX] {
         let mut listing = store.inner().list(Some(&Path::from(prefix)));
         let mut batch = Vec::new();
         loop {

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Patient};
 use crate::clock::format_instant;
 use crate::domain::photo::{parse_byte_size, parse_captured_at, parse_sha256, parse_side};
-use crate::domain::{BodySite, PhotoState, PhotoType, PhotoView, parse_enum};
+use crate::domain::{BodySite, PhotoSize, PhotoState, PhotoType, PhotoView, RenditionState, parse_enum};
 use crate::error::AppError;
 use crate::models::photos::{NewPhoto, PhotoFilter, PhotoRecord};
 use crate::pagination::{Page, PageQuery};
@@ -40,6 +40,15 @@ pub struct Photo {
     /// Whether EXIF, XMP and other metadata were removed from the bytes served (JPEG and PNG);
     /// `false` for HEIC and WebP, which are served as uploaded, and before the upload.
     pub metadata_removed: bool,
+    /// Whether the thumbnail and display size can be fetched (getPhotoContent with `size`): made
+    /// in the background a few seconds after the upload (`pending` until then), `unavailable` for
+    /// HEIC/HEIF and WebP (served as uploaded only) and for bytes that do not decode.
+    pub renditions: RenditionState,
+    /// The picture's size in pixels as displayed (EXIF orientation applied), measured from its
+    /// bytes; `null` before the upload, and for HEIC/HEIF and WebP.
+    pub pixel_width: Option<i32>,
+    /// See `pixel_width`.
+    pub pixel_height: Option<i32>,
 }
 
 impl From<PhotoRecord> for Photo {
@@ -60,6 +69,9 @@ impl From<PhotoRecord> for Photo {
             created_at: format_instant(p.created_at),
             state: p.state,
             metadata_removed: p.metadata_removed,
+            renditions: p.renditions,
+            pixel_width: p.pixel_width,
+            pixel_height: p.pixel_height,
         }
     }
 }
@@ -273,7 +285,10 @@ pub struct PhotoBytes(#[allow(dead_code)] Vec<u8>);
 /// bytes the photo declared: its `byte_size` (a longer body stops at once with 413, a shorter or
 /// different one 422), its `sha256` (422) and its `content_type`, which the bytes' own signature
 /// must show (415 for anything that is not a JPEG, PNG, HEIC/HEIF or WebP image, 422 for another
-/// of these). EXIF, XMP and comments are removed from JPEG and PNG before they are stored. On
+/// of these). A JPEG's or PNG's header must show the declared `width` and `height` (or, when its
+/// EXIF orientation turns it a quarter, the two swapped), else 422. EXIF, XMP and comments are
+/// removed from JPEG and PNG before they are stored; a thumbnail and a display size are then made
+/// in the background (see the photo's `renditions`). On
 /// success the photo is `verified` and visible to the clinic. Retrying, after a broken
 /// connection say, is safe: the photo keeps one object, replaced by the retry. A refused upload
 /// leaves nothing behind. The body has `PHOTO_UPLOAD_TIMEOUT_SECONDS` to arrive (408); more than
@@ -311,16 +326,31 @@ pub async fn upload_content(
     Ok(web::Json(verified.into()))
 }
 
-/// A verified photo's bytes, as the clinician reviews them: JPEG and PNG without their metadata.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContentQuery {
+    /// `original` (the default): the bytes as uploaded, less their metadata; `display` (longest
+    /// side at most 1600 pixels) or `thumbnail` (at most 320): JPEG renditions.
+    #[param(value_type = Option<PhotoSize>)]
+    pub size: Option<String>,
+}
+
+/// A verified photo's bytes without their metadata, or its thumbnail or display size.
 ///
 /// Administrators and clinicians of the photo's clinic, or its patient; anyone else gets 404, as
-/// does a photo whose bytes have not been uploaded yet. `Content-Type` is the photo's type (HEIC
-/// and WebP are served as uploaded: see `metadata_removed`). Never cached by shared caches
+/// does a photo whose bytes have not been uploaded yet. With `size=original` (the default),
+/// `Content-Type` is the photo's type (HEIC and WebP are served as uploaded: see
+/// `metadata_removed`). `size=display` and `size=thumbnail` are JPEGs scaled down (never up) to
+/// a longest side of 1600 and 320 pixels, turned upright by the upload's EXIF orientation and
+/// without any metadata; they are made in the background after the upload: until the photo's
+/// `renditions` is `ready`, they answer 409 `rendition-pending` (try again shortly), and for a
+/// photo whose `renditions` is `unavailable` (HEIC/HEIF, WebP) 409 `rendition-unavailable` (fetch
+/// the original). An unknown `size` answers 422. Never cached by shared caches
 /// (`Cache-Control: private, no-store`); every download is in the audit trail.
 #[utoipa::path(
     operation_id = "getPhotoContent",
     tag = "photos",
-    params(("id" = uuid::Uuid, Path, description = "Photo id")),
+    params(("id" = uuid::Uuid, Path, description = "Photo id"), ContentQuery),
     responses(
         // One media range rather than the four types: openapi-python-client reads an image/* answer
         // only through a content type override, which would also give the upload four bodies.
@@ -331,6 +361,7 @@ pub async fn upload_content(
                 ("Cache-Control" = String, description = "`private, no-store`"),
                 ("Content-Disposition" = String, description = "`inline`"),
             )),
+        (status = 409, response = crate::routes::problems::Conflict),
     )
 )]
 #[get("/photos/{id}/content")]
@@ -338,15 +369,21 @@ pub async fn download_content(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
+    query: web::Query<ContentQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&id)?;
-    let (photo, size, stream) = photos::content(&state, caller, id).await?;
+    let mut checks = Checks::new();
+    let size = checks.optional("size", query.into_inner().size, parse_enum::<PhotoSize>);
+    checks.finish()?;
+    let size = size.unwrap_or(PhotoSize::Original);
+    let (photo, length, stream) = photos::content(&state, caller, id, size).await?;
+    let content_type = size.content_type(photo.content_type).as_str();
     let stream = stream.map(|chunk| chunk.map_err(std::io::Error::other));
     Ok(HttpResponse::Ok()
-        .content_type(photo.content_type.as_str())
+        .content_type(content_type)
         .insert_header((CACHE_CONTROL, "private, no-store"))
         .insert_header(("Content-Disposition", "inline"))
-        .no_chunking(size)
+        .no_chunking(length)
         .streaming(stream))
 }
 

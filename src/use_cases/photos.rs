@@ -2,15 +2,15 @@
 //! deleting them.
 
 use actix_web::web::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 use crate::auth::{Caller, Patient};
-use crate::domain::PhotoState;
+use crate::domain::{PhotoSize, PhotoState, RenditionState};
 use crate::error::AppError;
 use crate::models::photos::{self, NewPhoto, PhotoFilter, PhotoRecord};
-use crate::models::{check_ins, patients};
+use crate::models::{check_ins, patients, photo_renditions};
 use crate::pagination::{Page, PageRequest};
-use crate::photo_store::{Expected, Keys};
+use crate::photo_store::{Expected, Keys, probe};
 use crate::state::SharedState;
 use crate::use_cases::check_ins::refuse_if_discharged;
 
@@ -94,7 +94,24 @@ where
     }
     let expected =
         Expected { content_type: photo.content_type, byte_size: photo.byte_size, sha256: photo.sha256.clone() };
+    let mut head = Vec::new();
+    let body = body.inspect(|chunk| {
+        if let Ok(chunk) = chunk {
+            probe::keep_head(&mut head, chunk)
+        }
+    });
     let received = state.photos.receive(&expected, body, keep_original).await?;
+    let facts = probe::facts(photo.content_type, &head);
+    if let Some(found) = facts.filter(|f| !f.matches(photo.width as u32, photo.height as u32)) {
+        state.photos.discard(received).await;
+        return Err(AppError::invalid(
+            "width",
+            format!(
+                "the image is {} x {} pixels, the photo declares {} x {}",
+                found.width, found.height, photo.width, photo.height
+            ),
+        ));
+    }
     let keys = Keys {
         object: photo.object_key.clone().expect("assigned above"),
         original: photo.original_key.clone().filter(|_| keep_original),
@@ -103,8 +120,15 @@ where
         state.photos.discard(received).await;
         return Err(e);
     }
-    let metadata_removed = received.metadata_removed;
-    let verified = state.db.write(move |conn| photos::mark_verified(conn, &caller, &id, metadata_removed)).await;
+    let (metadata_removed, kind) = (received.metadata_removed, photo.content_type);
+    let verified = state
+        .db
+        .write(move |conn| {
+            let verified = photos::mark_verified(conn, &caller, &id, metadata_removed)?;
+            photo_renditions::record_upload(conn, &verified.id, kind, facts)?;
+            photos::get(conn, &caller, &id)
+        })
+        .await;
     if let Err(AppError::NotFound) = verified {
         // Deleted while its bytes arrived: they go too.
         for key in [Some(keys.object), keys.original].into_iter().flatten() {
@@ -114,16 +138,39 @@ where
     verified
 }
 
-/// A verified photo's bytes, as stored: its record (for the type) and the stream.
+/// A verified photo's bytes, as stored (`Original`), or one of its renditions: its record (for
+/// the type) and the stream. A rendition not made yet, or never to be made, is a 409.
 pub async fn content(
     state: &SharedState,
     caller: Caller,
     id: String,
+    size: PhotoSize,
 ) -> Result<(PhotoRecord, u64, impl Stream<Item = Result<Bytes, object_store::Error>> + use<>), AppError> {
     let photo = state.db.run(move |conn| photos::get(conn, &caller, &id)).await?;
     let key = match (&photo.state, &photo.object_key) {
         (PhotoState::Verified, Some(key)) => key.clone(),
         _ => return Err(AppError::NotFound),
+    };
+    let key = match (size, photo.renditions) {
+        (PhotoSize::Original, _) => key,
+        (PhotoSize::Thumbnail | PhotoSize::Display, RenditionState::Pending) => {
+            return Err(AppError::Precondition {
+                code: "rendition-pending",
+                detail: format!("the photo's {size} size is being made; try again in a few seconds"),
+            });
+        }
+        (PhotoSize::Thumbnail | PhotoSize::Display, RenditionState::Unavailable) => {
+            return Err(AppError::Precondition {
+                code: "rendition-unavailable",
+                detail: format!(
+                    "no {size} size is made of this photo ({} is not decoded here, or its bytes did not decode); \
+                     fetch size=original",
+                    photo.content_type
+                ),
+            });
+        }
+        (PhotoSize::Thumbnail, RenditionState::Ready) => photo.thumbnail_key.clone().ok_or(AppError::NotFound)?,
+        (PhotoSize::Display, RenditionState::Ready) => photo.display_key.clone().ok_or(AppError::NotFound)?,
     };
     let (size, stream) = state.photos.read(&key).await?;
     Ok((photo, size, stream))

@@ -363,11 +363,14 @@ async fn the_patient_page_lines_up_photos_by_site_and_day_served_through_the_con
     assert!(page.text.contains(r#"alt="Day 4, left cheek, front""#));
     assert!(page.text.contains(&format!(r#"src="/console/photos/{chin}" alt="Day 4, chin, left 45°""#)));
     assert!(page.text.contains("Day 2 <span"), "the day's label");
-    // 3024 × 4032 as the photo's record says: scaled to 240 wide, in proportion.
-    assert!(page.text.contains(r#"width="240" height="320""#), "scaled, with the photo's proportions");
+    // Scaled to 240 wide, in the proportions of the photo's record.
+    let record = app.get(&format!("/v1/photos/{}", c.photo), &c.clinician.token).await.body;
+    let height = 240 * record["height"].as_i64().unwrap() / record["width"].as_i64().unwrap();
+    assert!(page.text.contains(&format!(r#"width="240" height="{height}""#)), "scaled, with the photo's proportions");
 
-    // The bytes: the API's (stripped) content, never cached, and the download is audited.
-    let (_, _, api) = app.download(&format!("/v1/photos/{}/content", c.photo), &c.clinician.token).await;
+    // The bytes: the API's thumbnail, never cached, and the download is audited.
+    assert_eq!(record["renditions"], "ready");
+    let (_, _, api) = app.download(&format!("/v1/photos/{}/content?size=thumbnail", c.photo), &c.clinician.token).await;
     let shown = browser.client.get(format!("{}/console/photos/{}", app.base, c.photo));
     let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
     let shown = shown.header("cookie", cookie).send().await.unwrap();

@@ -161,13 +161,18 @@ impl PhotoBody {
                 "height": 4032, "captured_at": self.captured_at, "body_site": self.body_site, "view": self.view })
     }
 
-    /// The metadata of these bytes (their size, SHA-256 and `content_type`).
+    /// The metadata of these bytes (their size, SHA-256, `content_type`, and their width and
+    /// height when they are an image `image` reads).
     pub fn for_bytes(self, content_type: &str, bytes: &[u8]) -> Value {
         use sha2::Digest;
         let mut body = self.build();
         body["content_type"] = json!(content_type);
         body["byte_size"] = json!(bytes.len());
         body["sha256"] = json!(hex::encode(sha2::Sha256::digest(bytes)));
+        let reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format();
+        if let Ok((width, height)) = reader.map_err(image::ImageError::IoError).and_then(|r| r.into_dimensions()) {
+            (body["width"], body["height"]) = (json!(width), json!(height));
+        }
         body
     }
 }
@@ -215,7 +220,31 @@ pub async fn verified_photo(app: &TestApp, patient: &Session, path: &str, body: 
     assert_eq!(created.status, 201, "{}", created.text);
     let uploaded = app.upload(&format!("/v1/photos/{}/content", created.str("id")), &patient.token, bytes).await;
     assert_eq!(uploaded.status, 200, "{}", uploaded.text);
-    uploaded.body
+    renditions_made(app).await;
+    app.get(&format!("/v1/photos/{}", created.str("id")), &patient.token).await.body
+}
+
+/// Waits until no verified photo waits for its renditions (making them here rather than waiting
+/// for the worker's next look), so that a photo's record no longer changes by itself.
+pub async fn renditions_made(app: &TestApp) {
+    use aftercare::db::schema::photos;
+    use diesel::prelude::*;
+    for _ in 0..200 {
+        aftercare::photo_store::renditions::render_waiting(&app.services.state).await.expect("renditions made");
+        let mut conn = app.db.pool().get().unwrap();
+        let waiting: i64 = photos::table
+            .filter(photos::state.eq("verified"))
+            .filter(photos::renditions.eq("pending"))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        if waiting == 0 {
+            return;
+        }
+        drop(conn);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("a photo's renditions were never made");
 }
 
 /// Screening answers with no contraindication and no caution.
@@ -226,4 +255,34 @@ pub fn screening_all_no() -> Value {
         "immunocompromised": false, "pregnant_or_breastfeeding": false, "numbing_allergy": false,
         "isotretinoin": false, "skin_infection": false, "sunburn": false, "metal_allergy": false, "cold_sores": false
     })
+}
+
+/// The patient asks for erasure and `admin` approves it: the patient's data is gone.
+pub async fn erase(app: &TestApp, admin: &Session, patient: &Session) {
+    let request = app.post("/v1/me/erasure-requests", &patient.token, json!({ "reason": "please" })).await;
+    assert_eq!(request.status, 201, "{}", request.text);
+    let decided = app
+        .post(
+            &format!("/v1/erasure-requests/{}/decision", request.str("id")),
+            &admin.token,
+            json!({ "decision": "approve", "reason": "verified identity" }),
+        )
+        .await;
+    assert_eq!(decided.status, 200, "{}", decided.text);
+}
+
+/// How many successful photo downloads `admin`'s audit trail shows, waiting (the trail is written
+/// a moment later) until there are at least `expected`.
+pub async fn audited_downloads(app: &TestApp, admin: &Session, expected: usize) -> usize {
+    let mut downloads = 0;
+    for _ in 0..50 {
+        let trail = app.get("/v1/audit-events?limit=100", &admin.token).await;
+        let items = trail.body["items"].as_array().cloned().unwrap_or_default();
+        downloads = items.iter().filter(|e| e["action"] == "GET /v1/photos/{id}/content" && e["status"] == 200).count();
+        if downloads >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    downloads
 }

@@ -144,8 +144,10 @@ async fn victim_view(app: &TestApp, v: &Victim) -> Vec<String> {
         }
     }
     let photo = v.id_for("photos").unwrap();
-    let (status, _, bytes) = app.download(&format!("/v1/photos/{photo}/content"), &v.clinician.token).await;
-    seen.push(format!("{status} {}", hex::encode(bytes)));
+    for size in ["", "?size=original", "?size=display", "?size=thumbnail"] {
+        let (status, _, bytes) = app.download(&format!("/v1/photos/{photo}/content{size}"), &v.clinician.token).await;
+        seen.push(format!("{status} {}", hex::encode(bytes)));
+    }
     let protocol = v.id_for("protocols").unwrap();
     for version in ["1", v.protocol_version.as_str()] {
         seen.push(app.get(&format!("/v1/protocols/{protocol}/versions/{version}"), &v.clinician.token).await.text);
@@ -205,6 +207,14 @@ async fn no_intruder_reaches_another_patients_data_on_any_route() {
                 assert!(!answer.text.contains(secret.as_str()), "{who}: {method} {path} leaked an id");
             }
             refused += 1;
+        }
+    }
+    // The photo's bytes in every size getPhotoContent serves.
+    let content = format!("/v1/photos/{}/content", v.id_for("photos").unwrap());
+    for size in ["original", "display", "thumbnail"] {
+        for (who, intruder) in &intruders {
+            let (status, _, bytes) = app.download(&format!("{content}?size={size}"), &intruder.token).await;
+            assert_eq!(status, 404, "{who}: size={size} answered {status}: {}", String::from_utf8_lossy(&bytes));
         }
     }
     let after = (counts(&app), victim_view(&app, &v).await);

@@ -31,6 +31,7 @@ mod openapi;
 mod operations;
 mod patients;
 mod photo_content;
+mod photo_renditions;
 mod plan_cache;
 mod plans;
 mod replays;

@@ -5,11 +5,11 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::fixtures::{GPS_MARKER, PhotoBody, check_in_body, jpeg, patient_on_day, verified_photo};
+use crate::fixtures::{GPS_MARKER, PhotoBody, check_in_body, erase, jpeg, patient_on_day, verified_photo};
 use crate::support::{Session, TestApp, spawn, spawn_with};
 
 /// A patient's check-in; returns (admin, patient, treatment id, the check-in's photos path).
-async fn setting(app: &TestApp) -> (Session, Session, String, String) {
+pub(crate) async fn setting(app: &TestApp) -> (Session, Session, String, String) {
     let (admin, patient, t) = patient_on_day(app, 2).await;
     let c = app.post(&format!("/v1/treatments/{t}/check-ins"), &patient.token, check_in_body(1, false)).await;
     assert_eq!(c.status, 201, "{}", c.text);
@@ -62,16 +62,7 @@ async fn a_jpeg_with_gps_comes_back_to_the_clinician_without_it() {
     assert!(!objects[0].contains(&patient.id) && !objects[0].contains(&id));
     assert_eq!(app.stored_objects("staging").await, Vec::<String>::new());
     // The downloads are in the audit trail (written a moment later).
-    let mut downloads = 0;
-    for _ in 0..50 {
-        let trail = app.get("/v1/audit-events?limit=100", &admin.token).await;
-        let items = trail.body["items"].as_array().cloned().unwrap_or_default();
-        downloads = items.iter().filter(|e| e["action"] == "GET /v1/photos/{id}/content" && e["status"] == 200).count();
-        if downloads >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let downloads = crate::fixtures::audited_downloads(&app, &admin, 2).await;
     assert!(downloads >= 2, "the clinician's and the patient's downloads are audited");
 }
 
@@ -208,16 +199,7 @@ async fn deleting_a_photo_or_erasing_its_patient_takes_its_bytes() {
     assert_eq!(deleted.status, 204);
     assert_eq!(app.stored_objects("photos").await.len(), 1);
 
-    let request = app.post("/v1/me/erasure-requests", &patient.token, json!({ "reason": "please" })).await;
-    assert_eq!(request.status, 201, "{}", request.text);
-    let decided = app
-        .post(
-            &format!("/v1/erasure-requests/{}/decision", request.str("id")),
-            &admin.token,
-            json!({ "decision": "approve", "reason": "verified identity" }),
-        )
-        .await;
-    assert_eq!(decided.status, 200, "{}", decided.text);
+    erase(&app, &admin, &patient).await;
     assert_eq!(app.stored_objects("photos").await, Vec::<String>::new());
 }
 

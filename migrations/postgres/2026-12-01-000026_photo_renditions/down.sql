@@ -1,0 +1,10 @@
+DROP INDEX photos_by_display_key;
+DROP INDEX photos_by_thumbnail_key;
+DROP INDEX photos_awaiting_renditions;
+ALTER TABLE photos DROP COLUMN pixel_height;
+ALTER TABLE photos DROP COLUMN pixel_width;
+ALTER TABLE photos DROP COLUMN orientation;
+ALTER TABLE photos DROP COLUMN renditions_claimed_at;
+ALTER TABLE photos DROP COLUMN display_key;
+ALTER TABLE photos DROP COLUMN thumbnail_key;
+ALTER TABLE photos DROP COLUMN renditions;
