@@ -28,7 +28,7 @@ mod conventions;
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     components(
-        schemas(crate::error::Problem, crate::error::FieldError, crate::domain::PatientStatus),
+        schemas(crate::error::Problem, crate::error::FieldError, crate::domain::PatientStatus, crate::domain::PhotoSize),
         responses(
             problems::BadRequest,
             problems::Unauthorized,
