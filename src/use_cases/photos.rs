@@ -94,16 +94,11 @@ where
     }
     let expected =
         Expected { content_type: photo.content_type, byte_size: photo.byte_size, sha256: photo.sha256.clone() };
-    let received = state.photos.receive(&expected, body, keep_original).await?;
     let keys = Keys {
         object: photo.object_key.clone().expect("assigned above"),
         original: photo.original_key.clone().filter(|_| keep_original),
     };
-    if let Err(e) = state.photos.promote(&received, &keys).await {
-        state.photos.discard(received).await;
-        return Err(e);
-    }
-    let metadata_removed = received.metadata_removed;
+    let metadata_removed = state.photos.receive(&expected, body, &keys).await?;
     let verified = state.db.write(move |conn| photos::mark_verified(conn, &caller, &id, metadata_removed)).await;
     if let Err(AppError::NotFound) = verified {
         // Deleted while its bytes arrived: they go too.
