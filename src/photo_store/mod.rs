@@ -6,7 +6,7 @@
 //! (fixed in its record before the first upload, so a retried upload replaces the one object),
 //! `originals/<uuid>` for the bytes as uploaded when `PHOTO_KEEP_ORIGINAL` asks. An upload streams
 //! towards its keys while it is hashed, sniffed and stripped of metadata (`receive`), and nothing
-//! appears under them before every check passed: bytes that fit in memory are put at once after
+//! appears under them before every check passed: bytes that fit in one part are put at once after
 //! the checks, larger ones go as a multipart upload that is completed only then (and aborted
 //! otherwise). Only then does the record become verified. `sweeper` removes what a crash or an
 //! erasure left behind, and what older versions left under `staging/`.
@@ -228,9 +228,9 @@ struct Upload {
 }
 
 /// Where one stream of bytes goes: straight to its key, where nothing appears before `finish`.
-/// Bytes that fit in what a multipart upload may hold in memory anyway are written with one `put`
-/// (on S3 one request, where a multipart upload takes three); more go as a multipart upload, whose
-/// object appears only when it completes (S3 makes it then; a local store writes a hidden
+/// Bytes that fit in one part are written with one `put` (on S3 one request, where a multipart
+/// upload takes three); more go as a multipart upload, its parts written while the rest arrives,
+/// whose object appears only when it completes (S3 makes it then; a local store writes a hidden
 /// `<key>#<n>` file and renames it).
 enum Sink {
     Whole { path: Path, bytes: Vec<u8> },
@@ -240,8 +240,8 @@ enum Sink {
 impl Sink {
     async fn start(store: &PhotoStore, key: &str, size: usize) -> Result<Sink, AppError> {
         let path = Path::from(key);
-        // As much as a multipart upload may hold at once: a part filling, and parts in flight.
-        if size <= store.part_size * (PARTS_IN_FLIGHT + 1) {
+        // One part: a multipart upload would send it only at the end too, with three requests.
+        if size <= store.part_size {
             return Ok(Sink::Whole { path, bytes: Vec::with_capacity(size) });
         }
         let upload = store.store.put_multipart(&path).await.map_err(store_error)?;

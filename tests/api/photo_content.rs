@@ -108,10 +108,10 @@ fn large_jpeg(padding: usize) -> (Vec<u8>, Vec<u8>) {
 }
 
 #[actix_web::test]
-async fn a_photo_too_large_to_hold_in_memory_goes_in_parts_and_keeps_its_original_when_asked() {
+async fn a_photo_larger_than_a_part_goes_in_parts_and_keeps_its_original_when_asked() {
     let app = spawn_with(|s| s.photos.keep_original = true).await;
     let (admin, patient, _, path) = setting(&app).await;
-    // Past what one upload may hold in memory in either store (3 MiB local, 15 MiB S3).
+    // Past one part in either store (1 MiB local, 5 MiB S3): a multipart upload.
     let (bytes, expected) = large_jpeg(260);
     assert!(bytes.len() > 16 * 1024 * 1024 && contains(&bytes[..4096], GPS_MARKER));
     let body = PhotoBody::default().for_bytes("image/jpeg", &bytes);
