@@ -6,7 +6,8 @@ same store in the same run, and the server's peak RSS while 16 uploads run at on
     scripts/photo_bench.py [local|s3] [PHOTOS]      (AFTERCARE_BIN: the binary, default target/debug)
 
 `s3` starts moto (scripts/s3_server.py) and writes raw objects with boto3; `local` writes raw files
-with os.write + rename into the store's directory, as the store itself does.
+with os.write + rename into the store's directory, as the store itself does. Raw writes and uploads
+alternate in rounds of 8, each timed on its own, so that a neighbour's load falls on both.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from harness import SYMPTOMS, Server, call, seed_demo  # noqa: E402
 
 SIZE = 2 * 1024 * 1024
 CONCURRENCY = 4
+ROUND = 2 * CONCURRENCY
 RSS_UPLOADS = 16
 
 
@@ -48,8 +50,9 @@ def rss_kib(pid):
 
 
 def run_parallel(jobs, workers):
-    """Runs callables on `workers` threads; returns elapsed seconds."""
-    queue, lock = list(jobs), threading.Lock()
+    """Runs callables on `workers` threads; returns elapsed seconds. Fails when any job failed (a
+    refused upload must not pass for a fast one)."""
+    queue, lock, failures = list(jobs), threading.Lock(), []
 
     def work():
         while True:
@@ -57,7 +60,12 @@ def run_parallel(jobs, workers):
                 if not queue:
                     return
                 job = queue.pop()
-            job()
+            try:
+                job()
+            except Exception as e:  # noqa: BLE001 (reported below, after the threads end)
+                with lock:
+                    failures.append(e)
+                    queue.clear()
 
     started = time.perf_counter()
     threads = [threading.Thread(target=work) for _ in range(workers)]
@@ -65,6 +73,8 @@ def run_parallel(jobs, workers):
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} jobs failed, the first: {failures[0]!r}")
     return time.perf_counter() - started
 
 
@@ -72,7 +82,7 @@ def main():
     kind = sys.argv[1] if len(sys.argv) > 1 else "local"
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 32
     work = tempfile.mkdtemp(prefix="aftercare-photo-bench-")
-    env = {"PHOTOS_PER_PATIENT": "100000", "PHOTOS_PER_CHECK_IN": "100000"}
+    env = {"PHOTOS_PER_PATIENT": "100000", "PHOTOS_PER_CHECK_IN": "100000", "PHOTO_UPLOADS_PER_WINDOW": "100000"}
     moto = None
     if kind == "s3":
         env_file = os.path.join(work, "s3.env")
@@ -128,10 +138,13 @@ def main():
                     f.write(data)
                 os.rename(name + "#1", name)
             raw_jobs = [lambda d=d: raw_write(d) for d in photos]
-        raw_seconds = run_parallel(raw_jobs, CONCURRENCY)
-
         ids = [create(d) for d in photos]
-        api_seconds = run_parallel([lambda i=i, d=d: upload(i, d) for i, d in zip(ids, photos)], CONCURRENCY)
+        api_jobs = [lambda i=i, d=d: upload(i, d) for i, d in zip(ids, photos)]
+        # Raw and API rounds alternate, so that both see the same load on a shared machine.
+        raw_seconds = api_seconds = 0.0
+        for start in range(0, count, ROUND):
+            raw_seconds += run_parallel(raw_jobs[start:start + ROUND], CONCURRENCY)
+            api_seconds += run_parallel(api_jobs[start:start + ROUND], CONCURRENCY)
 
         # Peak RSS while 16 uploads run at once (three rounds).
         peak, idle = 0, rss_kib(server.process.pid)
@@ -144,12 +157,14 @@ def main():
                 time.sleep(0.005)
         sampler = threading.Thread(target=sample)
         sampler.start()
-        for _ in range(3):
-            batch = [photo(i) for i in range(RSS_UPLOADS)]
-            batch_ids = [create(d) for d in batch]
-            run_parallel([lambda i=i, d=d: upload(i, d) for i, d in zip(batch_ids, batch)], RSS_UPLOADS)
-        sampling.set()
-        sampler.join()
+        try:
+            for _ in range(3):
+                batch = [photo(i) for i in range(RSS_UPLOADS)]
+                batch_ids = [create(d) for d in batch]
+                run_parallel([lambda i=i, d=d: upload(i, d) for i, d in zip(batch_ids, batch)], RSS_UPLOADS)
+        finally:
+            sampling.set()
+            sampler.join()
 
         mb = count * SIZE / 1e6
         raw_rate, api_rate = mb / raw_seconds, mb / api_seconds

@@ -4,11 +4,12 @@
 //!
 //! Keys are random and say nothing about the patient: `photos/<uuid>` for a photo's served bytes
 //! (fixed in its record before the first upload, so a retried upload replaces the one object),
-//! `originals/<uuid>` for the bytes as uploaded when `PHOTO_KEEP_ORIGINAL` asks, `staging/<uuid>`
-//! while an upload arrives. An upload streams into staging while it is hashed, sniffed and
-//! stripped of metadata (`receive`); only bytes that matched the record are moved to their key
-//! (`promote`), and only then does the record become verified. `sweeper` removes what a crash or
-//! an erasure left behind.
+//! `originals/<uuid>` for the bytes as uploaded when `PHOTO_KEEP_ORIGINAL` asks. An upload streams
+//! towards its keys while it is hashed, sniffed and stripped of metadata (`receive`), and nothing
+//! appears under them before every check passed: bytes that fit in one part are put at once after
+//! the checks, larger ones go as a multipart upload that is completed only then (and aborted
+//! otherwise). Only then does the record become verified. `sweeper` removes what a crash or an
+//! erasure left behind, and what older versions left under `staging/`.
 
 pub mod probe;
 pub mod renditions;
@@ -53,14 +54,7 @@ pub struct Expected {
     pub sha256: String,
 }
 
-/// An upload that matched its record, waiting in staging.
-pub struct Received {
-    served: Path,
-    original: Option<Path>,
-    pub metadata_removed: bool,
-}
-
-/// Where one photo's bytes go once verified.
+/// Where one photo's bytes go: its record's keys.
 pub struct Keys {
     pub object: String,
     pub original: Option<String>,
@@ -142,39 +136,35 @@ impl PhotoStore {
         &self.description
     }
 
-    /// Streams an upload into staging: hashes it, checks its signature against the declared type
+    /// Streams an upload to its keys: hashes it, checks its signature against the declared type
     /// (415 for what is no photo, 422 for another type than declared) and its size (413 past it,
-    /// 422 short of it) and SHA-256 (422), stripping metadata from the copy that will be served.
-    /// Nothing stays behind when it is refused or the body fails.
-    pub async fn receive<S, E>(&self, expected: &Expected, body: S, keep_original: bool) -> Result<Received, AppError>
+    /// 422 short of it) and SHA-256 (422), stripping metadata from the copy that will be served
+    /// (`keys.object`; `keys.original` gets the bytes as uploaded). Returns whether metadata was
+    /// removed. `last_check` runs on the whole body before anything is written under the keys (the
+    /// caller's own checks: the pixel size). The keys are written only when every check passed; nothing stays behind when the
+    /// upload is refused or the body fails, and what was under the keys stays as it was.
+    pub async fn receive<S, E>(
+        &self,
+        expected: &Expected,
+        body: S,
+        keys: &Keys,
+        last_check: impl FnOnce() -> Result<(), AppError>,
+    ) -> Result<bool, AppError>
     where
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
-        let mut upload = Upload::new(self, keep_original).await?;
-        match upload.read(expected, body).await {
-            Ok(()) => upload.finish().await,
+        let mut upload = Upload::new(self, expected, keys).await?;
+        match upload.read(expected, body).await.and_then(|()| last_check()) {
+            Ok(()) => {
+                let metadata_removed = upload.filter.is_some();
+                upload.finish(self).await?;
+                Ok(metadata_removed)
+            }
             Err(e) => {
                 upload.abort().await;
                 Err(e)
             }
-        }
-    }
-
-    /// Moves verified bytes from staging to their keys (replacing what an earlier upload of the
-    /// same photo left there).
-    pub async fn promote(&self, received: &Received, keys: &Keys) -> Result<(), AppError> {
-        self.store.rename(&received.served, &Path::from(keys.object.as_str())).await.map_err(store_error)?;
-        if let (Some(from), Some(to)) = (&received.original, &keys.original) {
-            self.store.rename(from, &Path::from(to.as_str())).await.map_err(store_error)?;
-        }
-        Ok(())
-    }
-
-    /// Removes what `receive` left in staging (an upload that was not promoted).
-    pub async fn discard(&self, received: Received) {
-        for path in [Some(received.served), received.original].into_iter().flatten() {
-            self.remove_path(&path).await;
         }
     }
 
@@ -234,11 +224,10 @@ impl PhotoStore {
     }
 }
 
-/// One upload on its way into staging.
+/// One upload on its way to its keys.
 struct Upload {
-    served_path: Path,
-    served: WriteMultipart,
-    original: Option<(Path, WriteMultipart)>,
+    served: Sink,
+    original: Option<Sink>,
     hasher: Sha256,
     received: u64,
     head: Vec<u8>,
@@ -247,26 +236,74 @@ struct Upload {
     out: Vec<u8>,
 }
 
-impl Upload {
-    async fn new(store: &PhotoStore, keep_original: bool) -> Result<Upload, AppError> {
-        let served_path = Path::from(new_key(STAGING));
-        let start = |path: Path| async move {
-            let upload = store.store.put_multipart(&path).await.map_err(store_error)?;
-            Ok::<_, AppError>((path, WriteMultipart::new_with_chunk_size(upload, store.part_size)))
+/// Where one stream of bytes goes: straight to its key, where nothing appears before `finish`.
+/// Bytes that fit in one part are written with one `put` (on S3 one request, where a multipart
+/// upload takes three); more go as a multipart upload, its parts written while the rest arrives,
+/// whose object appears only when it completes (S3 makes it then; a local store writes a hidden
+/// `<key>#<n>` file and renames it).
+enum Sink {
+    Whole { path: Path, bytes: Vec<u8> },
+    Parts(WriteMultipart),
+}
+
+impl Sink {
+    async fn start(store: &PhotoStore, key: &str, size: usize) -> Result<Sink, AppError> {
+        let path = Path::from(key);
+        // One part: a multipart upload would send it only at the end too, with three requests.
+        if size <= store.part_size {
+            return Ok(Sink::Whole { path, bytes: Vec::with_capacity(size) });
+        }
+        let upload = store.store.put_multipart(&path).await.map_err(store_error)?;
+        Ok(Sink::Parts(WriteMultipart::new_with_chunk_size(upload, store.part_size)))
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        match self {
+            Sink::Whole { bytes: whole, .. } => whole.extend_from_slice(bytes),
+            Sink::Parts(parts) => parts.write(bytes),
+        }
+    }
+
+    async fn wait_for_capacity(&mut self) -> Result<(), AppError> {
+        match self {
+            Sink::Whole { .. } => Ok(()),
+            Sink::Parts(parts) => parts.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(store_error),
+        }
+    }
+
+    async fn finish(self, store: &PhotoStore) -> Result<(), AppError> {
+        match self {
+            Sink::Whole { path, bytes } => store.store.put(&path, bytes.into()).await.map_err(store_error)?,
+            Sink::Parts(parts) => parts.finish().await.map_err(store_error)?,
         };
-        let (served_path, served) = start(served_path).await?;
-        let original = match keep_original {
-            true => match start(Path::from(new_key(STAGING))).await {
+        Ok(())
+    }
+
+    /// Aborting a multipart upload removes its parts; nothing was written under its key.
+    async fn abort(self) {
+        if let Sink::Parts(parts) = self
+            && let Err(e) = parts.abort().await
+        {
+            tracing::warn!(error = %e, "an unfinished photo upload could not be aborted; the sweeper will remove it");
+        }
+    }
+}
+
+impl Upload {
+    async fn new(store: &PhotoStore, expected: &Expected, keys: &Keys) -> Result<Upload, AppError> {
+        let size = usize::try_from(expected.byte_size).unwrap_or(usize::MAX);
+        let served = Sink::start(store, &keys.object, size).await?;
+        let original = match &keys.original {
+            Some(key) => match Sink::start(store, key, size).await {
                 Ok(started) => Some(started),
                 Err(e) => {
-                    let _ = served.abort().await;
+                    served.abort().await;
                     return Err(e);
                 }
             },
-            false => None,
+            None => None,
         };
         Ok(Upload {
-            served_path,
             served,
             original,
             hasher: Sha256::new(),
@@ -291,7 +328,7 @@ impl Upload {
                 return Err(AppError::PayloadTooLarge { limit: expected.byte_size as usize });
             }
             self.hasher.update(&chunk);
-            if let Some((_, original)) = &mut self.original {
+            if let Some(original) = &mut self.original {
                 original.write(&chunk);
             }
             if self.kind.is_none() {
@@ -305,9 +342,9 @@ impl Upload {
             } else {
                 self.pass(&chunk)?;
             }
-            self.served.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(store_error)?;
-            if let Some((_, original)) = &mut self.original {
-                original.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(store_error)?;
+            self.served.wait_for_capacity().await?;
+            if let Some(original) = &mut self.original {
+                original.wait_for_capacity().await?;
             }
         }
         if self.kind.is_none() {
@@ -358,31 +395,22 @@ impl Upload {
         Ok(())
     }
 
-    async fn finish(self) -> Result<Received, AppError> {
-        let metadata_removed = self.filter.is_some();
-        let original_path = match self.original {
-            Some((path, original)) => match original.finish().await {
-                Ok(_) => Some(path),
-                Err(e) => {
-                    let _ = self.served.abort().await;
-                    return Err(store_error(e));
-                }
-            },
-            None => None,
-        };
-        self.served.finish().await.map_err(store_error)?;
-        Ok(Received { served: self.served_path, original: original_path, metadata_removed })
+    /// Puts the verified bytes under their keys: the original first, so that a served object
+    /// never stands without the original it was asked to keep.
+    async fn finish(self, store: &PhotoStore) -> Result<(), AppError> {
+        if let Some(original) = self.original
+            && let Err(e) = original.finish(store).await
+        {
+            self.served.abort().await;
+            return Err(e);
+        }
+        self.served.finish(store).await
     }
 
     async fn abort(self) {
-        // Aborting a multipart upload removes its parts; nothing was written under its key yet.
-        if let Err(e) = self.served.abort().await {
-            tracing::warn!(error = %e, "an unfinished photo upload could not be aborted; the sweeper will remove it");
-        }
-        if let Some((_, original)) = self.original
-            && let Err(e) = original.abort().await
-        {
-            tracing::warn!(error = %e, "an unfinished photo upload could not be aborted; the sweeper will remove it");
+        self.served.abort().await;
+        if let Some(original) = self.original {
+            original.abort().await;
         }
     }
 }

@@ -1,12 +1,13 @@
 //! The sweeper: one per replica, started by `serve`. Every `PHOTO_SWEEP_SECONDS` it removes
-//! - staging objects (uploads that were refused, broke off, or whose server died) older than
-//!   `PHOTO_SWEEP_GRACE_SECONDS`, and for a local store the unfinished parts the store hides;
+//! - staging objects (left by older versions, which staged uploads there) older than
+//!   `PHOTO_SWEEP_GRACE_SECONDS`, and for a local store the unfinished uploads (`<key>#<n>` files
+//!   the store hides) that a crash left, as old;
 //! - objects under `photos/`, `originals/` and `renditions/` that no photo record names: the record was deleted
 //!   or erased (their bytes are also deleted right after the commit; this catches a failure or a
 //!   crash in between);
 //! - objects of a photo that is still pending, older than the grace period: a crash between
-//!   moving verified bytes to their key and committing the record leaves them; a retried upload
-//!   would have replaced them.
+//!   writing verified bytes under their key and committing the record leaves them; a retried
+//!   upload would have replaced them.
 //!
 //! A photo's keys are committed in its record before anything is written under them (the
 //! renditions' keys by the worker's claim), so an object no record names is never one an upload or
@@ -28,6 +29,7 @@ const BATCH: usize = 200;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
+    /// Staging objects and unfinished uploads.
     pub staging: usize,
     pub orphans: usize,
 }
@@ -67,7 +69,9 @@ pub async fn sweep(state: &SharedState) -> Result<Swept, AppError> {
         }
     }
     if let Some(root) = store.local_root() {
-        swept.staging += sweep_local_parts(&root.join(STAGING), grace);
+        for prefix in [STAGING, OBJECTS, ORIGINALS] {
+            swept.staging += sweep_local_parts(&root.join(prefix), grace);
+        }
     }
 
     for prefix in [OBJECTS, ORIGINALS, renditions::PREFIX] {
@@ -102,8 +106,8 @@ pub async fn sweep(state: &SharedState) -> Result<Swept, AppError> {
     Ok(swept)
 }
 
-/// Files under a local store's staging directory older than `grace`, unfinished parts included
-/// (the store does not list those).
+/// Unfinished uploads in a local store's directory (`<key>#<n>`, which the store does not list)
+/// older than `grace`.
 fn sweep_local_parts(dir: &std::path::Path, grace: Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     let now = SystemTime::now();
@@ -113,7 +117,8 @@ fn sweep_local_parts(dir: &std::path::Path, grace: Duration) -> usize {
             .metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|modified| now.duration_since(modified).unwrap_or_default() > grace);
-        if old && entry.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(entry.path()).is_ok() {
+        let part = entry.file_name().to_string_lossy().contains('#');
+        if old && part && entry.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }
     }

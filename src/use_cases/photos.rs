@@ -94,33 +94,30 @@ where
     }
     let expected =
         Expected { content_type: photo.content_type, byte_size: photo.byte_size, sha256: photo.sha256.clone() };
-    let mut head = Vec::new();
+    let keys = Keys {
+        object: photo.object_key.clone().expect("assigned above"),
+        original: photo.original_key.clone().filter(|_| keep_original),
+    };
+    // The image's header, read as the bytes pass, for its pixel size (checked before the bytes
+    // are committed under their key) and orientation.
+    let head = std::cell::RefCell::new(Vec::new());
     let body = body.inspect(|chunk| {
         if let Ok(chunk) = chunk {
-            probe::keep_head(&mut head, chunk)
+            probe::keep_head(&mut head.borrow_mut(), chunk)
         }
     });
-    let received = state.photos.receive(&expected, body, keep_original).await?;
-    let facts = probe::facts(photo.content_type, &head);
-    if let Some(found) = facts.filter(|f| !f.matches(photo.width as u32, photo.height as u32)) {
-        state.photos.discard(received).await;
-        return Err(AppError::invalid(
+    let declared_size = || match probe::facts(photo.content_type, &head.borrow()) {
+        Some(found) if !found.matches(photo.width as u32, photo.height as u32) => Err(AppError::invalid(
             "width",
             format!(
                 "the image is {} x {} pixels, the photo declares {} x {}",
                 found.width, found.height, photo.width, photo.height
             ),
-        ));
-    }
-    let keys = Keys {
-        object: photo.object_key.clone().expect("assigned above"),
-        original: photo.original_key.clone().filter(|_| keep_original),
+        )),
+        _ => Ok(()),
     };
-    if let Err(e) = state.photos.promote(&received, &keys).await {
-        state.photos.discard(received).await;
-        return Err(e);
-    }
-    let (metadata_removed, kind) = (received.metadata_removed, photo.content_type);
+    let metadata_removed = state.photos.receive(&expected, body, &keys, declared_size).await?;
+    let (facts, kind) = (probe::facts(photo.content_type, &head.borrow()), photo.content_type);
     let verified = state
         .db
         .write(move |conn| {

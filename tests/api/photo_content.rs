@@ -81,6 +81,57 @@ async fn a_retried_upload_keeps_one_object() {
     assert_eq!(app.stored_objects("staging").await, Vec::<String>::new());
 }
 
+/// A JPEG of `padding` kept 64 KiB segments after an EXIF segment with GPS, and those bytes as they
+/// must be served (without the EXIF).
+fn large_jpeg(padding: usize) -> (Vec<u8>, Vec<u8>) {
+    let small = jpeg(false);
+    let mut served = small[..2].to_vec();
+    for n in 0..padding {
+        served.extend([0xFF, 0xE0, 0xFF, 0xFF]);
+        served.extend(std::iter::repeat_n(n as u8, 0xFFFF - 2));
+    }
+    served.extend(&small[2..]);
+    let with_gps = jpeg(true);
+    let exif = &with_gps[2..4 + u16::from_be_bytes([with_gps[4], with_gps[5]]) as usize];
+    assert_eq!(exif[..2], [0xFF, 0xE1]);
+    let uploaded = [&served[..2], exif, &served[2..]].concat();
+    (uploaded, served)
+}
+
+#[actix_web::test]
+async fn a_photo_larger_than_a_part_goes_in_parts_and_keeps_its_original_when_asked() {
+    let app = spawn_with(|s| s.photos.keep_original = true).await;
+    let (admin, patient, _, path) = setting(&app).await;
+    // Past one part in either store (1 MiB local, 5 MiB S3): a multipart upload.
+    let (bytes, expected) = large_jpeg(260);
+    assert!(bytes.len() > 16 * 1024 * 1024 && contains(&bytes[..4096], GPS_MARKER));
+    let body = PhotoBody::default().for_bytes("image/jpeg", &bytes);
+    let refused = app.post(&path, &patient.token, body.clone()).await.str("id");
+    let mut altered = bytes.clone();
+    let last = altered.len() - 10;
+    altered[last] ^= 0x55;
+    let answer = app.upload(&format!("/v1/photos/{refused}/content"), &patient.token, altered).await;
+    assert_eq!(answer.assert_problem(422), ["sha256"]);
+    for prefix in ["photos", "originals"] {
+        assert_eq!(app.stored_objects(prefix).await, Vec::<String>::new(), "{prefix} after a refused upload");
+    }
+
+    let id = app.post(&path, &patient.token, body).await.str("id");
+    let content = format!("/v1/photos/{id}/content");
+    let uploaded = app.upload(&content, &patient.token, bytes.clone()).await;
+    assert_eq!(uploaded.status, 200, "{}", uploaded.text);
+    let (status, _, served) = app.download(&content, &admin.token).await;
+    assert_eq!(status, 200);
+    assert!(served == expected, "served without its EXIF, every other byte as uploaded");
+    let originals = app.stored_objects("originals").await;
+    assert_eq!(originals.len(), 1);
+    let (size, stream) = app.services.state.photos.read(&originals[0]).await.unwrap();
+    let chunks: Vec<_> = futures_util::TryStreamExt::try_collect(stream).await.unwrap();
+    let kept = chunks.concat();
+    assert_eq!(size as usize, bytes.len());
+    assert!(kept == bytes, "the original is kept as uploaded");
+}
+
 #[actix_web::test]
 async fn truncated_altered_mistyped_and_oversized_uploads_are_refused_and_leave_nothing() {
     let app = spawn().await;
@@ -211,14 +262,19 @@ async fn the_sweeper_removes_orphans_and_old_staging_but_keeps_verified_bytes() 
     let store = &app.services.state.photos;
     store.put("photos/00000000000000000000000000000000", b"orphan".to_vec()).await.unwrap();
     store.put("staging/11111111111111111111111111111111", b"left over".to_vec()).await.unwrap();
-    // An unfinished part of a local store, which the store itself does not list.
-    if let Some(dir) = app.services.state.settings.photos.store_url.strip_prefix('/').map(|d| format!("/{d}")) {
+    // Unfinished uploads in a local store, which the store itself does not list.
+    let local_dir = app.services.state.settings.photos.store_url.strip_prefix('/').map(|d| format!("/{d}"));
+    if let Some(dir) = &local_dir {
         std::fs::write(format!("{dir}/staging/22222222222222222222222222222222#1"), b"part").unwrap();
+        std::fs::write(format!("{dir}/photos/33333333333333333333333333333333#1"), b"part").unwrap();
     }
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     aftercare::photo_store::sweeper::sweep(&app.services.state).await.unwrap();
     assert_eq!(app.stored_objects("photos").await.len(), 1);
     assert_eq!(app.stored_objects("staging").await, Vec::<String>::new());
+    if let Some(dir) = &local_dir {
+        assert!(!std::path::Path::new(&format!("{dir}/photos/33333333333333333333333333333333#1")).exists());
+    }
     let content = format!("/v1/photos/{}/content", kept["id"].as_str().unwrap());
     assert_eq!(app.download(&content, &patient.token).await.0, 200);
 }
