@@ -4,6 +4,11 @@ environment plus AFTERCARE_URL (so the flow's `aftercare clinic create` writes w
 reads), stops the server, and exits with the command's status. Standard library only.
 
     python3 clients/run_flow.py node clients/typescript/build/flow.js
+
+CLIENT_FLOW_POSTGRES=postgres://user@host:port/db puts the server on a fresh database made beside
+`db` (with psql) instead; TEST_PHOTO_STORE_URL=s3://bucket (with the AWS_* variables of
+scripts/s3_server.py) its photo store in a prefix of its own in that bucket. CI runs the flows
+both ways, so the photo a generated client uploads is checked on both databases and both stores.
 """
 
 import os
@@ -21,7 +26,12 @@ def main(command):
         sys.exit(f"no binary at {harness.BINARY}: run `cargo build` first, or set AFTERCARE_BIN")
     with tempfile.TemporaryDirectory(prefix="client-flow-") as scratch:
         log_path = os.path.join(scratch, "server.log")
-        server = harness.Server(f"sqlite://{scratch}/flow.db", log_path)
+        extra = {}
+        store = os.environ.get("TEST_PHOTO_STORE_URL", "")
+        if store.startswith("s3://"):
+            extra["PHOTO_STORE_URL"] = f"{store.rstrip('/')}/{os.path.basename(scratch)}"
+        server = harness.Server(database(scratch), log_path, **extra)
+        print(f"   server: {server.env['DATABASE_URL'].split('@')[-1]}, photos in {server.env['PHOTO_STORE_URL']}")
         status = 1
         try:
             server.start()
@@ -35,6 +45,16 @@ def main(command):
                     tail = [line.rstrip() for line in log.readlines()[-20:]]
                 print("server log, last lines:", *tail, sep="\n  ", file=sys.stderr)
         return status
+
+
+def database(scratch):
+    """A fresh SQLite file in `scratch`, or a fresh PostgreSQL database with CLIENT_FLOW_POSTGRES."""
+    postgres = os.environ.get("CLIENT_FLOW_POSTGRES", "")
+    if not postgres:
+        return f"sqlite://{scratch}/flow.db"
+    name = "flow_" + "".join(c for c in os.path.basename(scratch) if c.isalnum()).lower()
+    subprocess.run(["psql", "-q", postgres, "-c", f"CREATE DATABASE {name}"], check=True)
+    return f"{postgres.rsplit('/', 1)[0]}/{name}"
 
 
 if __name__ == "__main__":
