@@ -260,6 +260,14 @@ def main():
                     verified = server.upload(f"/v1/photos/{record['id']}/content", own, data)
                     assert verified["state"] == "verified", verified
                     photos[day] = record["id"]
+                # The page shows thumbnails: wait for the rendition worker (it looks every second).
+                for photo_id in photos.values():
+                    for _ in range(300):
+                        if server.api("GET", f"/v1/photos/{photo_id}", staff)["renditions"] == "ready":
+                            break
+                        time.sleep(0.1)
+                    else:
+                        raise AssertionError(f"photo {photo_id} got no thumbnail in 30 s")
                 state["photos"] = photos
                 state["photo_treatment"] = treatment["id"]
             seed_photos()
@@ -282,7 +290,8 @@ def main():
                 for image, day in zip(images, (2, 9)):
                     assert image.get_attribute("src") == f"/console/photos/{state['photos'][day]}"
                     image.evaluate("i => i.complete ? null : new Promise(r => { i.onload = r; i.onerror = r; })")
-                    assert image.evaluate("i => i.naturalWidth") == 480, f"day {day} did not load"
+                    # The thumbnail: 320 px wide (the upload is 480 x 360).
+                    assert image.evaluate("i => i.naturalWidth") == 320, f"day {day}'s thumbnail did not load"
                 boxes = [image.bounding_box() for image in images]
                 assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[0]["x"] < boxes[1]["x"], boxes
                 labels = row.locator("figcaption").all_inner_texts()
