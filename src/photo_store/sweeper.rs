@@ -24,6 +24,9 @@ use crate::models::photos;
 use crate::photo_store::{OBJECTS, ORIGINALS, STAGING, renditions};
 use crate::state::SharedState;
 
+/// The prefixes of the objects photo records name: every other object under them is an orphan.
+const NAMED_BY_RECORDS: [&str; 3] = [OBJECTS, ORIGINALS, renditions::PREFIX];
+
 /// Keys looked up in the database at once.
 const BATCH: usize = 200;
 
@@ -69,12 +72,12 @@ pub async fn sweep(state: &SharedState) -> Result<Swept, AppError> {
         }
     }
     if let Some(root) = store.local_root() {
-        for prefix in [STAGING, OBJECTS, ORIGINALS] {
+        for prefix in std::iter::once(STAGING).chain(NAMED_BY_RECORDS) {
             swept.staging += sweep_local_parts(&root.join(prefix), grace);
         }
     }
 
-    for prefix in [OBJECTS, ORIGINALS, renditions::PREFIX] {
+    for prefix in NAMED_BY_RECORDS {
         let mut listing = store.inner().list(Some(&Path::from(prefix)));
         let mut batch = Vec::new();
         loop {

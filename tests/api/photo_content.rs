@@ -264,16 +264,23 @@ async fn the_sweeper_removes_orphans_and_old_staging_but_keeps_verified_bytes() 
     store.put("staging/11111111111111111111111111111111", b"left over".to_vec()).await.unwrap();
     // Unfinished uploads in a local store, which the store itself does not list.
     let local_dir = app.services.state.settings.photos.store_url.strip_prefix('/').map(|d| format!("/{d}"));
+    // Every prefix the store writes under (a rendition's put leaves one too when its server dies).
+    let prefixes = ["staging", "photos", "originals", "renditions"];
     if let Some(dir) = &local_dir {
-        std::fs::write(format!("{dir}/staging/22222222222222222222222222222222#1"), b"part").unwrap();
-        std::fs::write(format!("{dir}/photos/33333333333333333333333333333333#1"), b"part").unwrap();
+        for prefix in prefixes {
+            std::fs::create_dir_all(format!("{dir}/{prefix}")).unwrap();
+            std::fs::write(format!("{dir}/{prefix}/33333333333333333333333333333333#1"), b"part").unwrap();
+        }
     }
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     aftercare::photo_store::sweeper::sweep(&app.services.state).await.unwrap();
     assert_eq!(app.stored_objects("photos").await.len(), 1);
     assert_eq!(app.stored_objects("staging").await, Vec::<String>::new());
     if let Some(dir) = &local_dir {
-        assert!(!std::path::Path::new(&format!("{dir}/photos/33333333333333333333333333333333#1")).exists());
+        for prefix in prefixes {
+            let part = format!("{dir}/{prefix}/33333333333333333333333333333333#1");
+            assert!(!std::path::Path::new(&part).exists(), "{part} was left");
+        }
     }
     let content = format!("/v1/photos/{}/content", kept["id"].as_str().unwrap());
     assert_eq!(app.download(&content, &patient.token).await.0, 200);
