@@ -285,8 +285,9 @@ pub async fn queue_items(
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").insert_header((header::ETAG, etag)).body(body))
 }
 
+/// A form whose one field is a free-text note (a review's, a discharge's).
 #[derive(Deserialize)]
-pub struct ReviewForm {
+pub struct NoteForm {
     #[serde(default)]
     csrf: String,
     note: Option<String>,
@@ -297,9 +298,9 @@ pub async fn review(
     state: web::Data<AppState>,
     session: ConsoleSession,
     id: web::Path<String>,
-    form: web::Form<ReviewForm>,
+    form: web::Form<NoteForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let ReviewForm { csrf, note } = form.into_inner();
+    let NoteForm { csrf, note } = form.into_inner();
     session.check_csrf(&csrf)?;
     let staff = as_staff(&session)?;
     let id = path_id(&id)?;
@@ -517,21 +518,14 @@ pub async fn patient(
     })
 }
 
-#[derive(Deserialize)]
-pub struct DischargeForm {
-    #[serde(default)]
-    csrf: String,
-    note: Option<String>,
-}
-
 pub async fn discharge(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: ConsoleSession,
     id: web::Path<String>,
-    form: web::Form<DischargeForm>,
+    form: web::Form<NoteForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let DischargeForm { csrf, note } = form.into_inner();
+    let NoteForm { csrf, note } = form.into_inner();
     session.check_csrf(&csrf)?;
     let staff = as_staff(&session)?;
     let id = path_id(&id)?;
