@@ -2,7 +2,7 @@
 //! cares about spelt out) and small situations made of them, such as a patient some days into
 //! recovery. Logged-in sessions come from `support` (`TestApp::clinic`, `clinician`, `patient`).
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
@@ -11,6 +11,19 @@ use crate::support::{Answer, Session, TestApp};
 /// Today's date where the clock reads `zone` (an IANA name).
 pub fn today_in(zone: &str) -> NaiveDate {
     Utc::now().with_timezone(&zone.parse::<Tz>().unwrap()).date_naive()
+}
+
+/// A zone where it is now between 10:00 and 22:00, so today's 09:00 reminder is already past and
+/// midnight is hours away: for tests whose expectations depend on which of today's reminders are
+/// still ahead. The zones' offsets are never more than 8 hours apart, so one of them always fits.
+pub fn zone_in_daytime() -> &'static str {
+    const ZONES: [&str; 5] =
+        ["Pacific/Honolulu", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Pacific/Auckland"];
+    let now = Utc::now();
+    ZONES
+        .into_iter()
+        .find(|zone| (10..22).contains(&now.with_timezone(&zone.parse::<Tz>().unwrap()).hour()))
+        .expect("one of the zones is in daytime")
 }
 
 /// A clinic's invitation of a clinician, as `POST /v1/clinicians` takes it.

@@ -1,6 +1,6 @@
 //! Treatments, timelines, reminders, acknowledgements, today, screening.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde_json::json;
 
@@ -128,6 +128,12 @@ fn instant(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
 
+/// The day New York skips 02:00-03:00 next year (the second Sunday of March): always ahead of the
+/// clock, so a reminder time set now applies to it.
+fn new_york_spring_forward_next_year() -> NaiveDate {
+    NaiveDate::from_weekday_of_month_opt(Utc::now().year() + 1, 3, Weekday::Sun, 2).unwrap()
+}
+
 #[actix_web::test]
 async fn reminders_are_due_at_the_patients_local_time_with_stable_ids() {
     let app = spawn().await;
@@ -137,17 +143,20 @@ async fn reminders_are_due_at_the_patients_local_time_with_stable_ids() {
     app.patch(&path, &patient.token, json!({ "reminder_time": "02:30" })).await;
     // The skin and Fitzpatrick types are the clinician's to set.
     app.patch(&path, &admin.token, json!({ "skin_type": "dry", "fitzpatrick": 5 })).await;
-    // Day 1 is 14 March 2027, when New York skips 02:00-03:00; treated at midnight, so no reminder
-    // of day 1 waits for the treatment.
-    let body = TreatmentBody::default().treated_on("2027-03-14").treatment_time("00:00").build();
+    // Day 1 is the day New York skips 02:00-03:00; treated at midnight, so no reminder of day 1
+    // waits for the treatment.
+    let day_1 = new_york_spring_forward_next_year();
+    let (day_0, day_2) = (day_1 - Duration::days(1), day_1 + Duration::days(1));
+    let body = TreatmentBody::default().treated_on(day_1).treatment_time("00:00").build();
     crate::fixtures::screen(&app, &admin, &patient.id).await;
     let t = app.post(&format!("/v1/patients/{}/treatments", patient.id), &admin.token, body).await;
     assert_eq!(t.status, 201, "{}", t.text);
     let id = t.body["id"].as_str().unwrap();
-    let answer = app.get(&format!("/v1/treatments/{id}/reminders?from=2027-03-13&to=2027-03-15"), &patient.token).await;
+    let range = format!("/v1/treatments/{id}/reminders?from={day_0}&to={day_2}");
+    let answer = app.get(&range, &patient.token).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let items = answer.body["items"].as_array().unwrap();
-    let day1: Vec<_> = items.iter().filter(|r| r["local_date"] == "2027-03-14").collect();
+    let day1: Vec<_> = items.iter().filter(|r| r["local_date"] == day_1.to_string()).collect();
     let kinds: Vec<_> = day1.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
@@ -163,18 +172,18 @@ async fn reminders_are_due_at_the_patients_local_time_with_stable_ids() {
             "pigment_watch"
         ]
     );
-    assert!(items.iter().all(|r| r["local_date"] != "2027-03-13"), "nothing before day 1");
-    // 02:30 does not exist on 14 March: due one hour later, 03:30 EDT = 07:30 UTC.
-    assert_eq!(day1[0]["due_at"], "2027-03-14T07:30:00Z");
+    assert!(items.iter().all(|r| r["local_date"] != day_0.to_string()), "nothing before day 1");
+    // 02:30 does not exist on day 1: due one hour later, 03:30 EDT = 07:30 UTC.
+    assert_eq!(day1[0]["due_at"], format!("{day_1}T07:30:00Z"));
     assert_eq!(day1[0]["local_time"], "02:30");
     assert_eq!(day1[0]["day_number"], 1);
     assert!(day1[0]["acknowledged_at"].is_null());
     assert!(!day1[0]["title"].as_str().unwrap().is_empty() && !day1[0]["body"].as_str().unwrap().is_empty());
-    // 15 March: 02:30 EDT = 06:30 UTC.
-    let day2 = items.iter().find(|r| r["local_date"] == "2027-03-15").unwrap();
-    assert_eq!(day2["due_at"], "2027-03-15T06:30:00Z");
+    // Day 2: 02:30 EDT = 06:30 UTC.
+    let day2 = items.iter().find(|r| r["local_date"] == day_2.to_string()).unwrap();
+    assert_eq!(day2["due_at"], format!("{day_2}T06:30:00Z"));
 
-    let again = app.get(&format!("/v1/treatments/{id}/reminders?from=2027-03-13&to=2027-03-15"), &admin.token).await;
+    let again = app.get(&range, &admin.token).await;
     assert_eq!(again.body, answer.body, "same ids, same everything, for staff too");
 }
 

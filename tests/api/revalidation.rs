@@ -109,8 +109,8 @@ async fn a_clinicians_change_gives_the_patients_reads_a_new_tag() {
     for path in &reads {
         tags.push(app.get(path, &w.patient.token).await.header("etag").to_string());
     }
-    // The clinician moves the patient's reminder time: from tomorrow on (today's reminders keep the
-    // time they were announced with), every reminder is due at another time.
+    // The clinician moves the patient's reminder time: every reminder still ahead (those already due
+    // keep the time they were announced with) is due at another time.
     let changed = app
         .patch(&format!("/v1/patients/{}", w.patient.id), &w.clinician.token, json!({ "reminder_time": "07:15" }))
         .await;
