@@ -508,6 +508,7 @@ pub async fn patient(
             if s == "eligible" { "Screening recorded: eligible." } else { "Screening recorded: not eligible now." }
         }),
         invited: invited.is_some(),
+        activated: record.activated,
         questions,
         timezones: crate::domain::time_zone_names().to_vec(),
         skin_types: SkinType::ALL.iter().map(|s| s.as_str()).collect(),

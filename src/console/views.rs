@@ -132,6 +132,8 @@ pub struct PatientPage {
     pub screened: Option<&'static str>,
     /// A new invitation was just sent.
     pub invited: bool,
+    /// The patient has set a password: no invitation to send again.
+    pub activated: bool,
     /// The current protocol's screening questions: (answer key, question).
     pub questions: Vec<(String, String)>,
     pub timezones: Vec<&'static str>,

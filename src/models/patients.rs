@@ -37,6 +37,10 @@ pub struct PatientRecord {
     pub discharge_note: Option<String>,
     /// The language the patient prefers for their texts, if they said (`crate::language`).
     pub preferred_language: Option<Language>,
+    /// Whether the patient has set a password (accepted the invitation), as `User::activated`.
+    #[diesel(select_expression = users::password_hash.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::password_hash>)]
+    pub activated: bool,
 }
 
 /// A time zone as stored: its IANA name.

@@ -787,12 +787,16 @@ async fn admins_reactivate_and_reinvite_staff_and_staff_reinvite_a_patient() {
         )
         .await;
     let location = added.header("location").to_string();
+    assert!(clinician.get(&location).await.text.contains("Send a new invitation to"), "offered while not accepted");
     let before = letters_to(&app, &c.admin, &email).await;
     let sent = clinician.post(&format!("{location}/invitation"), &[("csrf", &their)]).await;
     assert_eq!(sent.status, 303, "{}", sent.text);
     assert!(clinician.get(sent.header("location")).await.text.contains("A new invitation is on its way"));
     assert_eq!(letters_to(&app, &c.admin, &email).await, before + 1);
-    // An activated patient resets a password instead: 409.
+    // An activated patient resets a password instead: no form, and the request is a 409.
+    let page = clinician.get(&format!("/console/patients/{}", c.patient.id)).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("Send a new invitation"), "not offered once the patient set a password");
     let refused = clinician.post(&format!("/console/patients/{}/invitation", c.patient.id), &[("csrf", &their)]).await;
     assert_eq!(refused.status, 409);
 
