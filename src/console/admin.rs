@@ -275,7 +275,7 @@ impl AuditParams {
 
     /// The query string of the next page: the same filters, older events.
     fn next_page(&self, before: i64) -> String {
-        let mut pairs: Vec<(&str, String)> = Vec::new();
+        let mut query = form_urlencoded::Serializer::new(String::new());
         for (name, value) in [
             ("actor", &self.actor),
             ("kind", &self.kind),
@@ -284,21 +284,12 @@ impl AuditParams {
             ("to", &self.to),
         ] {
             if let Some(v) = Self::given(value) {
-                pairs.push((name, v));
+                query.append_pair(name, &v);
             }
         }
-        pairs.push(("before", before.to_string()));
-        pairs.iter().map(|(k, v)| format!("{k}={}", percent_encoded(v))).collect::<Vec<_>>().join("&")
+        query.append_pair("before", &before.to_string());
+        query.finish()
     }
-}
-
-fn percent_encoded(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub async fn audit_trail(
